@@ -1,0 +1,303 @@
+//! Every object of one run, decoded once, with the lookups cross-object rules
+//! need: which Services and PodDisruptionBudgets select a workload's pods,
+//! which HorizontalPodAutoscaler scales it, which ConfigMap or claim it names.
+
+use std::collections::{BTreeMap, HashMap};
+
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Container, PersistentVolumeClaim, Service};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
+use serde::de::DeserializeOwned;
+
+use super::object::{KnownKind, ObjectRef, WorkloadKind};
+use super::selector::{label_selector_selects, map_selects};
+use super::workload::{ContainerRef, ContainerRole, DecodeError, Workload, decode_at};
+use crate::source::Document;
+
+/// An object of a kind the rules consult, decoded.
+#[derive(Debug, Clone)]
+pub struct Related<T> {
+    pub doc: Document,
+    pub object: ObjectRef,
+    pub typed: T,
+}
+
+/// A document that failed to decode as its kind.
+#[derive(Debug, Clone)]
+pub struct Undecodable {
+    pub doc: Document,
+    pub error: DecodeError,
+}
+
+/// The cross-object index of one run.
+#[derive(Debug, Default)]
+pub struct Index {
+    pub workloads: Vec<Workload>,
+    pub services: Vec<Related<Service>>,
+    pub pdbs: Vec<Related<PodDisruptionBudget>>,
+    pub hpas: Vec<Related<HorizontalPodAutoscaler>>,
+    configmaps: HashMap<(String, String), Related<ConfigMap>>,
+    claims: HashMap<(String, String), Related<PersistentVolumeClaim>>,
+}
+
+/// Custom workload kinds and their template pointers, keyed by
+/// `group/version/Kind` as a policy writes them (`argoproj.io/v1alpha1/Rollout`).
+pub type TemplatePaths = BTreeMap<String, String>;
+
+impl Index {
+    /// Decodes every document of a kind rollsafe reads. Documents that do not
+    /// decode are returned beside the index and left out of it.
+    pub fn build(documents: &[Document], templates: &TemplatePaths) -> (Index, Vec<Undecodable>) {
+        let mut index = Index::default();
+        let mut undecodable = Vec::new();
+        for doc in documents {
+            let object = ObjectRef::from_value(&doc.value);
+            let custom = templates.get(&format!("{}/{}", object.api_version, object.kind));
+            let kind = match custom {
+                Some(_) => Some(KnownKind::Workload(WorkloadKind::Custom)),
+                None => KnownKind::classify(&object.api_version, &object.kind),
+            };
+            let Some(kind) = kind else {
+                continue;
+            };
+            let outcome = match kind {
+                KnownKind::Workload(kind) => {
+                    let template = custom.map(|path| dotted_to_pointer(path));
+                    Workload::decode(doc, kind, template.as_deref())
+                        .map(|w| index.workloads.push(w))
+                }
+                KnownKind::Service => related(doc, object).map(|r| index.services.push(r)),
+                KnownKind::PodDisruptionBudget => related(doc, object).map(|r| index.pdbs.push(r)),
+                KnownKind::HorizontalPodAutoscaler => {
+                    related(doc, object).map(|r| index.hpas.push(r))
+                }
+                KnownKind::ConfigMap => related(doc, object).map(|r: Related<ConfigMap>| {
+                    let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
+                    index.configmaps.insert(key, r);
+                }),
+                KnownKind::PersistentVolumeClaim => {
+                    related(doc, object).map(|r: Related<PersistentVolumeClaim>| {
+                        let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
+                        index.claims.insert(key, r);
+                    })
+                }
+            };
+            if let Err(error) = outcome {
+                undecodable.push(Undecodable {
+                    doc: doc.clone(),
+                    error,
+                });
+            }
+        }
+        (index, undecodable)
+    }
+
+    /// Services in the workload's namespace whose selector matches its pods.
+    pub fn services_selecting<'a>(
+        &'a self,
+        w: &'a Workload,
+    ) -> impl Iterator<Item = &'a Related<Service>> {
+        self.services.iter().filter(move |s| {
+            s.object.namespace_key() == w.object.namespace_key()
+                && s.typed
+                    .spec
+                    .as_ref()
+                    .and_then(|spec| spec.selector.as_ref())
+                    .is_some_and(|selector| map_selects(selector, w.pod_labels()))
+        })
+    }
+
+    /// PodDisruptionBudgets in the workload's namespace that select its pods.
+    pub fn pdbs_selecting<'a>(
+        &'a self,
+        w: &'a Workload,
+    ) -> impl Iterator<Item = &'a Related<PodDisruptionBudget>> {
+        self.pdbs.iter().filter(move |pdb| {
+            pdb.object.namespace_key() == w.object.namespace_key() && pdb_selects(pdb, w)
+        })
+    }
+
+    /// Workloads whose pods a PodDisruptionBudget selects.
+    pub fn workloads_selected_by<'a>(
+        &'a self,
+        pdb: &'a Related<PodDisruptionBudget>,
+    ) -> impl Iterator<Item = &'a Workload> {
+        self.workloads.iter().filter(move |w| {
+            pdb.object.namespace_key() == w.object.namespace_key()
+                && !w.kind.runs_to_completion()
+                && pdb_selects(pdb, w)
+        })
+    }
+
+    /// The HorizontalPodAutoscaler whose `scaleTargetRef` names this workload.
+    pub fn hpa_targeting(&self, w: &Workload) -> Option<&Related<HorizontalPodAutoscaler>> {
+        self.hpas.iter().find(|hpa| {
+            let target = &hpa.typed.spec.scale_target_ref;
+            hpa.object.namespace_key() == w.object.namespace_key()
+                && target.kind == w.object.kind
+                && target.name == w.object.name
+        })
+    }
+
+    /// The replica count a workload can run at: the `minReplicas` (default 1)
+    /// of an HPA that targets it, else `spec.replicas` (default 1). `None` for
+    /// kinds without replicas (DaemonSet, Job, CronJob).
+    pub fn min_replicas(&self, w: &Workload) -> Option<i64> {
+        match w.kind {
+            WorkloadKind::DaemonSet | WorkloadKind::Job | WorkloadKind::CronJob => None,
+            WorkloadKind::Pod => Some(1),
+            _ => Some(match self.hpa_targeting(w) {
+                Some(hpa) => i64::from(hpa.typed.spec.min_replicas.unwrap_or(1)),
+                None => i64::from(w.replicas.unwrap_or(1)),
+            }),
+        }
+    }
+
+    pub fn configmap(&self, namespace: &str, name: &str) -> Option<&Related<ConfigMap>> {
+        self.configmaps
+            .get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    pub fn claim(&self, namespace: &str, name: &str) -> Option<&Related<PersistentVolumeClaim>> {
+        self.claims.get(&(namespace.to_owned(), name.to_owned()))
+    }
+
+    /// Whether a container serves traffic: it declares a `containerPort`, or a
+    /// Service in the input selects the pod. When a Service's target ports can
+    /// be traced to containers, only those serve; when they cannot (a numeric
+    /// target port nobody declares), every main container is taken to serve.
+    pub fn serves_traffic(&self, w: &Workload, c: &ContainerRef<'_>) -> bool {
+        if declares_ports(c.container) {
+            return true;
+        }
+        if c.role != ContainerRole::Main {
+            return false;
+        }
+        self.services_selecting(w).any(|service| {
+            let ports = service.typed.spec.as_ref().and_then(|s| s.ports.as_ref());
+            ports.into_iter().flatten().any(|port| {
+                let target = port
+                    .target_port
+                    .clone()
+                    .unwrap_or(IntOrString::Int(port.port));
+                !w.long_running_containers()
+                    .any(|other| container_declares(other.container, &target))
+            })
+        })
+    }
+}
+
+fn declares_ports(c: &Container) -> bool {
+    c.ports.as_ref().is_some_and(|p| !p.is_empty())
+}
+
+fn container_declares(c: &Container, target: &IntOrString) -> bool {
+    c.ports.iter().flatten().any(|p| match target {
+        IntOrString::Int(n) => p.container_port == *n,
+        IntOrString::String(name) => p.name.as_deref() == Some(name.as_str()),
+    })
+}
+
+fn pdb_selects(pdb: &Related<PodDisruptionBudget>, w: &Workload) -> bool {
+    // policy/v1: a missing selector selects nothing, an empty one everything.
+    pdb.typed
+        .spec
+        .as_ref()
+        .and_then(|s| s.selector.as_ref())
+        .is_some_and(|selector| label_selector_selects(selector, w.pod_labels()))
+}
+
+fn related<T: DeserializeOwned>(
+    doc: &Document,
+    object: ObjectRef,
+) -> Result<Related<T>, DecodeError> {
+    Ok(Related {
+        doc: doc.clone(),
+        object,
+        typed: decode_at(&doc.value, "")?,
+    })
+}
+
+/// `spec.template` → `/spec/template`; a value that already is a pointer is kept.
+pub fn dotted_to_pointer(path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_owned();
+    }
+    crate::source::pointer(path.split('.').filter(|t| !t.is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn docs(values: Vec<Value>) -> Vec<Document> {
+        values
+            .into_iter()
+            .map(|v| Document::detached("t", v))
+            .collect()
+    }
+
+    fn deployment(name: &str, ports: Value) -> Value {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name, "namespace": "shop"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": name}}, "template": {
+                "metadata": {"labels": {"app": name}},
+                "spec": {"containers": [{"name": "app", "ports": ports}, {"name": "logger"}]}}}})
+    }
+
+    #[test]
+    fn cross_object_lookups() {
+        let documents = docs(vec![
+            deployment("web", json!([{"containerPort": 8080, "name": "http"}])),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": "http"}]}}),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "other"},
+                "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}}),
+            json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {"minReplicas": 2, "maxReplicas": 5, "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"}}}),
+            json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "web", "namespace": "shop"},
+                "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {"app": "web"}}}}),
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg", "namespace": "shop"}, "data": {"a": "b"}}),
+        ]);
+        let (index, errors) = Index::build(&documents, &TemplatePaths::new());
+        assert!(errors.is_empty());
+        let w = &index.workloads[0];
+        assert_eq!(index.services_selecting(w).count(), 1);
+        assert_eq!(index.pdbs_selecting(w).count(), 1);
+        assert_eq!(index.min_replicas(w), Some(2));
+        assert!(index.configmap("shop", "cfg").is_some());
+        let containers: Vec<_> = w.containers().collect();
+        assert!(index.serves_traffic(w, &containers[0]));
+        // The Service's named target port is the app's: the logger does not serve.
+        assert!(!index.serves_traffic(w, &containers[1]));
+    }
+
+    #[test]
+    fn untraceable_service_port_makes_every_main_container_serve() {
+        let documents = docs(vec![
+            deployment("api", json!([])),
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
+                "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": 9000}]}}),
+        ]);
+        let (index, _) = Index::build(&documents, &TemplatePaths::new());
+        let w = &index.workloads[0];
+        assert!(w.containers().all(|c| index.serves_traffic(w, &c)));
+    }
+
+    #[test]
+    fn undecodable_documents_are_reported() {
+        let documents = docs(vec![
+            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": "80"}}),
+        ]);
+        let (index, errors) = Index::build(&documents, &TemplatePaths::new());
+        assert!(index.services.is_empty());
+        assert_eq!(errors[0].error.pointer, "/spec/ports");
+    }
+
+    #[test]
+    fn dotted_paths() {
+        assert_eq!(dotted_to_pointer("spec.template"), "/spec/template");
+        assert_eq!(dotted_to_pointer("/spec/template"), "/spec/template");
+    }
+}

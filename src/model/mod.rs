@@ -1,0 +1,16 @@
+//! Documents → the typed view rules read.
+
+pub mod duration;
+pub mod index;
+pub mod object;
+pub mod rollout;
+pub mod selector;
+pub mod shutdown;
+pub mod version;
+pub mod workload;
+
+pub use duration::{Millis, parse_duration};
+pub use index::{Index, Related, TemplatePaths};
+pub use object::{KnownKind, ObjectRef, WorkloadKind};
+pub use version::KubeVersion;
+pub use workload::{ContainerRef, ContainerRole, Rollout, Workload};

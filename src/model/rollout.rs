@@ -1,0 +1,1 @@
+//! Rollout arithmetic: placeholder, being written.

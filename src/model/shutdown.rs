@@ -1,0 +1,1 @@
+//! Drain delay and shutdown timeout: placeholder, being written.

@@ -1,0 +1,446 @@
+//! The typed view rules read: a workload, its pod template and its rollout.
+
+use k8s_openapi::api::apps::v1::{
+    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, ReplicaSet, StatefulSet,
+    StatefulSetUpdateStrategy,
+};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec, ReplicationController};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use super::object::{ObjectRef, WorkloadKind};
+use crate::source::{Document, push_token};
+
+/// An object that runs pods, seen through its pod template.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub doc: Document,
+    pub object: ObjectRef,
+    pub kind: WorkloadKind,
+    pub metadata: ObjectMeta,
+    /// JSON pointer of the pod template (`/spec/template`); empty for a Pod,
+    /// whose metadata and spec are the template's.
+    pub template_pointer: String,
+    pub pod_metadata: ObjectMeta,
+    pub pod_spec: PodSpec,
+    /// `spec.replicas` as written (None when absent or not applicable).
+    pub replicas: Option<i32>,
+    pub min_ready_seconds: Option<i32>,
+    pub selector: Option<LabelSelector>,
+    pub rollout: Rollout,
+}
+
+/// How a workload replaces its pods.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rollout {
+    Deployment(Option<DeploymentStrategy>),
+    StatefulSet(Option<StatefulSetUpdateStrategy>),
+    DaemonSet(Option<DaemonSetUpdateStrategy>),
+    /// Pods, ReplicaSets, ReplicationControllers, Jobs and custom kinds: no
+    /// rolling update of their own.
+    None,
+}
+
+/// Where a container sits in the pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContainerRole {
+    Main,
+    /// `initContainers[]` with `restartPolicy: Always`: runs for the pod's
+    /// whole life and is stopped after the main containers.
+    NativeSidecar,
+    Init,
+}
+
+/// A container and the JSON pointer it lives at.
+#[derive(Debug, Clone, Copy)]
+pub struct ContainerRef<'w> {
+    pub container: &'w Container,
+    pub index: usize,
+    pub role: ContainerRole,
+    template_pointer: &'w str,
+}
+
+impl ContainerRef<'_> {
+    /// `/spec/template/spec/containers/0`.
+    pub fn pointer(&self) -> String {
+        let list = match self.role {
+            ContainerRole::Main => "containers",
+            ContainerRole::NativeSidecar | ContainerRole::Init => "initContainers",
+        };
+        format!("{}/spec/{list}/{}", self.template_pointer, self.index)
+    }
+
+    /// A pointer to a field below the container, from raw tokens.
+    pub fn field(&self, tokens: &[&str]) -> String {
+        let mut pointer = self.pointer();
+        for token in tokens {
+            push_token(&mut pointer, token);
+        }
+        pointer
+    }
+
+    pub fn name(&self) -> &str {
+        &self.container.name
+    }
+
+    pub fn is_long_running(&self) -> bool {
+        self.role != ContainerRole::Init
+    }
+}
+
+/// A document that does not decode as its kind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DecodeError {
+    pub pointer: String,
+    pub message: String,
+}
+
+impl Workload {
+    /// Decodes `doc` as `kind`; `template_path` is the pod template's pointer
+    /// for custom kinds.
+    pub fn decode(
+        doc: &Document,
+        kind: WorkloadKind,
+        template_path: Option<&str>,
+    ) -> Result<Workload, DecodeError> {
+        let value = &*doc.value;
+        let object = ObjectRef::from_value(value);
+        let parts = match kind {
+            WorkloadKind::Pod => {
+                let pod: Pod = decode_at(value, "")?;
+                Parts::new(pod.metadata, "", pod_template(None, pod.spec))
+            }
+            WorkloadKind::Deployment => {
+                let d: Deployment = decode_at(value, "")?;
+                let mut parts = Parts::new(d.metadata, "/spec/template", d.spec.template);
+                parts.replicas = d.spec.replicas;
+                parts.min_ready_seconds = d.spec.min_ready_seconds;
+                parts.selector = Some(d.spec.selector);
+                parts.rollout = Rollout::Deployment(d.spec.strategy);
+                parts
+            }
+            WorkloadKind::ReplicaSet => {
+                let rs: ReplicaSet = decode_at(value, "")?;
+                let spec = rs.spec;
+                let mut parts = Parts::new(
+                    rs.metadata,
+                    "/spec/template",
+                    spec.template.unwrap_or_default(),
+                );
+                parts.replicas = spec.replicas;
+                parts.min_ready_seconds = spec.min_ready_seconds;
+                parts.selector = Some(spec.selector);
+                parts
+            }
+            WorkloadKind::ReplicationController => {
+                let rc: ReplicationController = decode_at(value, "")?;
+                let spec = rc.spec.unwrap_or_default();
+                let mut parts = Parts::new(
+                    rc.metadata,
+                    "/spec/template",
+                    spec.template.unwrap_or_default(),
+                );
+                parts.replicas = spec.replicas;
+                parts.min_ready_seconds = spec.min_ready_seconds;
+                parts.selector = spec.selector.map(|match_labels| LabelSelector {
+                    match_labels: Some(match_labels),
+                    match_expressions: None,
+                });
+                parts
+            }
+            WorkloadKind::StatefulSet => {
+                let s: StatefulSet = decode_at(value, "")?;
+                let spec = s.spec;
+                let mut parts = Parts::new(s.metadata, "/spec/template", spec.template);
+                parts.replicas = spec.replicas;
+                parts.min_ready_seconds = spec.min_ready_seconds;
+                parts.selector = Some(spec.selector);
+                parts.rollout = Rollout::StatefulSet(spec.update_strategy);
+                parts
+            }
+            WorkloadKind::DaemonSet => {
+                let ds: DaemonSet = decode_at(value, "")?;
+                let spec = ds.spec;
+                let mut parts = Parts::new(ds.metadata, "/spec/template", spec.template);
+                parts.min_ready_seconds = spec.min_ready_seconds;
+                parts.selector = Some(spec.selector);
+                parts.rollout = Rollout::DaemonSet(spec.update_strategy);
+                parts
+            }
+            WorkloadKind::Job => {
+                let job: Job = decode_at(value, "")?;
+                let spec = job.spec.unwrap_or_default();
+                Parts::new(job.metadata, "/spec/template", spec.template)
+            }
+            WorkloadKind::CronJob => {
+                let cron: CronJob = decode_at(value, "")?;
+                let template = cron.spec.job_template.spec.unwrap_or_default().template;
+                Parts::new(cron.metadata, "/spec/jobTemplate/spec/template", template)
+            }
+            WorkloadKind::Custom => {
+                let pointer = template_path.unwrap_or("/spec/template");
+                let metadata: ObjectMeta = value
+                    .get("metadata")
+                    .map(|m| decode_at(m, "/metadata"))
+                    .transpose()?
+                    .unwrap_or_default();
+                let template: PodTemplateSpec = match value.pointer(pointer) {
+                    Some(t) => decode_at(t, pointer)?,
+                    None => PodTemplateSpec::default(),
+                };
+                let mut parts = Parts::new(metadata, pointer, template);
+                parts.replicas = value
+                    .pointer("/spec/replicas")
+                    .and_then(Value::as_i64)
+                    .and_then(|r| i32::try_from(r).ok());
+                parts
+            }
+        };
+        Ok(Workload {
+            doc: doc.clone(),
+            object,
+            kind,
+            metadata: parts.metadata,
+            template_pointer: parts.template_pointer,
+            pod_metadata: parts.template.metadata.unwrap_or_default(),
+            pod_spec: parts.template.spec.unwrap_or_default(),
+            replicas: parts.replicas,
+            min_ready_seconds: parts.min_ready_seconds,
+            selector: parts.selector,
+            rollout: parts.rollout,
+        })
+    }
+
+    /// `/spec/template/spec` (or `/spec` for a Pod).
+    pub fn pod_spec_pointer(&self) -> String {
+        format!("{}/spec", self.template_pointer)
+    }
+
+    /// A pointer to a field of the pod spec, from raw tokens.
+    pub fn pod_spec_field(&self, tokens: &[&str]) -> String {
+        let mut pointer = self.pod_spec_pointer();
+        for token in tokens {
+            push_token(&mut pointer, token);
+        }
+        pointer
+    }
+
+    /// The pod template's metadata pointer (`/spec/template/metadata`).
+    pub fn pod_metadata_pointer(&self) -> String {
+        format!("{}/metadata", self.template_pointer)
+    }
+
+    /// Every container: init containers (sidecars among them) first, then the
+    /// main containers, each in manifest order.
+    pub fn containers(&self) -> impl Iterator<Item = ContainerRef<'_>> {
+        let init = self
+            .pod_spec
+            .init_containers
+            .iter()
+            .flatten()
+            .enumerate()
+            .map(|(index, c)| ContainerRef {
+                container: c,
+                index,
+                role: if c.restart_policy.as_deref() == Some("Always") {
+                    ContainerRole::NativeSidecar
+                } else {
+                    ContainerRole::Init
+                },
+                template_pointer: &self.template_pointer,
+            });
+        let main = self
+            .pod_spec
+            .containers
+            .iter()
+            .enumerate()
+            .map(|(index, c)| ContainerRef {
+                container: c,
+                index,
+                role: ContainerRole::Main,
+                template_pointer: &self.template_pointer,
+            });
+        init.chain(main)
+    }
+
+    /// Main containers and native sidecars: what must drain and be probed.
+    pub fn long_running_containers(&self) -> impl Iterator<Item = ContainerRef<'_>> {
+        self.containers().filter(ContainerRef::is_long_running)
+    }
+
+    /// Labels of the pods this workload creates.
+    pub fn pod_labels(&self) -> impl Iterator<Item = (&String, &String)> + Clone {
+        self.pod_metadata.labels.iter().flatten()
+    }
+
+    /// An annotation from the pod template, else from the workload itself.
+    pub fn annotation(&self, key: &str) -> Option<(&str, String)> {
+        fn find<'m>(meta: &'m ObjectMeta, key: &str) -> Option<&'m str> {
+            meta.annotations
+                .as_ref()
+                .and_then(|a| a.get(key))
+                .map(String::as_str)
+        }
+        if let Some(value) = find(&self.pod_metadata, key) {
+            let mut pointer = self.pod_metadata_pointer();
+            push_token(&mut pointer, "annotations");
+            push_token(&mut pointer, key);
+            return Some((value, pointer));
+        }
+        if self.template_pointer.is_empty() {
+            return None;
+        }
+        find(&self.metadata, key).map(|value| {
+            let mut pointer = String::from("/metadata/annotations");
+            push_token(&mut pointer, key);
+            (value, pointer)
+        })
+    }
+
+    /// `terminationGracePeriodSeconds`, or Kubernetes' default of 30.
+    pub fn grace_period_seconds(&self) -> i64 {
+        self.pod_spec.termination_grace_period_seconds.unwrap_or(30)
+    }
+}
+
+struct Parts {
+    metadata: ObjectMeta,
+    template_pointer: String,
+    template: PodTemplateSpec,
+    replicas: Option<i32>,
+    min_ready_seconds: Option<i32>,
+    selector: Option<LabelSelector>,
+    rollout: Rollout,
+}
+
+impl Parts {
+    fn new(metadata: ObjectMeta, template_pointer: &str, template: PodTemplateSpec) -> Self {
+        Parts {
+            metadata,
+            template_pointer: template_pointer.to_owned(),
+            template,
+            replicas: None,
+            min_ready_seconds: None,
+            selector: None,
+            rollout: Rollout::None,
+        }
+    }
+}
+
+fn pod_template(metadata: Option<ObjectMeta>, spec: Option<PodSpec>) -> PodTemplateSpec {
+    PodTemplateSpec { metadata, spec }
+}
+
+/// Decodes a typed value, naming the offending field by JSON pointer.
+pub fn decode_at<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, DecodeError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let mut pointer = base.to_owned();
+        for segment in error.path().iter() {
+            match segment {
+                serde_path_to_error::Segment::Seq { index } => {
+                    push_token(&mut pointer, &index.to_string())
+                }
+                serde_path_to_error::Segment::Map { key } => push_token(&mut pointer, key),
+                serde_path_to_error::Segment::Enum { .. }
+                | serde_path_to_error::Segment::Unknown => {}
+            }
+        }
+        DecodeError {
+            pointer,
+            message: error.into_inner().to_string(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn doc(value: Value) -> Document {
+        Document::detached("t", value)
+    }
+
+    #[test]
+    fn deployment_view() {
+        let d = doc(json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": {"a": "workload"}},
+            "spec": {"replicas": 3, "template": {
+                "metadata": {"labels": {"app": "web"}},
+                "spec": {
+                    "initContainers": [{"name": "init"}, {"name": "proxy", "restartPolicy": "Always"}],
+                    "containers": [{"name": "app"}]
+                }
+            }}
+        }));
+        let w = Workload::decode(&d, WorkloadKind::Deployment, None)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(w.replicas, Some(3));
+        let names: Vec<_> = w
+            .long_running_containers()
+            .map(|c| (c.name().to_owned(), c.pointer()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (
+                    "proxy".to_owned(),
+                    "/spec/template/spec/initContainers/1".to_owned()
+                ),
+                (
+                    "app".to_owned(),
+                    "/spec/template/spec/containers/0".to_owned()
+                ),
+            ]
+        );
+        assert_eq!(
+            w.annotation("a"),
+            Some(("workload", "/metadata/annotations/a".to_owned()))
+        );
+        assert_eq!(w.grace_period_seconds(), 30);
+    }
+
+    #[test]
+    fn pod_and_cronjob_pointers() {
+        let pod = doc(
+            json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}),
+        );
+        let w = Workload::decode(&pod, WorkloadKind::Pod, None).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(
+            w.containers().next().map(|c| c.pointer()),
+            Some("/spec/containers/0".to_owned())
+        );
+        let cron = doc(
+            json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
+            "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}}}),
+        );
+        let w = Workload::decode(&cron, WorkloadKind::CronJob, None)
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(w.pod_spec_pointer(), "/spec/jobTemplate/spec/template/spec");
+    }
+
+    #[test]
+    fn decode_errors_name_the_field() {
+        let d = doc(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
+            "spec": {"replicas": "3", "template": {}}}),
+        );
+        let error = Workload::decode(&d, WorkloadKind::Deployment, None).err();
+        assert_eq!(error.map(|e| e.pointer), Some("/spec/replicas".to_owned()));
+    }
+
+    #[test]
+    fn custom_kind_at_a_policy_path() {
+        let d = doc(
+            json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"},
+            "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "c"}]}}}}),
+        );
+        let w = Workload::decode(&d, WorkloadKind::Custom, Some("/spec/template"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(w.replicas, Some(4));
+        assert_eq!(w.pod_spec.containers.len(), 1);
+    }
+}

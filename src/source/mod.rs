@@ -1,0 +1,286 @@
+//! Input → documents: files, folders and stdin; YAML streams, JSON, Lists.
+
+mod file;
+pub mod scalar;
+pub mod spans;
+mod yaml;
+
+use std::io::Read;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::Value;
+
+pub use file::SourceFile;
+pub use spans::{NodeSpan, SpanIndex, pointer, push_token};
+pub use yaml::{Interest, MAX_DEPTH, ParseError, ParsedDocument, parse_documents};
+
+/// One Kubernetes object read from a source, with the spans of its nodes.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub file: Arc<SourceFile>,
+    pub value: Arc<Value>,
+    pub spans: SpanIndex,
+    /// Where the object starts in its file; a finding with no better place
+    /// points here.
+    pub start: usize,
+}
+
+impl Document {
+    /// A document built in memory (an admission request), with no source text.
+    pub fn detached(name: &str, value: Value) -> Self {
+        Document {
+            file: Arc::new(SourceFile::new(name, String::new())),
+            value: Arc::new(value),
+            spans: SpanIndex::default(),
+            start: 0,
+        }
+    }
+
+    /// Byte range and 1-based line/column a pointer resolves to.
+    pub fn locate(&self, pointer: &str) -> Location {
+        let range = self
+            .spans
+            .nearest(pointer)
+            .map_or(self.start..self.start, |span| span.label());
+        let (line, column) = self.file.line_col(range.start);
+        Location {
+            range,
+            line,
+            column,
+        }
+    }
+}
+
+/// A resolved position in a source file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub range: Range<usize>,
+    pub line: usize,
+    pub column: usize,
+}
+
+/// Input that could not be read or parsed. The run goes on without it.
+#[derive(Debug, Clone)]
+pub struct LoadError {
+    pub file: Option<Arc<SourceFile>>,
+    /// The path as given when the file could not even be read.
+    pub path: String,
+    pub range: Option<Range<usize>>,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+impl LoadError {
+    fn io(path: &Path, error: &std::io::Error) -> Self {
+        LoadError {
+            file: None,
+            path: path.display().to_string(),
+            range: None,
+            message: format!("cannot read: {error}"),
+            help: None,
+        }
+    }
+
+    /// 1-based line and column, when the error has a place in a file.
+    pub fn line_col(&self) -> Option<(usize, usize)> {
+        let file = self.file.as_ref()?;
+        let range = self.range.as_ref()?;
+        Some(file.line_col(range.start))
+    }
+}
+
+/// Everything read from the inputs of one run.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub documents: Vec<Document>,
+    pub errors: Vec<LoadError>,
+    pub files: usize,
+}
+
+/// What the caller wants from the inputs: kinds it reads, decided on
+/// `apiVersion` and `kind`. Lists are always read for their items.
+pub struct Loader<'a> {
+    interest: Interest<'a>,
+}
+
+impl<'a> Loader<'a> {
+    pub fn new(interest: Interest<'a>) -> Self {
+        Loader { interest }
+    }
+
+    /// Reads files, folders (recursively: `*.yaml`, `*.yml`, `*.json`) and `-`
+    /// (stdin), in the order given; a folder's files in name order.
+    pub fn load_paths(&self, paths: &[PathBuf]) -> Loaded {
+        let mut loaded = Loaded::default();
+        for path in paths {
+            if path.as_os_str() == "-" {
+                let mut text = String::new();
+                match std::io::stdin().read_to_string(&mut text) {
+                    Ok(_) => self.load_text("<stdin>", text, &mut loaded),
+                    Err(error) => loaded
+                        .errors
+                        .push(LoadError::io(Path::new("<stdin>"), &error)),
+                }
+            } else if path.is_dir() {
+                let mut files = Vec::new();
+                if let Err(error) = collect_manifests(path, &mut files) {
+                    loaded.errors.push(LoadError::io(path, &error));
+                }
+                files.sort();
+                for file in files {
+                    self.load_file(&file, &mut loaded);
+                }
+            } else {
+                self.load_file(path, &mut loaded);
+            }
+        }
+        loaded
+    }
+
+    fn load_file(&self, path: &Path, loaded: &mut Loaded) {
+        match std::fs::read(path) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => self.load_text(&path.display().to_string(), text, loaded),
+                Err(_) => loaded.errors.push(LoadError {
+                    file: None,
+                    path: path.display().to_string(),
+                    range: None,
+                    message: "not UTF-8 text".to_owned(),
+                    help: Some("Kubernetes manifests are UTF-8 YAML or JSON".to_owned()),
+                }),
+            },
+            Err(error) => loaded.errors.push(LoadError::io(path, &error)),
+        }
+    }
+
+    /// Parses one text; its documents and errors are appended to `loaded`.
+    pub fn load_text(&self, name: &str, text: String, loaded: &mut Loaded) {
+        // A UTF-8 byte order mark is legal YAML but would shift every offset.
+        let text = match text.strip_prefix('\u{feff}') {
+            Some(rest) => rest.to_owned(),
+            None => text,
+        };
+        let file = Arc::new(SourceFile::new(name, text));
+        loaded.files += 1;
+        let wants =
+            |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
+        let (parsed, errors) = parse_documents(&file, &wants);
+        loaded.errors.extend(errors.into_iter().map(|e| LoadError {
+            file: Some(Arc::clone(&file)),
+            path: name.to_owned(),
+            range: Some(e.byte..e.byte),
+            message: e.message,
+            help: e.help,
+        }));
+        for doc in parsed {
+            self.push_document(&file, doc, loaded);
+        }
+    }
+
+    fn push_document(&self, file: &Arc<SourceFile>, doc: ParsedDocument, loaded: &mut Loaded) {
+        let kind = doc
+            .value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !is_list(kind) {
+            loaded.documents.push(Document {
+                file: Arc::clone(file),
+                value: Arc::new(doc.value),
+                spans: doc.spans,
+                start: doc.start,
+            });
+            return;
+        }
+        let Value::Object(mut list) = doc.value else {
+            return;
+        };
+        let Some(Value::Array(items)) = list.remove("items") else {
+            return;
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            let item_kind = (
+                item.get("apiVersion").and_then(Value::as_str),
+                item.get("kind").and_then(Value::as_str),
+            );
+            let (Some(api_version), Some(kind)) = item_kind else {
+                continue;
+            };
+            if !(self.interest)(api_version, kind) {
+                continue;
+            }
+            let spans = doc.spans.scoped(&format!("/items/{index}"));
+            let start = spans.exact("").map_or(doc.start, |s| s.value.0 as usize);
+            loaded.documents.push(Document {
+                file: Arc::clone(file),
+                value: Arc::new(item),
+                spans,
+                start,
+            });
+        }
+    }
+}
+
+/// `v1/List` and every `*List` kind (`DeploymentList`, `ConfigMapList`, …).
+pub fn is_list(kind: &str) -> bool {
+    kind.ends_with("List")
+}
+
+fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let file_type = entry.file_type()?;
+        if file_type.is_dir() {
+            // Hidden folders (.git, .github) hold no manifests worth linting.
+            if !entry.file_name().to_string_lossy().starts_with('.') {
+                collect_manifests(&path, out)?;
+            }
+        } else if is_manifest_name(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn is_manifest_name(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_become_their_items_with_spans() {
+        let loader = Loader::new(&|_, kind| kind == "Service");
+        let mut loaded = Loaded::default();
+        let text = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: ConfigMap\n- apiVersion: v1\n  kind: Service\n  metadata:\n    name: web\n";
+        loader.load_text("l.yaml", text.to_owned(), &mut loaded);
+        assert!(loaded.errors.is_empty());
+        assert_eq!(loaded.documents.len(), 1);
+        let doc = &loaded.documents[0];
+        assert_eq!(doc.value["metadata"]["name"], "web");
+        let at = doc.locate("/metadata/name");
+        assert_eq!((at.line, at.column), (9, 5));
+        assert_eq!(doc.locate("").line, 6);
+    }
+
+    #[test]
+    fn errors_carry_file_and_line() {
+        let loader = Loader::new(&|_, _| true);
+        let mut loaded = Loaded::default();
+        loader.load_text(
+            "bad.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  name: [\n".to_owned(),
+            &mut loaded,
+        );
+        assert_eq!(loaded.errors.len(), 1);
+        assert!(loaded.errors[0].line_col().is_some());
+    }
+}
