@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Container, PersistentVolumeClaim, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
@@ -12,7 +13,7 @@ use serde::de::DeserializeOwned;
 
 use super::object::{KnownKind, ObjectRef, WorkloadKind};
 use super::selector::{label_selector_selects, map_selects};
-use super::workload::{ContainerRef, ContainerRole, DecodeError, Workload, decode_at};
+use super::workload::{ContainerRef, ContainerRole, DecodeError, Workload, decode_object};
 use crate::source::Document;
 
 /// An object of a kind the rules consult, decoded.
@@ -208,14 +209,14 @@ fn pdb_selects(pdb: &Related<PodDisruptionBudget>, w: &Workload) -> bool {
         .is_some_and(|selector| label_selector_selects(selector, w.pod_labels()))
 }
 
-fn related<T: DeserializeOwned>(
+fn related<T: Resource + DeserializeOwned>(
     doc: &Document,
     object: ObjectRef,
 ) -> Result<Related<T>, DecodeError> {
     Ok(Related {
         doc: doc.clone(),
         object,
-        typed: decode_at(&doc.value, "")?,
+        typed: decode_object(&doc.value)?,
     })
 }
 

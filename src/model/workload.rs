@@ -1,5 +1,6 @@
 //! The typed view rules read: a workload, its pod template and its rollout.
 
+use k8s_openapi::Resource;
 use k8s_openapi::api::apps::v1::{
     DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, ReplicaSet, StatefulSet,
     StatefulSetUpdateStrategy,
@@ -109,11 +110,13 @@ impl Workload {
         let object = ObjectRef::from_value(value);
         let parts = match kind {
             WorkloadKind::Pod => {
-                let pod: Pod = decode_at(value, "")?;
-                Parts::new(pod.metadata, "", pod_template(None, pod.spec))
+                let pod: Pod = decode_object(value)?;
+                // A Pod is its own template: its labels and annotations are the pod's.
+                let template = pod_template(Some(pod.metadata.clone()), pod.spec);
+                Parts::new(pod.metadata, "", template)
             }
             WorkloadKind::Deployment => {
-                let d: Deployment = decode_at(value, "")?;
+                let d: Deployment = decode_object(value)?;
                 let mut parts = Parts::new(d.metadata, "/spec/template", d.spec.template);
                 parts.replicas = d.spec.replicas;
                 parts.min_ready_seconds = d.spec.min_ready_seconds;
@@ -122,7 +125,7 @@ impl Workload {
                 parts
             }
             WorkloadKind::ReplicaSet => {
-                let rs: ReplicaSet = decode_at(value, "")?;
+                let rs: ReplicaSet = decode_object(value)?;
                 let spec = rs.spec;
                 let mut parts = Parts::new(
                     rs.metadata,
@@ -135,7 +138,7 @@ impl Workload {
                 parts
             }
             WorkloadKind::ReplicationController => {
-                let rc: ReplicationController = decode_at(value, "")?;
+                let rc: ReplicationController = decode_object(value)?;
                 let spec = rc.spec.unwrap_or_default();
                 let mut parts = Parts::new(
                     rc.metadata,
@@ -151,7 +154,7 @@ impl Workload {
                 parts
             }
             WorkloadKind::StatefulSet => {
-                let s: StatefulSet = decode_at(value, "")?;
+                let s: StatefulSet = decode_object(value)?;
                 let spec = s.spec;
                 let mut parts = Parts::new(s.metadata, "/spec/template", spec.template);
                 parts.replicas = spec.replicas;
@@ -161,7 +164,7 @@ impl Workload {
                 parts
             }
             WorkloadKind::DaemonSet => {
-                let ds: DaemonSet = decode_at(value, "")?;
+                let ds: DaemonSet = decode_object(value)?;
                 let spec = ds.spec;
                 let mut parts = Parts::new(ds.metadata, "/spec/template", spec.template);
                 parts.min_ready_seconds = spec.min_ready_seconds;
@@ -170,12 +173,12 @@ impl Workload {
                 parts
             }
             WorkloadKind::Job => {
-                let job: Job = decode_at(value, "")?;
+                let job: Job = decode_object(value)?;
                 let spec = job.spec.unwrap_or_default();
                 Parts::new(job.metadata, "/spec/template", spec.template)
             }
             WorkloadKind::CronJob => {
-                let cron: CronJob = decode_at(value, "")?;
+                let cron: CronJob = decode_object(value)?;
                 let template = cron.spec.job_template.spec.unwrap_or_default().template;
                 Parts::new(cron.metadata, "/spec/jobTemplate/spec/template", template)
             }
@@ -331,6 +334,25 @@ impl Parts {
 
 fn pod_template(metadata: Option<ObjectMeta>, spec: Option<PodSpec>) -> PodTemplateSpec {
     PodTemplateSpec { metadata, spec }
+}
+
+/// Decodes a whole object as its typed Kubernetes kind. k8s-openapi refuses any
+/// `apiVersion` but the one it was generated for; older versions of the same
+/// kind (`policy/v1beta1` PodDisruptionBudgets, `autoscaling/v2beta2`
+/// HorizontalPodAutoscalers) share the fields rollsafe reads, so they are read
+/// as the current version.
+pub fn decode_object<T: Resource + DeserializeOwned>(value: &Value) -> Result<T, DecodeError> {
+    if value.get("apiVersion").and_then(Value::as_str) == Some(T::API_VERSION) {
+        return decode_at(value, "");
+    }
+    let mut current = value.clone();
+    if let Some(object) = current.as_object_mut() {
+        object.insert(
+            "apiVersion".to_owned(),
+            Value::String(T::API_VERSION.to_owned()),
+        );
+    }
+    decode_at(&current, "")
 }
 
 /// Decodes a typed value, naming the offending field by JSON pointer.

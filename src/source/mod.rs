@@ -39,11 +39,18 @@ impl Document {
     }
 
     /// Byte range and 1-based line/column a pointer resolves to.
+    /// A multi-line node (a container missing a field, say) is underlined on
+    /// its first line only: that is where a reader looks.
     pub fn locate(&self, pointer: &str) -> Location {
-        let range = self
+        let mut range = self
             .spans
             .nearest(pointer)
             .map_or(self.start..self.start, |span| span.label());
+        if let Some(text) = self.file.text().get(range.clone())
+            && let Some(newline) = text.find('\n')
+        {
+            range.end = range.start + text[..newline].trim_end().len();
+        }
         let (line, column) = self.file.line_col(range.start);
         Location {
             range,
@@ -63,7 +70,7 @@ pub struct Location {
 
 /// Input that could not be read or parsed. The run goes on without it.
 #[derive(Debug, Clone)]
-pub struct LoadError {
+pub struct InputError {
     pub file: Option<Arc<SourceFile>>,
     /// The path as given when the file could not even be read.
     pub path: String,
@@ -72,9 +79,9 @@ pub struct LoadError {
     pub help: Option<String>,
 }
 
-impl LoadError {
+impl InputError {
     fn io(path: &Path, error: &std::io::Error) -> Self {
-        LoadError {
+        InputError {
             file: None,
             path: path.display().to_string(),
             range: None,
@@ -95,7 +102,7 @@ impl LoadError {
 #[derive(Debug, Default)]
 pub struct Loaded {
     pub documents: Vec<Document>,
-    pub errors: Vec<LoadError>,
+    pub errors: Vec<InputError>,
     pub files: usize,
 }
 
@@ -121,12 +128,12 @@ impl<'a> Loader<'a> {
                     Ok(_) => self.load_text("<stdin>", text, &mut loaded),
                     Err(error) => loaded
                         .errors
-                        .push(LoadError::io(Path::new("<stdin>"), &error)),
+                        .push(InputError::io(Path::new("<stdin>"), &error)),
                 }
             } else if path.is_dir() {
                 let mut files = Vec::new();
                 if let Err(error) = collect_manifests(path, &mut files) {
-                    loaded.errors.push(LoadError::io(path, &error));
+                    loaded.errors.push(InputError::io(path, &error));
                 }
                 files.sort();
                 for file in files {
@@ -143,7 +150,7 @@ impl<'a> Loader<'a> {
         match std::fs::read(path) {
             Ok(bytes) => match String::from_utf8(bytes) {
                 Ok(text) => self.load_text(&path.display().to_string(), text, loaded),
-                Err(_) => loaded.errors.push(LoadError {
+                Err(_) => loaded.errors.push(InputError {
                     file: None,
                     path: path.display().to_string(),
                     range: None,
@@ -151,7 +158,7 @@ impl<'a> Loader<'a> {
                     help: Some("Kubernetes manifests are UTF-8 YAML or JSON".to_owned()),
                 }),
             },
-            Err(error) => loaded.errors.push(LoadError::io(path, &error)),
+            Err(error) => loaded.errors.push(InputError::io(path, &error)),
         }
     }
 
@@ -167,7 +174,7 @@ impl<'a> Loader<'a> {
         let wants =
             |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
         let (parsed, errors) = parse_documents(&file, &wants);
-        loaded.errors.extend(errors.into_iter().map(|e| LoadError {
+        loaded.errors.extend(errors.into_iter().map(|e| InputError {
             file: Some(Arc::clone(&file)),
             path: name.to_owned(),
             range: Some(e.byte..e.byte),

@@ -87,15 +87,15 @@ fn resolve_number(text: &str) -> Resolved {
     if let Some(u) = parse_go_uint(&plain) {
         return Resolved::Uint(u);
     }
-    if is_yaml_style_float(&plain) {
-        if let Some(f) = parse_go_float(&plain) {
-            return Resolved::Float(f);
-        }
+    if is_yaml_style_float(&plain)
+        && let Some(f) = parse_go_float(&plain)
+    {
+        return Resolved::Float(f);
     }
-    if let Some(bits) = plain.strip_prefix("-0b") {
-        if let Ok(v) = i64::from_str_radix(&format!("-{bits}"), 2) {
-            return Resolved::Int(v);
-        }
+    if let Some(bits) = plain.strip_prefix("-0b")
+        && let Ok(v) = i64::from_str_radix(&format!("-{bits}"), 2)
+    {
+        return Resolved::Int(v);
     }
     Resolved::Str
 }

@@ -1,0 +1,137 @@
+//! What each subcommand does. Output goes through `report`; the exit status
+//! goes back to `main`.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use crate::cli::{ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs};
+use crate::engine;
+use crate::policy::{Policy, Profile};
+use crate::report::{self, Format, Run, catalog};
+use crate::rules::{self, Severity};
+use crate::source::{InputError, Loader};
+
+/// Exit statuses, as ripgrep and most linters use them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    /// Nothing at or above the failure threshold.
+    Clean = 0,
+    /// Findings at or above the threshold.
+    Findings = 1,
+    /// Usage or input errors.
+    Error = 2,
+}
+
+impl From<Status> for ExitCode {
+    fn from(status: Status) -> ExitCode {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// The policy the flags select.
+pub fn resolve_policy(args: &PolicyArgs) -> Result<Policy, Vec<InputError>> {
+    let mut policy = match &args.policy {
+        Some(path) => Policy::from_file(path)?,
+        None => Policy::builtin(args.profile)?,
+    };
+    if let Some(version) = args.kubernetes_version {
+        policy.kubernetes_version = version;
+    }
+    Ok(policy)
+}
+
+fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => stream_is_terminal && std::env::var_os("NO_COLOR").is_none(),
+    }
+}
+
+pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
+    let color = use_color(args.color, std::io::stdout().is_terminal());
+    let policy = match resolve_policy(&args.policy) {
+        Ok(policy) => policy,
+        Err(errors) => {
+            report::human::render_errors(&errors, color, err)?;
+            return Ok(Status::Error);
+        }
+    };
+    let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
+    let loaded = Loader::new(&wants).load_paths(&args.paths);
+    let outcome = engine::evaluate(&loaded.documents, &policy);
+    let mut errors = loaded.errors;
+    errors.extend(outcome.errors.iter().cloned());
+    let run = Run {
+        outcome: &outcome,
+        errors: &errors,
+        files: loaded.files,
+    };
+    match args.format {
+        Format::Human => report::human::render(&run, color, out)?,
+        Format::Json => report::json::render(&run, out)?,
+    }
+    Ok(status(&run, args.fail_on))
+}
+
+fn status(run: &Run<'_>, fail_on: FailOn) -> Status {
+    if !run.errors.is_empty() {
+        return Status::Error;
+    }
+    let threshold = match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    };
+    let failing = threshold.is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
+    if failing {
+        Status::Findings
+    } else {
+        Status::Clean
+    }
+}
+
+fn profiles() -> Result<(Policy, Policy), Vec<InputError>> {
+    Ok((
+        Policy::builtin(Profile::Default)?,
+        Policy::builtin(Profile::Strict)?,
+    ))
+}
+
+pub fn rules(out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
+    match profiles() {
+        Ok((default, strict)) => {
+            catalog::render_rules(&default, &strict, out)?;
+            Ok(Status::Clean)
+        }
+        Err(errors) => {
+            report::human::render_errors(&errors, false, err)?;
+            Ok(Status::Error)
+        }
+    }
+}
+
+pub fn explain(
+    args: &ExplainArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let Some(rule) = rules::find(&args.rule) else {
+        let hint = rules::suggest(&args.rule)
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_else(|| "; `rollsafe rules` lists them".to_owned());
+        writeln!(err, "error: unknown rule `{}`{hint}", args.rule)?;
+        return Ok(Status::Error);
+    };
+    match profiles() {
+        Ok((default, strict)) => {
+            catalog::render_explain(rule.info(), &default, &strict, out)?;
+            Ok(Status::Clean)
+        }
+        Err(errors) => {
+            report::human::render_errors(&errors, false, err)?;
+            Ok(Status::Error)
+        }
+    }
+}

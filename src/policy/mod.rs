@@ -1,0 +1,489 @@
+//! Policies: the built-in profiles, policy files with `extends`, rule
+//! severities, settings and exemptions.
+//!
+//! A policy file is validated against `policies/policy.schema.json` before it
+//! is read, and every error names the file, line and column of the offending
+//! value. The built-in profiles are compiled into the binary; `default.yaml`
+//! is the one place rule severities and setting defaults are written down.
+
+mod settings;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use settings::{DurationSetting, SETTING_NAMES, Settings, SettingsPatch};
+
+use crate::model::glob::glob_matches;
+use crate::model::{KubeVersion, ObjectRef};
+use crate::rules::{self, Severity};
+use crate::source::{InputError, SourceFile, parse_documents};
+
+const DEFAULT_POLICY: &str = include_str!("../../policies/default.yaml");
+const STRICT_POLICY: &str = include_str!("../../policies/strict.yaml");
+/// The JSON Schema policy files are validated against.
+pub const POLICY_SCHEMA: &str = include_str!("../../policies/policy.schema.json");
+
+/// The built-in profiles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    Default,
+    Strict,
+}
+
+impl Profile {
+    fn name(self) -> &'static str {
+        match self {
+            Profile::Default => "default",
+            Profile::Strict => "strict",
+        }
+    }
+
+    fn text(self) -> &'static str {
+        match self {
+            Profile::Default => DEFAULT_POLICY,
+            Profile::Strict => STRICT_POLICY,
+        }
+    }
+}
+
+/// A rule's level in a policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Off,
+    Info,
+    Warning,
+    Error,
+}
+
+impl<'de> Deserialize<'de> for Level {
+    /// Policies are YAML read as Kubernetes reads it, where a plain `off` is
+    /// the boolean false: accept it as `off`.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Bool(bool),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Bool(false) => Ok(Level::Off),
+            Raw::Text(text) => match text.as_str() {
+                "off" => Ok(Level::Off),
+                "info" => Ok(Level::Info),
+                "warning" => Ok(Level::Warning),
+                "error" => Ok(Level::Error),
+                other => Err(serde::de::Error::custom(format!(
+                    "`{other}` is not a level: off, info, warning or error"
+                ))),
+            },
+            Raw::Bool(true) => Err(serde::de::Error::custom(
+                "a rule level is off, info, warning or error, not `true`",
+            )),
+        }
+    }
+}
+
+impl Level {
+    pub fn severity(self) -> Option<Severity> {
+        match self {
+            Level::Off => None,
+            Level::Info => Some(Severity::Info),
+            Level::Warning => Some(Severity::Warning),
+            Level::Error => Some(Severity::Error),
+        }
+    }
+}
+
+/// Objects (and optionally only some rules) a policy exempts.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Exemption {
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub kinds: Vec<String>,
+    /// Object names; `*` matches any run of characters.
+    #[serde(default)]
+    pub names: Vec<String>,
+    /// Rule ids; empty means every rule.
+    #[serde(default)]
+    pub rules: Vec<String>,
+    pub reason: Option<String>,
+}
+
+impl Exemption {
+    /// Every criterion given must match; a criterion left out matches all.
+    pub fn covers(&self, object: &ObjectRef, rule: &str) -> bool {
+        let any = |list: &[String], value: &str, matcher: fn(&str, &str) -> bool| {
+            list.is_empty() || list.iter().any(|pattern| matcher(pattern, value))
+        };
+        any(&self.namespaces, object.namespace_key(), |p, v| p == v)
+            && any(&self.kinds, &object.kind, |p, v| p == v)
+            && any(&self.names, &object.name, glob_matches)
+            && any(&self.rules, rule, |p, v| p == v)
+    }
+}
+
+/// A resolved policy.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// `default`, `strict`, or the policy file's path.
+    pub name: String,
+    pub kubernetes_version: KubeVersion,
+    pub settings: Settings,
+    levels: BTreeMap<String, Level>,
+    pub exemptions: Vec<Exemption>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PolicyFile {
+    #[allow(dead_code)]
+    api_version: String,
+    #[allow(dead_code)]
+    kind: String,
+    extends: Option<String>,
+    kubernetes_version: Option<String>,
+    #[serde(default)]
+    settings: SettingsPatch,
+    #[serde(default)]
+    rules: BTreeMap<String, Level>,
+    #[serde(default)]
+    exemptions: Vec<Exemption>,
+}
+
+/// A policy file read and checked, with where it came from.
+struct Layer {
+    file: Arc<SourceFile>,
+    document: crate::source::ParsedDocument,
+    policy: PolicyFile,
+}
+
+/// `extends` chains longer than this are surely cycles.
+const MAX_EXTENDS: usize = 8;
+
+impl Policy {
+    /// A built-in profile.
+    pub fn builtin(profile: Profile) -> Result<Policy, Vec<InputError>> {
+        let layers = resolve_layers(Origin::Builtin(profile), 0, false)?;
+        assemble(profile.name().to_owned(), layers)
+    }
+
+    /// A policy file, with its `extends` chain.
+    pub fn from_file(path: &Path) -> Result<Policy, Vec<InputError>> {
+        let layers = resolve_layers(Origin::File(path.to_owned()), 0, true)?;
+        assemble(path.display().to_string(), layers)
+    }
+
+    /// The severity of a rule, or `None` when the policy turns it off.
+    pub fn severity(&self, rule: &str) -> Option<Severity> {
+        self.levels.get(rule).and_then(|level| level.severity())
+    }
+
+    /// The first exemption that covers this object and rule.
+    pub fn exemption(&self, object: &ObjectRef, rule: &str) -> Option<&Exemption> {
+        self.exemptions.iter().find(|e| e.covers(object, rule))
+    }
+}
+
+enum Origin {
+    Builtin(Profile),
+    File(PathBuf),
+}
+
+fn resolve_layers(
+    origin: Origin,
+    depth: usize,
+    validate: bool,
+) -> Result<Vec<Layer>, Vec<InputError>> {
+    let (name, text, dir) = match &origin {
+        Origin::Builtin(profile) => (
+            format!("<built-in {} policy>", profile.name()),
+            profile.text().to_owned(),
+            None,
+        ),
+        Origin::File(path) => match std::fs::read_to_string(path) {
+            Ok(text) => (
+                path.display().to_string(),
+                text,
+                path.parent().map(Path::to_owned),
+            ),
+            Err(error) => {
+                return Err(vec![plain_error(
+                    &path.display().to_string(),
+                    format!("cannot read policy: {error}"),
+                )]);
+            }
+        },
+    };
+    let file = Arc::new(SourceFile::new(name.clone(), text));
+    let (mut documents, parse_errors) = parse_documents(&file, &|_, _| true);
+    if !parse_errors.is_empty() {
+        return Err(parse_errors
+            .into_iter()
+            .map(|e| located(&file, e.byte..e.byte, e.message, e.help))
+            .collect());
+    }
+    if documents.len() != 1 {
+        return Err(vec![plain_error(
+            &name,
+            "a policy file holds exactly one document with `apiVersion: rollsafe.dev/v1alpha1` and `kind: Policy`".to_owned(),
+        )]);
+    }
+    let document = documents.remove(0);
+    let mut errors = if validate {
+        schema_errors(&file, &document)
+    } else {
+        Vec::new()
+    };
+    errors.extend(rule_id_errors(&file, &document));
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let policy: PolicyFile = serde_json::from_value(document.value.clone()).map_err(|e| {
+        vec![located(
+            &file,
+            document.start..document.start,
+            format!("invalid policy: {e}"),
+            None,
+        )]
+    })?;
+    let mut layers = match &policy.extends {
+        None => Vec::new(),
+        Some(_) if depth >= MAX_EXTENDS => {
+            return Err(vec![at_pointer(
+                &file,
+                &document,
+                "/extends",
+                "`extends` chain too long (a cycle?)".to_owned(),
+                None,
+            )]);
+        }
+        Some(parent) => {
+            let origin = match parent.as_str() {
+                "default" => Origin::Builtin(Profile::Default),
+                "strict" => Origin::Builtin(Profile::Strict),
+                path => Origin::File(dir.clone().unwrap_or_default().join(path)),
+            };
+            resolve_layers(origin, depth + 1, validate)?
+        }
+    };
+    layers.push(Layer {
+        file,
+        document,
+        policy,
+    });
+    Ok(layers)
+}
+
+fn assemble(name: String, layers: Vec<Layer>) -> Result<Policy, Vec<InputError>> {
+    // Settings always have a value: what no layer sets comes from the
+    // built-in default profile, even for a policy that extends nothing.
+    let base_settings = builtin_default_settings();
+    let mut settings = base_settings;
+    let mut levels = BTreeMap::new();
+    let mut exemptions = Vec::new();
+    let mut version = None;
+    let mut version_source = None;
+    for layer in layers {
+        settings = layer.policy.settings.over(settings);
+        levels.extend(layer.policy.rules);
+        exemptions.extend(layer.policy.exemptions);
+        if let Some(v) = layer.policy.kubernetes_version {
+            version = Some(v);
+            version_source = Some((layer.file, layer.document));
+        }
+    }
+    let kubernetes_version = match (version, version_source) {
+        (Some(text), Some((file, document))) => text.parse::<KubeVersion>().map_err(|e| {
+            vec![at_pointer(
+                &file,
+                &document,
+                "/kubernetesVersion",
+                e.to_string(),
+                None,
+            )]
+        })?,
+        _ => KubeVersion::NEWEST,
+    };
+    let settings = settings.complete().map_err(|missing| {
+        vec![plain_error(
+            &name,
+            format!("setting `{missing}` has no value"),
+        )]
+    })?;
+    Ok(Policy {
+        name,
+        kubernetes_version,
+        settings,
+        levels,
+        exemptions,
+    })
+}
+
+fn builtin_default_settings() -> SettingsPatch {
+    static DEFAULTS: OnceLock<SettingsPatch> = OnceLock::new();
+    DEFAULTS
+        .get_or_init(|| {
+            let file = SourceFile::new("default", DEFAULT_POLICY.to_owned());
+            let (documents, _) = parse_documents(&file, &|_, _| true);
+            documents
+                .first()
+                .and_then(|d| d.value.get("settings"))
+                .and_then(|s| SettingsPatch::deserialize(s).ok())
+                .unwrap_or_default()
+        })
+        .clone()
+}
+
+fn schema_errors(
+    file: &Arc<SourceFile>,
+    document: &crate::source::ParsedDocument,
+) -> Vec<InputError> {
+    static VALIDATOR: OnceLock<Option<jsonschema::Validator>> = OnceLock::new();
+    let validator = VALIDATOR.get_or_init(|| {
+        serde_json::from_str::<Value>(POLICY_SCHEMA)
+            .ok()
+            .and_then(|schema| jsonschema::validator_for(&schema).ok())
+    });
+    let Some(validator) = validator else {
+        return vec![plain_error(
+            file.name(),
+            "the built-in policy schema does not compile".to_owned(),
+        )];
+    };
+    validator
+        .iter_errors(&document.value)
+        .map(|error| {
+            let pointer = error.instance_path().as_str().to_owned();
+            let help = quoting_help(&document.value, &pointer);
+            // A wrong value is underlined, not its key.
+            let range = document
+                .spans
+                .nearest(&pointer)
+                .map_or(document.start..document.start, |s| s.value_range());
+            located(file, range, format!("invalid policy: {error}"), help)
+        })
+        .collect()
+}
+
+/// `kubernetesVersion: 1.30` is the float 1.3 in YAML: say so.
+fn quoting_help(value: &Value, pointer: &str) -> Option<String> {
+    match value.pointer(pointer) {
+        Some(Value::Number(n)) if pointer == "/kubernetesVersion" => Some(format!(
+            "quote the version: `kubernetesVersion: \"{n}\"` (unquoted, `1.30` reads as the number 1.3)"
+        )),
+        _ => None,
+    }
+}
+
+fn rule_id_errors(
+    file: &Arc<SourceFile>,
+    document: &crate::source::ParsedDocument,
+) -> Vec<InputError> {
+    let mut errors = Vec::new();
+    let mut check = |id: &str, pointer: String| {
+        if rules::find(id).is_none() {
+            let help = rules::suggest(id).map(|s| format!("did you mean `{s}`?"));
+            errors.push(at_pointer(
+                file,
+                document,
+                &pointer,
+                format!("unknown rule `{id}`"),
+                help,
+            ));
+        }
+    };
+    if let Some(levels) = document.value.get("rules").and_then(Value::as_object) {
+        for id in levels.keys() {
+            check(id, crate::source::pointer(["rules", id]));
+        }
+    }
+    let exemptions = document.value.get("exemptions").and_then(Value::as_array);
+    for (i, exemption) in exemptions.into_iter().flatten().enumerate() {
+        let ids = exemption.get("rules").and_then(Value::as_array);
+        for (j, id) in ids.into_iter().flatten().enumerate() {
+            if let Some(id) = id.as_str() {
+                check(id, format!("/exemptions/{i}/rules/{j}"));
+            }
+        }
+    }
+    errors
+}
+
+fn at_pointer(
+    file: &Arc<SourceFile>,
+    document: &crate::source::ParsedDocument,
+    pointer: &str,
+    message: String,
+    help: Option<String>,
+) -> InputError {
+    let range = document
+        .spans
+        .nearest(pointer)
+        .map_or(document.start..document.start, |s| s.label());
+    located(file, range, message, help)
+}
+
+fn located(
+    file: &Arc<SourceFile>,
+    range: std::ops::Range<usize>,
+    message: String,
+    help: Option<String>,
+) -> InputError {
+    InputError {
+        file: Some(Arc::clone(file)),
+        path: file.name().to_owned(),
+        range: Some(range),
+        message,
+        help,
+    }
+}
+
+fn plain_error(path: &str, message: String) -> InputError {
+    InputError {
+        file: None,
+        path: path.to_owned(),
+        range: None,
+        message,
+        help: None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtins_resolve() {
+        let default = Policy::builtin(Profile::Default).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(default.kubernetes_version, KubeVersion::NEWEST);
+        assert_eq!(
+            default.severity("readiness-probe-missing"),
+            Some(Severity::Error)
+        );
+        let strict = Policy::builtin(Profile::Strict).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(strict.settings, default.settings);
+    }
+
+    #[test]
+    fn exemptions_match_all_given_criteria() {
+        let exemption = Exemption {
+            kinds: vec!["Job".into()],
+            rules: vec!["liveness-probe-missing".into()],
+            ..Exemption::default()
+        };
+        let job = ObjectRef {
+            api_version: "batch/v1".into(),
+            kind: "Job".into(),
+            namespace: None,
+            name: "migrate".into(),
+        };
+        assert!(exemption.covers(&job, "liveness-probe-missing"));
+        assert!(!exemption.covers(&job, "readiness-probe-missing"));
+    }
+}

@@ -1,0 +1,124 @@
+//! Policy settings: the numbers and lists rules are tuned with.
+
+use serde::{Deserialize, Deserializer};
+
+use crate::model::{Millis, TemplatePaths, parse_duration};
+
+/// Settings after `extends` is resolved: every value present.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The shortest preStop delay that covers endpoint propagation.
+    pub min_drain_delay: Millis,
+    /// Time added on top of drain + shutdown before SIGKILL is acceptable.
+    pub grace_margin: Millis,
+    /// What a preStop hook that is not a sleep (httpGet, script) is assumed to take.
+    pub assumed_hook_seconds: Millis,
+    /// The app shutdown timeout to assume when none can be found.
+    pub default_shutdown_timeout: Option<Millis>,
+    pub max_grace_period: Millis,
+    pub min_available_ratio: f64,
+    pub slow_start_seconds: i64,
+    pub shutdown_timeout_env: Vec<String>,
+    pub shutdown_timeout_flags: Vec<String>,
+    pub shelless_images: Vec<String>,
+    pub template_paths: TemplatePaths,
+}
+
+/// Settings as a policy file writes them: any subset.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SettingsPatch {
+    pub min_drain_delay: Option<DurationSetting>,
+    pub grace_margin: Option<DurationSetting>,
+    pub assumed_hook_seconds: Option<DurationSetting>,
+    /// `null` explicitly clears an inherited default.
+    #[serde(default, deserialize_with = "explicit_null")]
+    pub default_shutdown_timeout: Option<Option<DurationSetting>>,
+    pub max_grace_period: Option<DurationSetting>,
+    pub min_available_ratio: Option<f64>,
+    pub slow_start_seconds: Option<i64>,
+    pub shutdown_timeout_env: Option<Vec<String>>,
+    pub shutdown_timeout_flags: Option<Vec<String>>,
+    pub shelless_images: Option<Vec<String>>,
+    pub template_paths: Option<TemplatePaths>,
+}
+
+/// A duration written as Go syntax (`5s`) or as a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DurationSetting(pub Millis);
+
+impl<'de> Deserialize<'de> for DurationSetting {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Seconds(u64),
+            Text(String),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Seconds(s) => Ok(DurationSetting(Millis::from_secs(s))),
+            Raw::Text(text) => parse_duration(&text)
+                .map(DurationSetting)
+                .map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+fn explicit_null<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<DurationSetting>>, D::Error> {
+    Option::<DurationSetting>::deserialize(deserializer).map(Some)
+}
+
+impl SettingsPatch {
+    /// `self` over `base`: what `self` sets wins.
+    pub fn over(self, base: SettingsPatch) -> SettingsPatch {
+        SettingsPatch {
+            min_drain_delay: self.min_drain_delay.or(base.min_drain_delay),
+            grace_margin: self.grace_margin.or(base.grace_margin),
+            assumed_hook_seconds: self.assumed_hook_seconds.or(base.assumed_hook_seconds),
+            default_shutdown_timeout: self
+                .default_shutdown_timeout
+                .or(base.default_shutdown_timeout),
+            max_grace_period: self.max_grace_period.or(base.max_grace_period),
+            min_available_ratio: self.min_available_ratio.or(base.min_available_ratio),
+            slow_start_seconds: self.slow_start_seconds.or(base.slow_start_seconds),
+            shutdown_timeout_env: self.shutdown_timeout_env.or(base.shutdown_timeout_env),
+            shutdown_timeout_flags: self.shutdown_timeout_flags.or(base.shutdown_timeout_flags),
+            shelless_images: self.shelless_images.or(base.shelless_images),
+            template_paths: self.template_paths.or(base.template_paths),
+        }
+    }
+
+    /// Complete settings, or the name of the first one missing.
+    pub fn complete(self) -> Result<Settings, &'static str> {
+        Ok(Settings {
+            min_drain_delay: self.min_drain_delay.ok_or("minDrainDelay")?.0,
+            grace_margin: self.grace_margin.ok_or("graceMargin")?.0,
+            assumed_hook_seconds: self.assumed_hook_seconds.ok_or("assumedHookSeconds")?.0,
+            default_shutdown_timeout: self.default_shutdown_timeout.flatten().map(|d| d.0),
+            max_grace_period: self.max_grace_period.ok_or("maxGracePeriod")?.0,
+            min_available_ratio: self.min_available_ratio.ok_or("minAvailableRatio")?,
+            slow_start_seconds: self.slow_start_seconds.ok_or("slowStartSeconds")?,
+            shutdown_timeout_env: self.shutdown_timeout_env.ok_or("shutdownTimeoutEnv")?,
+            shutdown_timeout_flags: self.shutdown_timeout_flags.ok_or("shutdownTimeoutFlags")?,
+            shelless_images: self.shelless_images.ok_or("shellessImages")?,
+            template_paths: self.template_paths.unwrap_or_default(),
+        })
+    }
+}
+
+/// The settings names a policy may use, for the rule documentation tests.
+pub const SETTING_NAMES: &[&str] = &[
+    "minDrainDelay",
+    "graceMargin",
+    "assumedHookSeconds",
+    "defaultShutdownTimeout",
+    "maxGracePeriod",
+    "minAvailableRatio",
+    "slowStartSeconds",
+    "shutdownTimeoutEnv",
+    "shutdownTimeoutFlags",
+    "shellessImages",
+    "templatePaths",
+];

@@ -1,0 +1,70 @@
+//! `rollsafe rules` and `rollsafe explain`: the catalog, from the rules' own docs.
+
+use std::io::{self, Write};
+
+use crate::policy::Policy;
+use crate::rules::{FixAvailability, RULES, RuleInfo};
+
+fn level(policy: &Policy, id: &str) -> String {
+    policy
+        .severity(id)
+        .map_or_else(|| "off".to_owned(), |s| s.to_string())
+}
+
+fn fix_word(fix: FixAvailability) -> &'static str {
+    match fix {
+        FixAvailability::None => "-",
+        FixAvailability::Sometimes => "sometimes",
+        FixAvailability::Always => "yes",
+    }
+}
+
+/// One line per rule: id, default and strict severities, fix, summary.
+pub fn render_rules(default: &Policy, strict: &Policy, out: &mut dyn Write) -> io::Result<()> {
+    let width = RULES.iter().map(|r| r.info().id.len()).max().unwrap_or(0);
+    writeln!(
+        out,
+        "{:width$}  {:8} {:8} {:9} SUMMARY",
+        "RULE", "DEFAULT", "STRICT", "FIX"
+    )?;
+    for rule in RULES {
+        let info = rule.info();
+        writeln!(
+            out,
+            "{:width$}  {:8} {:8} {:9} {}",
+            info.id,
+            level(default, info.id),
+            level(strict, info.id),
+            fix_word(info.fix),
+            info.summary()
+        )?;
+    }
+    Ok(())
+}
+
+/// The full documentation of one rule.
+pub fn render_explain(
+    info: &RuleInfo,
+    default: &Policy,
+    strict: &Policy,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "# {}\n", info.id)?;
+    writeln!(
+        out,
+        "Severity: {} (default profile), {} (strict profile). Fix: {}.",
+        level(default, info.id),
+        level(strict, info.id),
+        match info.fix {
+            FixAvailability::None => "none",
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::Always => "always",
+        }
+    )?;
+    if !info.settings.is_empty() {
+        let names: Vec<String> = info.settings.iter().map(|s| format!("`{s}`")).collect();
+        writeln!(out, "Settings: {}.", names.join(", "))?;
+    }
+    writeln!(out)?;
+    write!(out, "{}", info.docs())
+}

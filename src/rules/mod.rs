@@ -1,0 +1,261 @@
+//! The rule catalog: the `Rule` trait, the registry and the declaration macro.
+//!
+//! A rule reads one workload (or one PodDisruptionBudget), the cross-object
+//! index and the policy settings, and pushes violations. It does no I/O, keeps
+//! no state, and does not know which front end called it. Its documentation is
+//! its doc comment, captured by [`declare_rule!`] so that `rollsafe explain`
+//! prints exactly what the source says.
+
+use std::fmt;
+
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use serde::{Deserialize, Serialize};
+
+use crate::fix::Fix;
+use crate::model::{Index, KubeVersion, Related, Workload};
+use crate::policy::Settings;
+
+/// Declares a rule: a unit struct, its id, fix availability, the settings it
+/// reads and its documentation (the `///` lines, kept verbatim).
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis struct $name:ident {
+            id: $id:literal,
+            fix: $fix:ident,
+            settings: [$($setting:literal),* $(,)?] $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        $vis struct $name;
+
+        impl $crate::rules::Described for $name {
+            fn info(&self) -> &'static $crate::rules::RuleInfo {
+                static INFO: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
+                    id: $id,
+                    name: stringify!($name),
+                    fix: $crate::rules::FixAvailability::$fix,
+                    settings: &[$($setting),*],
+                    raw_docs: concat!($($doc, "\n"),*),
+                };
+                &INFO
+            }
+        }
+    };
+}
+
+pub mod disruption;
+pub mod probes;
+pub mod rollout;
+pub mod shutdown;
+
+/// How serious a finding is. `error` fails CI and denies admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        })
+    }
+}
+
+/// Whether a rule can repair what it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixAvailability {
+    None,
+    /// Some findings can be fixed, others cannot (e.g. no shell in the image).
+    Sometimes,
+    Always,
+}
+
+/// What a rule says about itself.
+#[derive(Debug)]
+pub struct RuleInfo {
+    /// Stable kebab-case id, naming the condition found.
+    pub id: &'static str,
+    /// The rule's struct name, PascalCase of the id.
+    pub name: &'static str,
+    pub fix: FixAvailability,
+    /// Policy settings (camelCase, as in the policy file) the rule reads.
+    pub settings: &'static [&'static str],
+    /// The doc comment as captured, one leading space per line.
+    pub raw_docs: &'static str,
+}
+
+impl RuleInfo {
+    /// The documentation as Markdown.
+    pub fn docs(&self) -> String {
+        let mut out = String::with_capacity(self.raw_docs.len());
+        for line in self.raw_docs.lines() {
+            out.push_str(line.strip_prefix(' ').unwrap_or(line));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The first sentence of "What it does".
+    pub fn summary(&self) -> String {
+        let docs = self.docs();
+        let body = docs
+            .split("## What it does")
+            .nth(1)
+            .unwrap_or(&docs)
+            .split("\n## ")
+            .next()
+            .unwrap_or_default();
+        let text = body.split_whitespace().collect::<Vec<_>>().join(" ");
+        match text.find(". ") {
+            Some(end) => text[..=end].to_owned(),
+            None => text,
+        }
+    }
+}
+
+/// Implemented by [`declare_rule!`].
+pub trait Described {
+    fn info(&self) -> &'static RuleInfo;
+}
+
+/// One rule of the catalog.
+pub trait Rule: Described + Sync {
+    fn check_workload(&self, _workload: &Workload, _cx: &Context<'_>, _out: &mut Vec<Violation>) {}
+    fn check_pdb(
+        &self,
+        _pdb: &Related<PodDisruptionBudget>,
+        _cx: &Context<'_>,
+        _out: &mut Vec<Violation>,
+    ) {
+    }
+}
+
+/// What a rule may consult besides its subject.
+pub struct Context<'a> {
+    pub settings: &'a Settings,
+    pub index: &'a Index,
+    pub kubernetes: KubeVersion,
+}
+
+/// A rule's raw result, before the engine gives it a severity and a place.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Violation {
+    /// RFC 6901 pointer of the offending field, or of the object that should
+    /// hold a missing one.
+    pub pointer: String,
+    pub container: Option<String>,
+    /// What is wrong: lower case, no final period, values in backticks.
+    pub message: String,
+    /// What to change, in the imperative, with the target value.
+    pub help: String,
+    pub fix: Option<Fix>,
+}
+
+impl Violation {
+    pub fn new(
+        pointer: impl Into<String>,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
+        Violation {
+            pointer: pointer.into(),
+            container: None,
+            message: message.into(),
+            help: help.into(),
+            fix: None,
+        }
+    }
+
+    pub fn in_container(mut self, name: &str) -> Self {
+        self.container = Some(name.to_owned());
+        self
+    }
+
+    pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
+        self.fix = fix;
+        self
+    }
+}
+
+/// Every rule, in catalog order (the order of PRODUCT.md's table).
+pub static RULES: &[&dyn Rule] = &[
+    &probes::ReadinessProbeMissing,
+    &probes::LivenessProbeMissing,
+    &probes::LivenessEqualsReadiness,
+    &probes::ProbePortNotDeclared,
+    &probes::LivenessRestartsBeforeUnready,
+    &probes::StartupProbeMissing,
+    &rollout::RolloutZeroAvailability,
+    &rollout::RolloutLowAvailability,
+    &rollout::RolloutInvalidStrategy,
+    &rollout::RolloutRecreateStrategy,
+    &rollout::SingleReplica,
+    &rollout::MinReadySecondsZero,
+    &shutdown::PrestopHookMissing,
+    &shutdown::PrestopSleepTooShort,
+    &shutdown::PrestopExecWithoutShell,
+    &shutdown::SleepActionUnsupported,
+    &shutdown::GracePeriodTooShort,
+    &shutdown::PrestopExceedsGracePeriod,
+    &shutdown::ShutdownTimeoutUnknown,
+    &shutdown::GracePeriodExcessive,
+    &disruption::PdbMissing,
+    &disruption::PdbBlocksEviction,
+    &disruption::HpaReplicasConflict,
+];
+
+/// The rule with this id.
+pub fn find(id: &str) -> Option<&'static dyn Rule> {
+    RULES.iter().copied().find(|r| r.info().id == id)
+}
+
+/// The known id closest to `id` (by edit distance), for "did you mean".
+pub fn suggest(id: &str) -> Option<&'static str> {
+    RULES
+        .iter()
+        .map(|r| r.info().id)
+        .map(|known| (edit_distance(id, known), known))
+        .filter(|&(distance, known)| distance <= known.len() / 3 + 1)
+        .min()
+        .map(|(_, known)| known)
+}
+
+/// Levenshtein distance, for suggestions on short identifiers.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    let mut current = vec![0; b.len() + 1];
+    for (i, ca) in a.chars().enumerate() {
+        current[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        std::mem::swap(&mut previous, &mut current);
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggestions() {
+        assert_eq!(
+            suggest("readiness-probe-mising"),
+            Some("readiness-probe-missing")
+        );
+        assert_eq!(suggest("something-else-entirely"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,184 @@
+//! The catalog keeps its promises: ids, documentation, fixtures, policies and
+//! the product specification agree.
+
+use std::collections::BTreeMap;
+
+use rollsafe::policy::{Profile, SETTING_NAMES};
+use rollsafe::rules::{FixAvailability, RULES, Severity};
+
+use crate::util;
+
+fn pascal_case(id: &str) -> String {
+    id.split('-')
+        .map(|word| {
+            let mut chars = word.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+#[test]
+fn ids_are_unique_kebab_case_and_match_their_struct() {
+    let mut seen = std::collections::BTreeSet::new();
+    for rule in RULES {
+        let info = rule.info();
+        assert!(seen.insert(info.id), "duplicate id {}", info.id);
+        assert!(
+            info.id.split('-').all(|w| !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())),
+            "{} is not kebab-case",
+            info.id
+        );
+        assert_eq!(
+            pascal_case(info.id),
+            info.name,
+            "struct name of {}",
+            info.id
+        );
+    }
+}
+
+#[test]
+fn docs_have_the_headings_and_match_the_fix_and_settings() {
+    for rule in RULES {
+        let info = rule.info();
+        let docs = info.docs();
+        for heading in [
+            "## What it does",
+            "## Why it matters",
+            "## Example",
+            "Use instead:",
+        ] {
+            assert!(docs.contains(heading), "{}: docs lack `{heading}`", info.id);
+        }
+        assert_eq!(
+            docs.contains("## Fix"),
+            info.fix != FixAvailability::None,
+            "{}: `## Fix` must be documented exactly when the rule can fix",
+            info.id
+        );
+        for setting in info.settings {
+            assert!(
+                SETTING_NAMES.contains(setting),
+                "{}: unknown setting `{setting}`",
+                info.id
+            );
+            assert!(
+                docs.contains(&format!("`{setting}`")),
+                "{}: setting `{setting}` undocumented",
+                info.id
+            );
+        }
+        if !info.settings.is_empty() {
+            assert!(
+                docs.contains("## Settings"),
+                "{}: docs lack `## Settings`",
+                info.id
+            );
+        }
+        assert!(!info.summary().is_empty(), "{}: empty summary", info.id);
+    }
+}
+
+#[test]
+fn every_rule_has_failing_and_passing_fixtures() {
+    for rule in RULES {
+        let id = rule.info().id;
+        let dir = util::testdata(&format!("rules/{id}"));
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            names.iter().any(|n| n.starts_with("fail-")),
+            "{id}: no fail-* fixture"
+        );
+        assert!(
+            names.iter().any(|n| n.starts_with("pass-")),
+            "{id}: no pass-* fixture"
+        );
+    }
+}
+
+#[test]
+fn built_in_policies_name_every_rule() {
+    let default = util::policy(Profile::Default);
+    for rule in RULES {
+        assert!(
+            default.severity(rule.info().id).is_some(),
+            "{} is off by default",
+            rule.info().id
+        );
+    }
+    let text =
+        std::fs::read_to_string(util::repo().join("policies/default.yaml")).unwrap_or_default();
+    let listed = text
+        .lines()
+        .skip_while(|l| !l.starts_with("rules:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .count();
+    assert_eq!(
+        listed,
+        RULES.len(),
+        "policies/default.yaml lists every rule once"
+    );
+}
+
+/// `| \`id\` | default / strict | … |` rows of the rule table in PRODUCT.md.
+fn specified_severities(product: &str) -> BTreeMap<String, (Severity, Severity)> {
+    let parse = |s: &str| match s.trim() {
+        "error" => Some(Severity::Error),
+        "warning" => Some(Severity::Warning),
+        "info" => Some(Severity::Info),
+        _ => None,
+    };
+    product
+        .lines()
+        .filter_map(|line| {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let id = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
+            let (default, strict) = cells.get(2)?.split_once('/')?;
+            Some((id.to_owned(), (parse(default)?, parse(strict)?)))
+        })
+        .collect()
+}
+
+#[test]
+fn severities_match_the_specification() {
+    let Some(spec) = util::shared("spec/PRODUCT.md") else {
+        eprintln!("../shared/spec/PRODUCT.md is absent: skipping");
+        return;
+    };
+    let product = std::fs::read_to_string(spec).unwrap_or_default();
+    let specified = specified_severities(&product);
+    assert!(
+        specified.len() >= RULES.len(),
+        "the rule table did not parse"
+    );
+    let (default, strict) = (
+        util::policy(Profile::Default),
+        util::policy(Profile::Strict),
+    );
+    for rule in RULES {
+        let id = rule.info().id;
+        let Some(&(want_default, want_strict)) = specified.get(id) else {
+            panic!("{id} is not in PRODUCT.md's rule table");
+        };
+        assert_eq!(
+            default.severity(id),
+            Some(want_default),
+            "{id} in the default profile"
+        );
+        assert_eq!(
+            strict.severity(id),
+            Some(want_strict),
+            "{id} in the strict profile"
+        );
+    }
+}

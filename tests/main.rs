@@ -1,0 +1,8 @@
+//! One integration-test binary: each module would otherwise link the whole
+//! dependency graph on its own.
+
+mod catalog;
+mod cli;
+mod corpus;
+mod rules;
+mod util;

@@ -1,0 +1,266 @@
+//! Fixture-driven rule tests.
+//!
+//! Every rule has a folder `testdata/rules/<rule-id>/` of `fail-*.yaml` and
+//! `pass-*.yaml` manifests. A line the rule must report carries a mark at its
+//! end: `# expect: <rule-id>`. For each fixture the test checks that the
+//! rule's findings are exactly the marked lines, snapshots their full detail
+//! (object, container, line, column, pointer, message, help, fix and the human
+//! rendering), and, for every fix, applies it, re-lints, and expects the
+//! finding gone, the object still valid and no further fix (the mutating
+//! webhook must be idempotent).
+//!
+//! Directives in comments set the run up: `# profile: strict`,
+//! `# kubernetes-version: 1.29`, `# policy: <file beside the fixture>`.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use rollsafe::engine;
+use rollsafe::finding::Finding;
+use rollsafe::fix;
+use rollsafe::policy::{Policy, Profile};
+use rollsafe::report::{self, Run};
+use rollsafe::source::Document;
+
+use crate::util;
+
+struct Fixture {
+    rule: String,
+    policy: Policy,
+    /// (line, rule id) pairs the marks expect.
+    expected: BTreeSet<(usize, String)>,
+}
+
+fn read_fixture(path: &Path) -> Fixture {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let rule = path
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    let directive = |name: &str| {
+        text.lines().find_map(|line| {
+            line.trim()
+                .strip_prefix(&format!("# {name}:"))
+                .map(|v| v.trim().to_owned())
+        })
+    };
+    let mut policy = match directive("policy") {
+        Some(file) => Policy::from_file(&path.with_file_name(file))
+            .unwrap_or_else(|e| panic!("{}: policy: {e:?}", path.display())),
+        None => match directive("profile").as_deref() {
+            Some("strict") => util::policy(Profile::Strict),
+            _ => util::policy(Profile::Default),
+        },
+    };
+    if let Some(version) = directive("kubernetes-version") {
+        policy.kubernetes_version = version
+            .parse()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    let mut expected = BTreeSet::new();
+    for (number, line) in text.lines().enumerate() {
+        if let Some((_, marks)) = line.split_once("# expect:") {
+            for id in marks.split(',').map(str::trim).filter(|id| !id.is_empty()) {
+                expected.insert((number + 1, id.to_owned()));
+            }
+        }
+    }
+    Fixture {
+        rule,
+        policy,
+        expected,
+    }
+}
+
+fn describe(findings: &[&Finding], text: &mut String) {
+    for f in findings {
+        let _ = writeln!(
+            text,
+            "{} {} at {}:{} {}{}",
+            f.rule.id,
+            f.severity,
+            f.location.line,
+            f.location.column,
+            f.object,
+            f.container
+                .as_deref()
+                .map(|c| format!(" container={c}"))
+                .unwrap_or_default()
+        );
+        let _ = writeln!(text, "  pointer: {}", f.pointer);
+        let _ = writeln!(text, "  message: {}", f.message);
+        let _ = writeln!(text, "  help: {}", f.help);
+        match &f.fix {
+            Some(fix) => {
+                let _ = writeln!(text, "  fix ({:?}): {}", fix.safety, fix.title);
+                for op in &fix.patch {
+                    let _ = writeln!(
+                        text,
+                        "    {}",
+                        serde_json::to_string(op).unwrap_or_default()
+                    );
+                }
+            }
+            None => {
+                let _ = writeln!(text, "  fix: none");
+            }
+        }
+    }
+}
+
+#[test]
+fn rule_fixtures() {
+    insta::glob!("../testdata/rules", "*/*.yaml", |path| {
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let fixture = read_fixture(path);
+        assert!(
+            rollsafe::rules::find(&fixture.rule).is_some(),
+            "{}: folder does not name a rule",
+            path.display()
+        );
+        let (loaded, outcome) = util::lint(&[path.to_owned()], &fixture.policy);
+        assert!(
+            loaded.errors.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            loaded.errors
+        );
+        assert!(
+            outcome.errors.is_empty(),
+            "{}: {:?}",
+            path.display(),
+            outcome.errors
+        );
+
+        let ours: Vec<&Finding> = outcome
+            .findings
+            .iter()
+            .filter(|f| f.rule.id == fixture.rule)
+            .collect();
+        let actual: BTreeSet<(usize, String)> = ours
+            .iter()
+            .map(|f| (f.location.line, f.rule.id.to_owned()))
+            .collect();
+        let expected: BTreeSet<(usize, String)> = fixture
+            .expected
+            .iter()
+            .filter(|(_, id)| *id == fixture.rule)
+            .cloned()
+            .collect();
+        assert_eq!(
+            actual,
+            expected,
+            "{}: findings (left) differ from `# expect:` marks (right)",
+            path.display()
+        );
+        if name.starts_with("fail-") {
+            assert!(
+                !expected.is_empty(),
+                "{}: a fail fixture needs `# expect:` marks",
+                path.display()
+            );
+        } else {
+            assert!(
+                name.starts_with("pass-"),
+                "{}: fixtures are named fail-* or pass-*",
+                path.display()
+            );
+        }
+
+        let mut snapshot = String::new();
+        describe(&ours, &mut snapshot);
+        let suppressed: Vec<&Finding> = outcome
+            .suppressed
+            .iter()
+            .filter(|f| f.rule.id == fixture.rule)
+            .collect();
+        if !suppressed.is_empty() {
+            snapshot.push_str("suppressed:\n");
+            describe(&suppressed, &mut snapshot);
+            for f in &suppressed {
+                let _ = writeln!(
+                    snapshot,
+                    "  reason: {}",
+                    f.suppression.as_deref().unwrap_or_default()
+                );
+            }
+        }
+        if !ours.is_empty() {
+            let only_ours = engine::Outcome {
+                findings: ours.iter().map(|f| (*f).clone()).collect(),
+                objects: outcome.objects,
+                ..engine::Outcome::default()
+            };
+            let mut human = Vec::new();
+            let run = Run {
+                outcome: &only_ours,
+                errors: &[],
+                files: 1,
+            };
+            report::human::render(&run, false, &mut human).unwrap_or_else(|e| panic!("{e}"));
+            snapshot.push('\n');
+            snapshot.push_str(&String::from_utf8_lossy(&human));
+        }
+        insta::assert_snapshot!(snapshot);
+
+        check_fixes(path, &fixture, &loaded.documents, &ours);
+    });
+}
+
+/// Applies each fix of the rule under test, re-lints the patched documents and
+/// expects the finding gone (so no fix is left to apply: the mutating webhook
+/// must be idempotent) and the object still valid.
+fn check_fixes(path: &Path, fixture: &Fixture, documents: &[Document], findings: &[&Finding]) {
+    for finding in findings {
+        let Some(fix) = &finding.fix else {
+            continue;
+        };
+        let patched: Vec<Document> = documents
+            .iter()
+            .map(|doc| {
+                if !std::sync::Arc::ptr_eq(&doc.value, &finding.doc.value) {
+                    return doc.clone();
+                }
+                let mut value = (*doc.value).clone();
+                fix::apply(&mut value, &fix.patch).unwrap_or_else(|e| {
+                    panic!(
+                        "{}: fix `{}` does not apply: {e}",
+                        path.display(),
+                        fix.title
+                    )
+                });
+                Document::detached(finding.doc.file.name(), value)
+            })
+            .collect();
+        let again = engine::evaluate(&patched, &fixture.policy);
+        assert!(
+            again.errors.is_empty(),
+            "{}: fix `{}` breaks the object: {:?}",
+            path.display(),
+            fix.title,
+            again.errors
+        );
+        let remaining: Vec<&Finding> = again
+            .findings
+            .iter()
+            .filter(|f| {
+                f.rule.id == fixture.rule
+                    && f.object == finding.object
+                    && f.container == finding.container
+            })
+            .collect();
+        assert!(
+            remaining.is_empty(),
+            "{}: after fix `{}`, the rule still reports: {:?}",
+            path.display(),
+            fix.title,
+            remaining.iter().map(|f| &f.message).collect::<Vec<_>>()
+        );
+    }
+}
