@@ -46,10 +46,13 @@ impl Document {
             .spans
             .nearest(pointer)
             .map_or(self.start..self.start, |span| span.label());
-        if let Some(text) = self.file.text().get(range.clone())
-            && let Some(newline) = text.find('\n')
-        {
-            range.end = range.start + text[..newline].trim_end().len();
+        if let Some(text) = self.file.text().get(range.clone()) {
+            let first_line = text.split('\n').next().unwrap_or_default();
+            let content = match first_line.find(" #") {
+                Some(comment) if first_line.len() < text.len() => &first_line[..comment],
+                _ => first_line,
+            };
+            range.end = range.start + content.trim_end().len();
         }
         let (line, column) = self.file.line_col(range.start);
         Location {

@@ -375,10 +375,12 @@ impl<'a> Builder<'a> {
             Frame::Map { map, common, .. } => (Value::Object(map), common),
             Frame::Seq { items, common } => (Value::Array(items), common),
         };
-        let end = if common.flow {
-            self.byte(&span.end) as u32
-        } else {
-            common.end
+        // A flow collection ends at its closing bracket; a block one at its
+        // last child (the parser's end marker sits at the next token).
+        let close_at = self.byte(&span.start);
+        let end = match self.file.text().as_bytes().get(close_at) {
+            Some(b'}' | b']') if common.flow => close_at as u32 + 1,
+            _ => common.end,
         };
         self.nodes += 1;
         self.spans.insert(
