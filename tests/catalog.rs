@@ -182,3 +182,53 @@ fn severities_match_the_specification() {
         );
     }
 }
+
+fn rule_table() -> String {
+    let (default, strict) = (
+        util::policy(Profile::Default),
+        util::policy(Profile::Strict),
+    );
+    let level = |p: &rollsafe::policy::Policy, id: &str| {
+        p.severity(id).map_or("off".to_owned(), |s| s.to_string())
+    };
+    let mut table =
+        String::from("| rule | default | strict | fix | what it checks |\n|---|---|---|---|---|\n");
+    for rule in RULES {
+        let info = rule.info();
+        let fix = match info.fix {
+            FixAvailability::None => "–",
+            FixAvailability::Sometimes => "sometimes",
+            FixAvailability::Always => "yes",
+        };
+        table.push_str(&format!(
+            "| `{}` | {} | {} | {fix} | {} |\n",
+            info.id,
+            level(&default, info.id),
+            level(&strict, info.id),
+            info.summary().replace('|', "\\|")
+        ));
+    }
+    table
+}
+
+/// The README's rule table is generated from the rules themselves; rerun with
+/// `UPDATE_README=1 cargo test readme` after changing a rule.
+#[test]
+fn readme_rule_table_is_current() {
+    let path = util::repo().join("README.md");
+    let readme = std::fs::read_to_string(&path).unwrap_or_default();
+    let (start, end) = ("<!-- rules:start -->\n", "<!-- rules:end -->");
+    let (Some(from), Some(to)) = (readme.find(start), readme.find(end)) else {
+        panic!("README.md lacks the rules markers");
+    };
+    let current = &readme[from + start.len()..to];
+    let wanted = rule_table();
+    if current != wanted {
+        if std::env::var_os("UPDATE_README").is_some() {
+            let updated = format!("{}{wanted}{}", &readme[..from + start.len()], &readme[to..]);
+            std::fs::write(&path, updated).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            panic!("README.md's rule table is stale: run `UPDATE_README=1 cargo test readme`");
+        }
+    }
+}

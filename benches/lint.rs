@@ -1,0 +1,170 @@
+//! Whole-process benchmark of `rollsafe lint` against a baseline that only
+//! parses the same bytes into `serde_json::Value` with serde_yaml.
+//!
+//! `cargo bench` runs it. Each measurement is a separate process (what
+//! pre-commit and CI pay), timed by wall clock with its peak RSS read from
+//! `wait4`. The baseline is this same executable re-run with `--baseline`, so
+//! both sides pay process start-up. Figures are reported as ratios to the
+//! baseline of the same run, never asserted: machines differ.
+//!
+//! Workloads: the shared corpus (`../shared/corpus/real/`, else the bundled
+//! `testdata/corpus/`), one ~4 KB manifest (a pre-commit run on one file), and
+//! a CustomResourceDefinition-heavy file (kinds rollsafe does not read should
+//! cost little more than scanning them).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+const RUNS: usize = 15;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--baseline") {
+        baseline(&args[1..]);
+        return;
+    }
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let shared = repo.join("../shared/corpus/real");
+    let corpus = if shared.is_dir() {
+        shared
+    } else {
+        repo.join("testdata/corpus")
+    };
+    let workloads = [
+        ("corpus", corpus),
+        (
+            "one 4 KB file",
+            repo.join("testdata/corpus/knative-serving/activator.yaml"),
+        ),
+        (
+            "CRD-heavy file",
+            repo.join("testdata/corpus/cert-manager/cert-manager.yaml"),
+        ),
+    ];
+    println!("rollsafe lint vs. serde_yaml → serde_json::Value, {RUNS} runs each, medians");
+    println!(
+        "{:<16} {:>9} {:>11} {:>11} {:>7} {:>10} {:>10} {:>7}",
+        "workload", "bytes", "lint ms", "base ms", "ratio", "lint MiB", "base MiB", "ratio"
+    );
+    for (name, path) in workloads {
+        let bytes: u64 = manifests(&path)
+            .iter()
+            .filter_map(|p| p.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        let path = path.to_string_lossy().into_owned();
+        let lint = measure(
+            env!("CARGO_BIN_EXE_rollsafe"),
+            &["lint", "--format", "json", "--fail-on", "never", &path],
+        );
+        let exe = std::env::current_exe().unwrap_or_default();
+        let base = measure(&exe.to_string_lossy(), &["--baseline", &path]);
+        println!(
+            "{:<16} {:>9} {:>11.2} {:>11.2} {:>6.2}x {:>10.1} {:>10.1} {:>6.2}x",
+            name,
+            bytes,
+            ms(lint.wall),
+            ms(base.wall),
+            lint.wall.as_secs_f64() / base.wall.as_secs_f64().max(1e-9),
+            mib(lint.rss_kib),
+            mib(base.rss_kib),
+            lint.rss_kib as f64 / (base.rss_kib.max(1)) as f64,
+        );
+    }
+}
+
+/// What the baseline process does: read every manifest, split the YAML
+/// stream and parse each document into a `serde_json::Value`.
+fn baseline(paths: &[String]) {
+    use serde::Deserialize;
+    let mut documents = 0usize;
+    for path in paths {
+        for file in manifests(Path::new(path)) {
+            let Ok(text) = std::fs::read_to_string(&file) else {
+                continue;
+            };
+            for document in serde_yaml::Deserializer::from_str(&text) {
+                if serde_json::Value::deserialize(document).is_ok() {
+                    documents += 1;
+                }
+            }
+        }
+    }
+    std::hint::black_box(documents);
+}
+
+fn manifests(path: &Path) -> Vec<PathBuf> {
+    if path.is_file() {
+        return vec![path.to_owned()];
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if matches!(
+                p.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml" | "json")
+            ) {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+struct Sample {
+    wall: Duration,
+    rss_kib: i64,
+}
+
+/// Median wall time and median peak RSS over `RUNS` runs, after one warm-up.
+fn measure(program: &str, args: &[&str]) -> Sample {
+    let mut walls = Vec::with_capacity(RUNS);
+    let mut rss = Vec::with_capacity(RUNS);
+    for run in 0..=RUNS {
+        let (wall, peak) = run_once(program, args);
+        if run > 0 {
+            walls.push(wall);
+            rss.push(peak);
+        }
+    }
+    walls.sort();
+    rss.sort_unstable();
+    Sample {
+        wall: walls[RUNS / 2],
+        rss_kib: rss[RUNS / 2],
+    }
+}
+
+// `wait4` below reaps the child; std's `wait` would not report its peak RSS.
+#[allow(clippy::zombie_processes)]
+fn run_once(program: &str, args: &[&str]) -> (Duration, i64) {
+    let start = Instant::now();
+    let child = Command::new(program)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that wait4 fills in; the pid is our child's.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let pid = child.id() as libc::pid_t;
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let wall = start.elapsed();
+    assert_eq!(waited, pid, "wait4 failed");
+    (wall, usage.ru_maxrss)
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+fn mib(kib: i64) -> f64 {
+    kib as f64 / 1024.0
+}
