@@ -431,9 +431,11 @@ declare_rule! {
     /// an absent field is its default, not an error.
     ///
     /// ## Why it matters
-    /// `kubectl apply` fails, or, where a mutating tool or a Helm upgrade
-    /// applies the object, the rollout never starts: the manifest in Git is
-    /// not what runs. A CI check catches it before the deploy does.
+    /// The API server refuses the whole object, so the deploy fails at the
+    /// worst moment: `kubectl apply`, a Helm upgrade or a GitOps sync stops
+    /// halfway through a release, with some objects already changed and the
+    /// workload still on its old version. Caught in CI, the manifest in Git
+    /// stays deployable.
     ///
     /// ## Example
     /// ```yaml
@@ -530,9 +532,10 @@ declare_rule! {
     /// A Deployment is not reported when its pods mount a
     /// PersistentVolumeClaim (`volumes[].persistentVolumeClaim.claimName`)
     /// that is `ReadWriteOnce` or `ReadWriteOncePod` in the input, or that
-    /// the input does not contain: a surging rollout would start the new pod
-    /// while the old one holds the volume, and the new pod would never
-    /// start, so `Recreate` is required. A `ReadWriteMany` claim can be
+    /// the input does not contain: a surging rollout starts the new pod while
+    /// the old one still holds the volume, and a new pod scheduled to another
+    /// node cannot attach it until the old one is gone, so `Recreate` is
+    /// required. A `ReadWriteMany` claim can be
     /// mounted by both and does not excuse it. A StatefulSet or DaemonSet
     /// rolling update stops a pod before it starts its replacement, so a
     /// claim never requires `OnDelete`.
