@@ -1,9 +1,59 @@
-//! Rules of this family: declarations only so far; their checks are being written.
-use super::Rule;
+//! Disruption rules: node drains, evictions and autoscaling, which take pods
+//! away outside of any rollout.
+
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+
+use super::rollout::{Scale, replicas_pointer};
+use super::{Context, Rule, Violation};
+use crate::model::rollout::{PdbBlock, PdbVerdict, pdb_eviction, written};
+use crate::model::{Related, Workload, WorkloadKind};
 
 declare_rule! {
     /// ## What it does
-    /// Not yet implemented.
+    /// Flags a workload with 2 or more replicas that no PodDisruptionBudget
+    /// protects. Replicas are counted at the workload's smallest scale (an
+    /// HPA's `minReplicas`, else `spec.replicas`), and a budget counts when it
+    /// is in the input, in the same namespace, and selects the pods. Deployments, StatefulSets, ReplicaSets, ReplicationControllers
+    /// and custom workload kinds are checked; DaemonSets (drains skip their
+    /// pods), Jobs, CronJobs and bare Pods are not.
+    ///
+    /// ## Why it matters
+    /// A node drain (a cluster upgrade, the autoscaler removing a node, a
+    /// spot instance going away) evicts every pod on the node at once. When
+    /// the scheduler placed several replicas on the nodes drained together,
+    /// all of them go down and the Service has no endpoints until new pods
+    /// are ready. A PodDisruptionBudget makes the eviction API wait until
+    /// enough replicas are running elsewhere.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: apps/v1
+    /// kind: Deployment
+    /// metadata: {name: web, namespace: shop}
+    /// spec:
+    ///   replicas: 3
+    ///   selector:
+    ///     matchLabels: {app: web}
+    /// ```
+    ///
+    /// Use instead:
+    /// ```yaml
+    /// apiVersion: apps/v1
+    /// kind: Deployment
+    /// metadata: {name: web, namespace: shop}
+    /// spec:
+    ///   replicas: 3
+    ///   selector:
+    ///     matchLabels: {app: web}
+    /// ---
+    /// apiVersion: policy/v1
+    /// kind: PodDisruptionBudget
+    /// metadata: {name: web, namespace: shop}
+    /// spec:
+    ///   maxUnavailable: 1
+    ///   selector:
+    ///     matchLabels: {app: web}
+    /// ```
     pub struct PdbMissing {
         id: "pdb-missing",
         fix: None,
@@ -11,11 +61,111 @@ declare_rule! {
     }
 }
 
-impl Rule for PdbMissing {}
+impl Rule for PdbMissing {
+    fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        if !matches!(
+            w.kind,
+            WorkloadKind::Deployment
+                | WorkloadKind::StatefulSet
+                | WorkloadKind::ReplicaSet
+                | WorkloadKind::ReplicationController
+                | WorkloadKind::Custom
+        ) {
+            return;
+        }
+        let Some(scale) = Scale::of(w, cx) else {
+            return;
+        };
+        if scale.count < 2 || cx.index.pdbs_selecting(w).next().is_some() {
+            return;
+        }
+        let namespace = match &w.object.namespace {
+            Some(ns) => format!(" in namespace `{ns}`"),
+            None => String::new(),
+        };
+        let labels = match_labels(w);
+        let selecting = if labels.is_empty() {
+            "selecting its pods".to_owned()
+        } else {
+            format!("selecting `{labels}`")
+        };
+        out.push(Violation::new(
+            replicas_pointer(w),
+            format!(
+                "with {}, no PodDisruptionBudget{namespace} selects the pods: a node drain may evict several of them at once",
+                scale.phrase
+            ),
+            format!("add a PodDisruptionBudget{namespace} {selecting} with `maxUnavailable: 1`"),
+        ));
+    }
+}
+
+/// The pods' labels a new PodDisruptionBudget should select: the workload's
+/// `selector.matchLabels`, else the pod template's labels, as `app: web, …`.
+fn match_labels(w: &Workload) -> String {
+    let from_selector: Vec<String> = w
+        .selector
+        .as_ref()
+        .and_then(|s| s.match_labels.as_ref())
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    if !from_selector.is_empty() {
+        return from_selector.join(", ");
+    }
+    w.pod_labels()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 declare_rule! {
     /// ## What it does
-    /// Not yet implemented.
+    /// Flags a PodDisruptionBudget that can never allow an eviction. It is
+    /// judged against the pods of the workloads it selects in the input, at
+    /// their smallest scale (an HPA's `minReplicas`, else `spec.replicas`):
+    ///
+    /// - `minAvailable` of at least the number of pods: `minAvailable: 3`
+    ///   with 3 replicas, or `100%` at any count. Percentages round up, as
+    ///   the disruption controller rounds them: `50%` of 1 pod is 1;
+    /// - `maxUnavailable: 0` or `0%`, at any count;
+    /// - neither field set, or a value the controller cannot read.
+    ///
+    /// `maxUnavailable` wins when both are set, as in the controller. When
+    /// the budget selects no workload in the input, only what holds at every
+    /// count is reported; an integer `minAvailable` then depends on pods the
+    /// input does not show.
+    ///
+    /// ## Why it matters
+    /// `kubectl drain`, cluster upgrades and the cluster autoscaler evict
+    /// pods through the eviction API, which refuses while the budget allows
+    /// no disruption. With such a budget it refuses forever: the drain
+    /// hangs, the upgrade stalls, and the node stays until someone deletes
+    /// the budget or the pods by hand, bypassing the protection it was meant
+    /// to give.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: policy/v1
+    /// kind: PodDisruptionBudget
+    /// metadata: {name: web, namespace: shop}
+    /// spec:
+    ///   minAvailable: 100%
+    ///   selector:
+    ///     matchLabels: {app: web}
+    /// ```
+    ///
+    /// Use instead:
+    /// ```yaml
+    /// apiVersion: policy/v1
+    /// kind: PodDisruptionBudget
+    /// metadata: {name: web, namespace: shop}
+    /// spec:
+    ///   maxUnavailable: 1
+    ///   selector:
+    ///     matchLabels: {app: web}
+    /// ```
     pub struct PdbBlocksEviction {
         id: "pdb-blocks-eviction",
         fix: None,
@@ -23,11 +173,154 @@ declare_rule! {
     }
 }
 
-impl Rule for PdbBlocksEviction {}
+impl Rule for PdbBlocksEviction {
+    fn check_pdb(
+        &self,
+        pdb: &Related<PodDisruptionBudget>,
+        cx: &Context<'_>,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some(spec) = pdb.typed.spec.as_ref() else {
+            return;
+        };
+        // policy/v1: a missing selector selects no pod, so nothing is blocked.
+        if spec.selector.is_none() {
+            return;
+        }
+        let selected: Vec<&Workload> = cx.index.workloads_selected_by(pdb).collect();
+        let expected = expected_pods(&selected, cx);
+        let PdbVerdict::Blocks(block) = pdb_eviction(spec, expected) else {
+            return;
+        };
+        let pods = selected_phrase(&selected, cx);
+        let (message, help) = match &block {
+            PdbBlock::MinAvailable {
+                value,
+                required,
+                expected,
+            } => {
+                let value = written(value);
+                let message = match (required, expected) {
+                    (Some(_), Some(1)) => format!(
+                        "`minAvailable: {value}` requires the only pod{pods} to stay up: no eviction is ever allowed, so node drains hang"
+                    ),
+                    (Some(required), Some(expected)) => format!(
+                        "`minAvailable: {value}` requires `{required}` of the `{expected}` pods{pods} to stay up: no eviction is ever allowed, so node drains hang"
+                    ),
+                    _ => format!(
+                        "`minAvailable: {value}` requires every selected pod to stay up: no eviction is ever allowed, so node drains hang"
+                    ),
+                };
+                let help = match expected {
+                    Some(n) if *n >= 2 => format!(
+                        "use `maxUnavailable: 1` instead, or lower `minAvailable` to `{}` or less",
+                        n - 1
+                    ),
+                    Some(_) => "use `maxUnavailable: 1` instead, and run 2 or more replicas so that an eviction leaves one serving".to_owned(),
+                    None => "use `maxUnavailable: 1` instead, or a `minAvailable` below `100%`".to_owned(),
+                };
+                (message, help)
+            }
+            PdbBlock::MaxUnavailable { value } => (
+                format!(
+                    "`maxUnavailable: {}` allows no pod{pods} to go down: no eviction is ever allowed, so node drains hang",
+                    written(value)
+                ),
+                "set `maxUnavailable: 1` or more".to_owned(),
+            ),
+            PdbBlock::NoBudget => (
+                "neither `minAvailable` nor `maxUnavailable` is set: no eviction is ever allowed, so node drains hang".to_owned(),
+                "set `maxUnavailable: 1`".to_owned(),
+            ),
+            PdbBlock::Unreadable { field, error } => (
+                format!(
+                    "`{}` cannot be read ({error}): the disruption controller then allows no eviction, so node drains hang",
+                    field.name()
+                ),
+                format!(
+                    "write `{}` as a whole number, or a percentage such as `50%`",
+                    field.name()
+                ),
+            ),
+        };
+        out.push(Violation::new(
+            format!("/spec{}", block.pointer()),
+            message,
+            help,
+        ));
+    }
+}
+
+/// The pods the budget covers at the workloads' smallest scale; `None` when
+/// it selects no workload in the input or one without a replica count (a
+/// DaemonSet runs one pod per node).
+fn expected_pods(selected: &[&Workload], cx: &Context<'_>) -> Option<i64> {
+    if selected.is_empty() {
+        return None;
+    }
+    selected.iter().try_fold(0_i64, |sum, w| {
+        cx.index.min_replicas(w).map(|n| sum.saturating_add(n))
+    })
+}
+
+/// `` of Deployment `web` `` or `` of Deployment `web` and StatefulSet `db` ``;
+/// a workload an HPA scales is named with the scale it may go down to.
+fn selected_phrase(selected: &[&Workload], cx: &Context<'_>) -> String {
+    let names: Vec<String> = selected
+        .iter()
+        .map(|w| {
+            let scaled = Scale::of(w, cx)
+                .filter(|scale| scale.hpa.is_some())
+                .map(|scale| format!(" (at {})", scale.phrase))
+                .unwrap_or_default();
+            format!("{} `{}`{scaled}", w.object.kind, w.object.name)
+        })
+        .collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => format!(" of {one}"),
+        [init @ .., last] => format!(" of {} and {last}", init.join(", ")),
+    }
+}
 
 declare_rule! {
     /// ## What it does
-    /// Not yet implemented.
+    /// Flags a workload that writes `spec.replicas` while a
+    /// HorizontalPodAutoscaler in the input scales it.
+    ///
+    /// ## Why it matters
+    /// The HorizontalPodAutoscaler owns the replica count. Every `kubectl
+    /// apply`, Helm upgrade or GitOps sync of a manifest that also states
+    /// `replicas` sets the count back to that number: under load a scaled-out
+    /// workload is cut back to a handful of pods at the moment of the
+    /// deploy, and the autoscaler needs minutes to recover.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: Deployment
+    /// metadata: {name: web}
+    /// spec:
+    ///   replicas: 3
+    /// ---
+    /// kind: HorizontalPodAutoscaler
+    /// spec:
+    ///   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+    ///   minReplicas: 3
+    ///   maxReplicas: 20
+    /// ```
+    ///
+    /// Use instead:
+    /// ```yaml
+    /// kind: Deployment
+    /// metadata: {name: web}
+    /// spec: {}   # no replicas: the HorizontalPodAutoscaler sets them
+    /// ---
+    /// kind: HorizontalPodAutoscaler
+    /// spec:
+    ///   scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+    ///   minReplicas: 3
+    ///   maxReplicas: 20
+    /// ```
     pub struct HpaReplicasConflict {
         id: "hpa-replicas-conflict",
         fix: None,
@@ -35,4 +328,24 @@ declare_rule! {
     }
 }
 
-impl Rule for HpaReplicasConflict {}
+impl Rule for HpaReplicasConflict {
+    fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let Some(replicas) = w.replicas else {
+            return;
+        };
+        let Some(hpa) = cx.index.hpa_targeting(w) else {
+            return;
+        };
+        out.push(Violation::new(
+            "/spec/replicas",
+            format!(
+                "`replicas: {replicas}` is set and HorizontalPodAutoscaler `{}` scales this {}: every `kubectl apply` resets the scale to `{replicas}`",
+                hpa.object.name, w.object.kind
+            ),
+            format!(
+                "remove `spec.replicas` and let HorizontalPodAutoscaler `{}` own it",
+                hpa.object.name
+            ),
+        ));
+    }
+}
