@@ -10,7 +10,10 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FixSafety {
-    /// Only adds or lengthens safety margins: applied by `--fix` and the webhook.
+    /// Keeps the workload serving through rollouts and shutdowns: adds or
+    /// lengthens safety margins, or makes a rollout surge instead of stopping
+    /// pods first (which may take spare capacity and time, never traffic).
+    /// Applied by `--fix` and the mutating webhook.
     Safe,
     /// Changes how the workload behaves beyond its margins (e.g. the rollout
     /// shape); shown, applied only on request.
