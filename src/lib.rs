@@ -16,4 +16,5 @@ pub mod fix;
 pub mod model;
 pub mod policy;
 pub mod report;
+pub mod schema;
 pub mod source;

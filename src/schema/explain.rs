@@ -1,0 +1,385 @@
+//! Validator errors → problems that say what was meant.
+//!
+//! The validator reports a pointer and a keyword. Read against the schema and
+//! the source text, that becomes: which field is unknown and which known one
+//! is one edit away; which type was expected and what YAML made of the value
+//! (an unquoted `on` is the boolean true in YAML 1.1); and how the value can
+//! be made readable for the other rules.
+
+use jsonschema::ValidationError;
+use jsonschema::error::ValidationErrorKind;
+use serde_json::Value;
+
+use super::repair::Repair;
+use super::walk::{self, Node, Resolve};
+use super::{Problem, ProblemKind};
+use crate::model::{KubeVersion, ObjectRef};
+use crate::rules::edit_distance;
+use crate::source::{Document, push_token};
+
+pub(super) struct Explainer<'a> {
+    pub doc: &'a Document,
+    pub object: &'a ObjectRef,
+    pub root: Node<'a>,
+    pub resolver: &'a dyn Resolve,
+    /// The first newer Kubernetes minor whose schema has this field, for a
+    /// field unknown to the minor judged against.
+    pub added_in: &'a dyn Fn(&str, &str) -> Option<KubeVersion>,
+}
+
+impl Explainer<'_> {
+    pub fn explain(&self, error: &ValidationError<'_>, out: &mut Vec<Problem>) {
+        let pointer = error.instance_path().as_str();
+        match error.kind() {
+            ValidationErrorKind::AdditionalProperties { unexpected }
+            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
+                for key in unexpected {
+                    out.push(self.unknown_field(pointer, key));
+                }
+            }
+            ValidationErrorKind::Type { .. } => out.push(self.wrong_type(pointer, error)),
+            ValidationErrorKind::Required { property } => {
+                let name = property.as_str().unwrap_or_default();
+                let within = self.object_name(pointer);
+                out.push(self.invalid(
+                    pointer,
+                    format!("`{name}` is required in {within}"),
+                    format!("add `{name}`"),
+                    None,
+                ));
+            }
+            ValidationErrorKind::Enum { options } => {
+                out.push(self.not_in_enum(pointer, options));
+            }
+            ValidationErrorKind::Format { format } => out.push(self.bad_format(pointer, format)),
+            ValidationErrorKind::Referencing(_) => {}
+            _ => out.push(self.invalid(
+                pointer,
+                format!("`{}`: {error}", field_label(pointer)),
+                "change the value to one the schema accepts".to_owned(),
+                None,
+            )),
+        }
+    }
+
+    fn node(&self, pointer: &str) -> Option<Node<'_>> {
+        walk::at(self.root, pointer, self.resolver)
+    }
+
+    fn unknown_field(&self, object: &str, key: &str) -> Problem {
+        let mut pointer = object.to_owned();
+        push_token(&mut pointer, key);
+        let node = self.node(object);
+        let within = self.object_name(object);
+        let known = node
+            .map(|n| n.properties(self.resolver))
+            .unwrap_or_default();
+        let lower = key.to_lowercase();
+        let suggestion = known
+            .iter()
+            .map(|&k| (edit_distance(&lower, &k.to_lowercase()), k))
+            .filter(|&(distance, _)| distance <= 1)
+            .min()
+            .map(|(_, k)| k);
+        let added = (self.added_in)(object, key);
+        let message = match added {
+            Some(version) => format!(
+                "`{key}` is not a field of {within} before Kubernetes {version}: the API server drops it or refuses the object"
+            ),
+            None => format!(
+                "`{key}` is not a field of {within}: the API server drops it or refuses the object"
+            ),
+        };
+        let help = match (suggestion, added) {
+            (Some(known), _) => format!("did you mean `{known}`?"),
+            (None, Some(version)) => format!(
+                "remove `{key}`, or judge against Kubernetes {version} or newer (`--kubernetes-version {version}`) if the cluster runs it"
+            ),
+            (None, None) => format!(
+                "remove `{key}`, or move it to where it belongs (`kubectl explain {}` lists the fields)",
+                self.explain_path(object)
+            ),
+        };
+        Problem {
+            kind: ProblemKind::UnknownField,
+            pointer,
+            container: None,
+            message,
+            help,
+            repair: None,
+        }
+    }
+
+    fn wrong_type(&self, pointer: &str, error: &ValidationError<'_>) -> Problem {
+        let value = self.doc.value.pointer(pointer).unwrap_or(&Value::Null);
+        let expected = self.node(pointer).map(|n| n.types()).unwrap_or_default();
+        let field = field_label(pointer);
+        if expected.is_empty() {
+            return self.invalid(
+                pointer,
+                format!("`{field}`: {error}"),
+                "change the value to one the schema accepts".to_owned(),
+                Some(Repair::Remove),
+            );
+        }
+        let wanted = expected
+            .iter()
+            .map(|t| article(t))
+            .collect::<Vec<_>>()
+            .join(" or ");
+        let raw = self.plain_scalar(pointer);
+        let found = describe(value, raw.as_deref());
+        let message = format!("`{field}` must be {wanted}, found {found}");
+        let wants = |t: &str| expected.contains(&t);
+        let (help, repair) = match value {
+            Value::Bool(_) | Value::Number(_) if wants("string") => {
+                let text = raw.clone().unwrap_or_else(|| value.to_string());
+                (
+                    format!("quote it: `\"{text}\"`"),
+                    Repair::Replace(Value::String(text)),
+                )
+            }
+            Value::String(text) if wants("integer") || wants("number") => {
+                match parse_number(text, wants("integer")) {
+                    Some(number) => (
+                        format!("write it unquoted: `{number}`"),
+                        Repair::Replace(number),
+                    ),
+                    None => (format!("give `{field}` {wanted}"), Repair::Remove),
+                }
+            }
+            Value::String(text)
+                if wants("boolean") && matches!(text.as_str(), "true" | "false") =>
+            {
+                (
+                    format!("write it unquoted: `{text}`"),
+                    Repair::Replace(Value::Bool(text == "true")),
+                )
+            }
+            _ => (format!("give `{field}` {wanted}"), Repair::Remove),
+        };
+        self.invalid(pointer, message, help, Some(repair))
+    }
+
+    fn not_in_enum(&self, pointer: &str, options: &Value) -> Problem {
+        let value = self.doc.value.pointer(pointer).unwrap_or(&Value::Null);
+        let allowed: Vec<String> = options
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|o| !o.is_null())
+            .map(|o| match o {
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        let shown = match value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let close = allowed
+            .iter()
+            .find(|a| edit_distance(&a.to_lowercase(), &shown.to_lowercase()) <= 1);
+        let list = allowed
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let help = match close {
+            Some(known) => format!("did you mean `{known}`?"),
+            None => format!("use one of {list}"),
+        };
+        self.invalid(
+            pointer,
+            format!(
+                "`{}` is not a valid `{}`: expected one of {list}",
+                shown,
+                field_label(pointer)
+            ),
+            help,
+            None,
+        )
+    }
+
+    fn bad_format(&self, pointer: &str, format: &str) -> Problem {
+        let value = self.doc.value.pointer(pointer).and_then(Value::as_str);
+        let text = value.unwrap_or_default();
+        let field = field_label(pointer);
+        let (what, help) = match format {
+            "quantity" => (
+                "a quantity".to_owned(),
+                "write a number with an optional suffix: `500Mi`, `1Gi`, `250m`, `0.5`".to_owned(),
+            ),
+            "int-or-percent" => match text.trim_end_matches('%').trim().parse::<u64>() {
+                Ok(n) if !text.contains('%') => (
+                    "an integer or a percentage".to_owned(),
+                    format!("write `{n}` unquoted for a number of pods, or `{n}%` for a share"),
+                ),
+                Ok(n) => (
+                    "an integer or a percentage".to_owned(),
+                    format!("write the percentage as digits and `%`: `{n}%`"),
+                ),
+                Err(_) => (
+                    "an integer or a percentage".to_owned(),
+                    "write a number of pods (`1`) or a percentage (`25%`)".to_owned(),
+                ),
+            },
+            "int-or-port-name" => match text.parse::<u16>() {
+                Ok(n) => (
+                    "a port number or name".to_owned(),
+                    format!("write the port number unquoted: `{n}`"),
+                ),
+                Err(_) => (
+                    "a port number or name".to_owned(),
+                    "a port name has at most 15 lowercase letters, digits and `-`, with at least one letter".to_owned(),
+                ),
+            },
+            "date-time" => (
+                "an RFC 3339 time".to_owned(),
+                "write a time such as `2024-05-01T12:00:00Z`".to_owned(),
+            ),
+            other => (format!("of format `{other}`"), format!("write a valid `{other}`")),
+        };
+        self.invalid(
+            pointer,
+            format!("`{field}` must be {what}, found `{text}`"),
+            help,
+            None,
+        )
+    }
+
+    fn invalid(
+        &self,
+        pointer: &str,
+        message: String,
+        help: String,
+        repair: Option<Repair>,
+    ) -> Problem {
+        Problem {
+            kind: ProblemKind::InvalidValue,
+            pointer: pointer.to_owned(),
+            container: None,
+            message,
+            help,
+            repair,
+        }
+    }
+
+    /// `` `Container` `` for a definition, else the kind or the field.
+    fn object_name(&self, pointer: &str) -> String {
+        match self.node(pointer).and_then(|n| n.short_name()) {
+            Some(name) => format!("`{name}`"),
+            None if pointer.is_empty() => format!("`{}`", self.object.kind),
+            None => format!("`{}`", dotted(pointer)),
+        }
+    }
+
+    /// `deployment.spec.template.spec.containers`, for `kubectl explain`.
+    fn explain_path(&self, pointer: &str) -> String {
+        let mut path = self.object.kind.to_lowercase();
+        let fields = dotted(pointer);
+        if !fields.is_empty() {
+            path.push('.');
+            path.push_str(&fields);
+        }
+        path
+    }
+
+    /// The source text of a plain (unquoted) scalar at `pointer`.
+    fn plain_scalar(&self, pointer: &str) -> Option<String> {
+        let span = self.doc.spans.exact(pointer)?;
+        let text = self.doc.file.text().get(span.value_range())?;
+        let plain = !text.starts_with(['"', '\'', '|', '>', '!', '&', '*']) && !text.contains('\n');
+        plain.then(|| text.to_owned())
+    }
+}
+
+/// `spec.template.spec.containers` for `/spec/template/spec/containers/0`.
+fn dotted(pointer: &str) -> String {
+    pointer
+        .split('/')
+        .skip(1)
+        .filter(|t| t.parse::<usize>().is_err())
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+/// The field a pointer names, as a reader calls it: `replicas`, `args[1]`.
+fn field_label(pointer: &str) -> String {
+    let mut tokens = pointer.rsplit('/');
+    let last = tokens.next().unwrap_or_default();
+    let unescape = |t: &str| t.replace("~1", "/").replace("~0", "~");
+    if last.parse::<usize>().is_ok() {
+        let parent = tokens.next().unwrap_or_default();
+        format!("{}[{last}]", unescape(parent))
+    } else {
+        unescape(last)
+    }
+}
+
+fn article(json_type: &str) -> &'static str {
+    match json_type {
+        "string" => "a string",
+        "integer" => "an integer",
+        "number" => "a number",
+        "boolean" => "a boolean",
+        "object" => "a mapping",
+        "array" => "a list",
+        "null" => "null",
+        _ => "another type",
+    }
+}
+
+/// What a value is, and what YAML made of it when that differs from the text.
+fn describe(value: &Value, raw: Option<&str>) -> String {
+    match (value, raw) {
+        (Value::Bool(b), Some(text)) if text != b.to_string() => {
+            format!("`{text}`, which YAML 1.1 reads as the boolean `{b}`")
+        }
+        (Value::Number(n), Some(text)) if text != n.to_string() => {
+            format!("`{text}`, which YAML reads as the number `{n}`")
+        }
+        (Value::Bool(b), _) => format!("the boolean `{b}`"),
+        (Value::Number(n), _) => format!("the number `{n}`"),
+        (Value::String(s), _) => format!("the string `\"{s}\"`"),
+        (Value::Null, _) => "null".to_owned(),
+        (Value::Array(_), _) => "a list".to_owned(),
+        (Value::Object(_), _) => "a mapping".to_owned(),
+    }
+}
+
+fn parse_number(text: &str, integer: bool) -> Option<Value> {
+    let text = text.trim();
+    if let Ok(n) = text.parse::<i64>() {
+        return Some(Value::from(n));
+    }
+    if integer {
+        return None;
+    }
+    text.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .and_then(serde_json::Number::from_f64)
+        .map(Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels() {
+        assert_eq!(field_label("/spec/replicas"), "replicas");
+        assert_eq!(field_label("/spec/containers/0/args/1"), "args[1]");
+        assert_eq!(
+            dotted("/spec/template/spec/containers/0"),
+            "spec.template.spec.containers"
+        );
+        assert_eq!(
+            describe(&Value::Bool(true), Some("on")),
+            "`on`, which YAML 1.1 reads as the boolean `true`"
+        );
+        assert_eq!(describe(&Value::from(3), None), "the number `3`");
+    }
+}

@@ -1,0 +1,332 @@
+//! Documents checked as the API server checks them before it stores them:
+//! against the Kubernetes JSON Schemas (strict: unknown fields are errors),
+//! plus the API validation rules those schemas do not express.
+//!
+//! - `embedded`: the Kubernetes schemas compiled in, per minor, validators
+//!   compiled once per process and kind, on first use;
+//! - `custom`: schemas for custom resources from a policy's `schemaDirs`;
+//! - `explain`: validator errors turned into problems that say what was meant;
+//! - `api`: what API validation rejects and no schema says (probe and
+//!   lifecycle handlers, `successThreshold`, `sleep.seconds`);
+//! - `repair`: a copy of a document that typed decoding can read.
+//!
+//! This module finds problems; the `unknown-field` and `invalid-field-value`
+//! rules report them.
+
+mod api;
+mod custom;
+mod embedded;
+mod explain;
+pub mod formats;
+pub mod repair;
+mod walk;
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::model::{KnownKind, KubeVersion, ObjectRef, TemplatePaths, WorkloadKind};
+use crate::source::Document;
+
+pub use repair::Repair;
+
+/// Something the API server would reject or drop in one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// RFC 6901 pointer of the offending field (an unknown key, a bad value,
+    /// or the object that lacks a required field).
+    pub pointer: String,
+    /// The container the field belongs to, if any.
+    pub container: Option<String>,
+    pub message: String,
+    pub help: String,
+    /// How to make the value readable by typed decoding, for a value of the
+    /// wrong type.
+    pub repair: Option<Repair>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProblemKind {
+    /// A field the schema does not have.
+    UnknownField,
+    /// A value of the wrong type or form, a missing required field, or what
+    /// API validation rejects.
+    InvalidValue,
+}
+
+/// What checking one document found.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub problems: Vec<Problem>,
+    /// A schema file from `schemaDirs` that applies but cannot be used.
+    pub unusable_schema: Option<(PathBuf, String)>,
+}
+
+/// Checks documents against the schemas of one Kubernetes minor and a
+/// policy's schema folders.
+#[derive(Debug, Clone, Copy)]
+pub struct Checker<'a> {
+    pub version: KubeVersion,
+    pub schema_dirs: &'a [PathBuf],
+    pub templates: &'a TemplatePaths,
+}
+
+impl Checker<'_> {
+    pub fn check(&self, doc: &Document) -> Checked {
+        let object = ObjectRef::from_value(&doc.value);
+        let mut checked = Checked::default();
+        if let Some(schemas) = embedded::schemas(self.version)
+            && let (Some(validator), Some(root)) = (
+                schemas.validator(&object.api_version, &object.kind),
+                schemas.root(&object.api_version, &object.kind),
+            )
+        {
+            if !validator.is_valid(&doc.value) {
+                let newer = |pointer: &str, key: &str| self.added_in(&object, pointer, key);
+                let explainer = explain::Explainer {
+                    doc,
+                    object: &object,
+                    root,
+                    resolver: schemas,
+                    added_in: &newer,
+                };
+                for error in validator.iter_errors(&doc.value) {
+                    explainer.explain(&error, &mut checked.problems);
+                }
+            }
+            self.api_checks(doc, &object, &mut checked.problems);
+            finish(doc, &mut checked.problems);
+            return checked;
+        }
+        if let Some(path) = custom::find(self.schema_dirs, &object.api_version, &object.kind) {
+            match &*custom::load(&path) {
+                Ok(schema) => {
+                    if !schema.validator.is_valid(&doc.value) {
+                        let resolver = walk::Local(&schema.schema);
+                        let explainer = explain::Explainer {
+                            doc,
+                            object: &object,
+                            root: walk::Node {
+                                schema: &schema.schema,
+                                definition: None,
+                            },
+                            resolver: &resolver,
+                            added_in: &|_, _| None,
+                        };
+                        for error in schema.validator.iter_errors(&doc.value) {
+                            explainer.explain(&error, &mut checked.problems);
+                        }
+                    }
+                }
+                Err(message) => checked.unusable_schema = Some((path, message.clone())),
+            }
+        }
+        self.api_checks(doc, &object, &mut checked.problems);
+        finish(doc, &mut checked.problems);
+        checked
+    }
+
+    fn api_checks(&self, doc: &Document, object: &ObjectRef, out: &mut Vec<Problem>) {
+        let custom = self
+            .templates
+            .get(&format!("{}/{}", object.api_version, object.kind));
+        let template = match (
+            custom,
+            KnownKind::classify(&object.api_version, &object.kind),
+        ) {
+            (Some(path), _) => crate::model::index::dotted_to_pointer(path),
+            (None, Some(KnownKind::Workload(kind))) => template_pointer(kind).to_owned(),
+            _ => return,
+        };
+        api::check_pod_template(&doc.value, &template, out);
+    }
+
+    /// The first newer minor whose schema has `key` in the object at `pointer`.
+    fn added_in(&self, object: &ObjectRef, pointer: &str, key: &str) -> Option<KubeVersion> {
+        (self.version.minor + 1..=KubeVersion::NEWEST.minor)
+            .map(|minor| KubeVersion::new(1, minor))
+            .find(|&version| {
+                let Some(schemas) = embedded::schemas(version) else {
+                    return false;
+                };
+                let Some(root) = schemas.root(&object.api_version, &object.kind) else {
+                    return false;
+                };
+                walk::at(root, pointer, schemas)
+                    .is_some_and(|node| node.properties(schemas).contains(&key))
+            })
+    }
+}
+
+/// Whether a schema folder has a schema for this kind: such documents must be
+/// read even though no other rule reads them.
+pub fn has_custom_schema(dirs: &[PathBuf], api_version: &str, kind: &str) -> bool {
+    custom::find(dirs, api_version, kind).is_some()
+}
+
+/// The pod template of a built-in workload kind, as `Workload::decode` reads it.
+fn template_pointer(kind: WorkloadKind) -> &'static str {
+    match kind {
+        WorkloadKind::Pod => "",
+        WorkloadKind::CronJob => "/spec/jobTemplate/spec/template",
+        _ => "/spec/template",
+    }
+}
+
+/// Containers named, duplicates dropped, in document order.
+fn finish(doc: &Document, problems: &mut Vec<Problem>) {
+    let mut seen = std::collections::HashSet::new();
+    problems.retain(|p| seen.insert((p.pointer.clone(), p.kind, p.message.clone())));
+    for problem in problems.iter_mut() {
+        if problem.container.is_none() {
+            problem.container = container_of(&doc.value, &problem.pointer);
+        }
+    }
+}
+
+/// The name of the container a pointer is inside of, if it is inside one.
+fn container_of(value: &Value, pointer: &str) -> Option<String> {
+    let tokens: Vec<&str> = pointer.split('/').collect();
+    let at = tokens
+        .iter()
+        .rposition(|t| matches!(*t, "containers" | "initContainers" | "ephemeralContainers"))?;
+    let container = tokens.get(..at + 2)?.join("/");
+    value
+        .pointer(&container)?
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Validation options shared by every schema: offline (references resolve
+/// only within what is embedded or loaded), and Kubernetes' string formats
+/// checked.
+fn options() -> jsonschema::ValidationOptions<'static> {
+    let mut options = jsonschema::options()
+        .offline()
+        .should_validate_formats(true);
+    for &(name, check) in formats::FORMATS {
+        options = options.with_format(name, check);
+    }
+    options
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{Loaded, Loader};
+
+    fn check(text: &str) -> Vec<Problem> {
+        let mut loaded = Loaded::default();
+        Loader::new(&|_, _| true).load_text("t.yaml", text.to_owned(), &mut loaded);
+        assert!(loaded.errors.is_empty(), "{:?}", loaded.errors);
+        let templates = TemplatePaths::new();
+        let checker = Checker {
+            version: KubeVersion::NEWEST,
+            schema_dirs: &[],
+            templates: &templates,
+        };
+        loaded
+            .documents
+            .iter()
+            .flat_map(|doc| checker.check(doc).problems)
+            .collect()
+    }
+
+    const DEPLOYMENT: &str = "\
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: \"3\"
+  strategy:
+    rollingUpdate:
+      maxSurge: \"25\"
+      maxUnavailable: 25%
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      terminationGracePeriodSecond: 30
+      containers:
+        - name: web
+          image: example/web
+          readinessprobe:
+            httpGet: {path: /ready, port: 8080}
+          lifecycle:
+            prestop:
+              sleep: {seconds: 5}
+          env:
+            - name: FEATURE
+              value: on
+          resources:
+            limits: {memory: 500MB, cpu: 250m}
+";
+
+    #[test]
+    fn typos_and_wrong_values() {
+        let found: Vec<(ProblemKind, String, String, String)> = check(DEPLOYMENT)
+            .into_iter()
+            .map(|p| (p.kind, p.pointer, p.message, p.help))
+            .collect();
+        let text = format!("{found:#?}");
+        let has = |pointer: &str, help: &str| {
+            found
+                .iter()
+                .any(|(_, p, _, h)| p == pointer && h.contains(help))
+        };
+        assert!(has("/spec/replicas", "write it unquoted: `3`"), "{text}");
+        assert!(
+            has("/spec/strategy/rollingUpdate/maxSurge", "`25%`"),
+            "{text}"
+        );
+        assert!(
+            has(
+                "/spec/template/spec/terminationGracePeriodSecond",
+                "did you mean `terminationGracePeriodSeconds`?"
+            ),
+            "{text}"
+        );
+        assert!(
+            has(
+                "/spec/template/spec/containers/0/readinessprobe",
+                "did you mean `readinessProbe`?"
+            ),
+            "{text}"
+        );
+        assert!(
+            has(
+                "/spec/template/spec/containers/0/lifecycle/prestop",
+                "did you mean `preStop`?"
+            ),
+            "{text}"
+        );
+        assert!(
+            has(
+                "/spec/template/spec/containers/0/env/0/value",
+                "quote it: `\"on\"`"
+            ),
+            "{text}"
+        );
+        assert!(
+            has(
+                "/spec/template/spec/containers/0/resources/limits/memory",
+                "`500Mi`"
+            ),
+            "{text}"
+        );
+        assert_eq!(found.len(), 7, "{text}");
+    }
+
+    #[test]
+    fn int_or_string_and_null_are_valid() {
+        let service = "apiVersion: v1\nkind: Service\nmetadata:\n  name: s\n  creationTimestamp: null\nspec:\n  ports:\n    - port: 80\n      targetPort: http\n    - port: 81\n      targetPort: 8081\n";
+        assert_eq!(check(service), Vec::new());
+        let pdb = "apiVersion: policy/v1\nkind: PodDisruptionBudget\nmetadata: {name: p}\nspec:\n  minAvailable: 50%\n  maxUnavailable: null\n";
+        assert_eq!(check(pdb), Vec::new());
+    }
+}
