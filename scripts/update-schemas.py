@@ -24,10 +24,9 @@ that they say what the API server checks:
 - `IntOrString` and `Quantity` are `oneOf` two nullable types in the wheel, so
   `null` matches both branches and fails; they become one type list with a
   `format` rollsafe checks: `quantity` (`500Mi`, `0.5`, `100m`), and for
-  IntOrString fields, chosen by the field's own description, `int-or-percent`
-  (rolling-update and disruption-budget fields: `25%` or `1`),
-  `int-or-port-name` (probe and Service ports: `8080` or an IANA service name)
-  or `int-or-string`.
+  IntOrString fields, by the field (INT_OR_STRING_FORMATS), `int-or-percent`
+  (rolling-update and disruption-budget fields: `25%` or `1`) or
+  `int-or-port-name` (probe and Service ports: `8080` or an IANA service name).
 - Definitions identical across minors are stored once.
 
 The output is one JSON document, one schema per line so that a diff shows
@@ -90,13 +89,28 @@ def fetch_wheel(directory):
     return os.path.join(directory, wheels[0])
 
 
-def int_or_string_format(description):
-    text = (description or "").lower()
-    if "percent" in text:
-        return "int-or-percent"
-    if "iana_svc_name" in text or "named port" in text:
-        return "int-or-port-name"
-    return "int-or-string"
+# What the string form of each IntOrString field is to API validation: a
+# percentage (`ValidatePositiveIntOrPercent`: rolling updates, disruption
+# budgets) or a port name (`ValidatePortNumOrName`: probes, Services). A new
+# IntOrString field stops the script until it is classified here.
+INT_OR_STRING_FORMATS = {
+    "maxSurge": "int-or-percent",
+    "maxUnavailable": "int-or-percent",
+    "minAvailable": "int-or-percent",
+    "port": "int-or-port-name",
+    "targetPort": "int-or-port-name",
+}
+
+
+def int_or_string(field):
+    if field not in INT_OR_STRING_FORMATS:
+        sys.exit(f"IntOrString field `{field}` is not classified in INT_OR_STRING_FORMATS")
+    return {"type": ["integer", "string", "null"], "format": INT_OR_STRING_FORMATS[field]}
+
+
+def is_int_or_string(schema):
+    match = REF.match(schema.get("$ref", "")) if isinstance(schema, dict) else None
+    return bool(match) and match.group(1) == INT_OR_STRING
 
 
 def clean(node):
@@ -114,17 +128,17 @@ def clean(node):
         if not match:
             sys.exit(f"unexpected $ref {ref}")
         if match.group(1) == INT_OR_STRING:
-            return {
-                "type": ["integer", "string", "null"],
-                "format": int_or_string_format(node.get("description")),
-            }
+            sys.exit("IntOrString outside an object's properties")
         return {"$ref": f"#/$defs/{match.group(1)}"}
     out = {}
     for key, value in node.items():
         if key in ("description", "$schema", "$id") or key.startswith("x-kubernetes-"):
             continue
         if key == "properties":
-            out[key] = {name: clean(schema) for name, schema in value.items()}
+            out[key] = {
+                name: int_or_string(name) if is_int_or_string(schema) else clean(schema)
+                for name, schema in value.items()
+            }
         else:
             out[key] = clean(value)
     return out

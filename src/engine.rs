@@ -1,16 +1,28 @@
 //! documents + policy → findings.
 //!
 //! The engine builds the cross-object index once, runs every enabled rule over
-//! every workload (and PodDisruptionBudget), gives each violation its severity
-//! and place, and sets aside what an annotation or a policy exemption
-//! suppresses. It knows nothing of any rule's details.
+//! every document as written (when a rule asks for that), every workload and
+//! every PodDisruptionBudget, gives each violation its severity and place, and
+//! sets aside what an annotation or a policy exemption suppresses. It knows
+//! nothing of any rule's details.
+//!
+//! A document that does not decode as its kind (`replicas: "3"`) is an input
+//! error, unless an enabled rule takes such documents over
+//! ([`DocumentNeeds::decode_errors`]): then what breaks the decoding is one of
+//! that rule's findings, and the object is decoded again from a copy repaired
+//! as the schema check suggests (the value meant, or no value), so that the
+//! other rules still judge the rest of it.
+
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::finding::Finding;
-use crate::model::{Index, KnownKind, ObjectRef};
+use crate::model::index::Undecodable;
+use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths};
 use crate::policy::Policy;
-use crate::rules::{self, Context, Rule, Severity, Violation};
+use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Severity, Violation};
+use crate::schema::{self, Problem, ProblemKind};
 use crate::source::{Document, InputError};
 
 /// Annotation listing rule ids to silence on one object.
@@ -39,39 +51,77 @@ impl Outcome {
 }
 
 /// Whether a document is worth reading for this policy: kinds the rules or the
-/// index read, and custom kinds the policy names.
+/// index read, custom kinds the policy names, and kinds a schema folder of the
+/// policy has a schema for (when a rule checks schemas).
 pub fn wants(policy: &Policy, api_version: &str, kind: &str) -> bool {
     KnownKind::classify(api_version, kind).is_some()
         || policy
             .settings
             .template_paths
             .contains_key(&format!("{api_version}/{kind}"))
+        || (!policy.settings.schema_dirs.is_empty()
+            && document_needs(policy).schema
+            && schema::has_custom_schema(&policy.settings.schema_dirs, api_version, kind))
 }
+
+/// What the enabled rules need from the document pass.
+fn document_needs(policy: &Policy) -> DocumentNeeds {
+    rules::RULES
+        .iter()
+        .filter(|rule| policy.severity(rule.info().id).is_some())
+        .fold(DocumentNeeds::default(), |needs, rule| {
+            needs.union(rule.document_needs())
+        })
+}
+
+/// Repaired copies decoded at most this many times per document: each try
+/// removes the one value the decoder stopped at.
+const MAX_DECODE_TRIES: usize = 16;
 
 /// Runs the policy's rules over the documents of one run.
 pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
-    let (index, undecodable) = Index::build(documents, &policy.settings.template_paths);
-    let mut outcome = Outcome {
-        errors: undecodable
-            .into_iter()
-            .map(|u| {
-                let location = u.doc.locate(&u.error.pointer);
-                InputError {
-                    file: Some(u.doc.file.clone()),
-                    path: u.doc.file.name().to_owned(),
-                    range: Some(location.range),
-                    message: format!(
-                        "{}: cannot be read as a {}: {}",
-                        ObjectRef::from_value(&u.doc.value),
-                        ObjectRef::from_value(&u.doc.value).kind,
-                        u.error.message
-                    ),
-                    help: None,
-                }
-            })
-            .collect(),
-        ..Outcome::default()
+    let templates = &policy.settings.template_paths;
+    let needs = document_needs(policy);
+    let checker = schema::Checker {
+        version: policy.kubernetes_version,
+        schema_dirs: &policy.settings.schema_dirs,
+        templates,
     };
+    let mut outcome = Outcome::default();
+    let mut index = Index::default();
+    let mut checked = Vec::new();
+    for doc in documents {
+        let mut problems = Vec::new();
+        if needs.schema {
+            let result = checker.check(doc);
+            if let Some((path, message)) = result.unusable_schema {
+                let path = path.display().to_string();
+                if !outcome.errors.iter().any(|e| e.path == path) {
+                    outcome.errors.push(InputError {
+                        file: None,
+                        path,
+                        range: None,
+                        message,
+                        help: Some("fix the file or remove it from `schemaDirs`".to_owned()),
+                    });
+                }
+            }
+            problems = result.problems;
+        }
+        if let Err(error) = index.insert(doc, templates) {
+            if needs.decode_errors {
+                decode_repaired(&mut index, doc, &mut problems, templates);
+            } else {
+                outcome.errors.push(undecodable_error(Undecodable {
+                    doc: doc.clone(),
+                    error,
+                }));
+            }
+        }
+        if needs.schema {
+            checked.push((doc, problems));
+        }
+    }
     let cx = Context {
         settings: &policy.settings,
         index: &index,
@@ -82,6 +132,26 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
         .filter_map(|&rule| policy.severity(rule.info().id).map(|s| (rule, s)))
         .collect();
     let mut violations = Vec::new();
+    for (doc, problems) in &checked {
+        let object = ObjectRef::from_value(&doc.value);
+        let view = DocumentView {
+            doc,
+            object: &object,
+            problems,
+        };
+        for &(rule, severity) in &enabled {
+            rule.check_document(&view, &cx, &mut violations);
+            place(
+                &mut outcome,
+                policy,
+                rule,
+                severity,
+                doc,
+                &object,
+                &mut violations,
+            );
+        }
+    }
     for workload in &index.workloads {
         for &(rule, severity) in &enabled {
             rule.check_workload(workload, &cx, &mut violations);
@@ -118,6 +188,64 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
         .suppressed
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     outcome
+}
+
+/// Today's input error for a document that does not decode as its kind.
+fn undecodable_error(u: Undecodable) -> InputError {
+    let location = u.doc.locate(&u.error.pointer);
+    let object = ObjectRef::from_value(&u.doc.value);
+    InputError {
+        file: Some(u.doc.file.clone()),
+        path: u.doc.file.name().to_owned(),
+        range: Some(location.range),
+        message: format!(
+            "{object}: cannot be read as a {}: {}",
+            object.kind, u.error.message
+        ),
+        help: None,
+    }
+}
+
+/// Decodes a copy of `doc` repaired as the schema problems say; each value
+/// the decoder still stops at is removed in turn, and reported unless a
+/// problem already covers it. The copy keeps the document's spans: repairs
+/// never move a node.
+fn decode_repaired(
+    index: &mut Index,
+    doc: &Document,
+    problems: &mut Vec<Problem>,
+    templates: &TemplatePaths,
+) {
+    let repairs = problems
+        .iter()
+        .filter_map(|p| p.repair.as_ref().map(|r| (p.pointer.as_str(), r)));
+    let mut value = schema::repair::repaired(&doc.value, repairs);
+    for _ in 0..MAX_DECODE_TRIES {
+        let copy = Document {
+            value: Arc::new(value.clone()),
+            ..doc.clone()
+        };
+        let Err(error) = index.insert(&copy, templates) else {
+            return;
+        };
+        let covered = problems.iter().any(|p| {
+            p.kind == ProblemKind::InvalidValue
+                && (within(&error.pointer, &p.pointer) || within(&p.pointer, &error.pointer))
+        });
+        if !covered {
+            problems.push(schema::undecodable(doc, &error.pointer, &error.message));
+        }
+        if !schema::repair::remove(&mut value, &error.pointer) {
+            return;
+        }
+    }
+}
+
+/// Whether `pointer` is `ancestor` or below it.
+fn within(pointer: &str, ancestor: &str) -> bool {
+    pointer
+        .strip_prefix(ancestor)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
 fn place(

@@ -53,38 +53,7 @@ impl Index {
         let mut index = Index::default();
         let mut undecodable = Vec::new();
         for doc in documents {
-            let object = ObjectRef::from_value(&doc.value);
-            let custom = templates.get(&format!("{}/{}", object.api_version, object.kind));
-            let kind = match custom {
-                Some(_) => Some(KnownKind::Workload(WorkloadKind::Custom)),
-                None => KnownKind::classify(&object.api_version, &object.kind),
-            };
-            let Some(kind) = kind else {
-                continue;
-            };
-            let outcome = match kind {
-                KnownKind::Workload(kind) => {
-                    let template = custom.map(|path| dotted_to_pointer(path));
-                    Workload::decode(doc, kind, template.as_deref())
-                        .map(|w| index.workloads.push(w))
-                }
-                KnownKind::Service => related(doc, object).map(|r| index.services.push(r)),
-                KnownKind::PodDisruptionBudget => related(doc, object).map(|r| index.pdbs.push(r)),
-                KnownKind::HorizontalPodAutoscaler => {
-                    related(doc, object).map(|r| index.hpas.push(r))
-                }
-                KnownKind::ConfigMap => related(doc, object).map(|r: Related<ConfigMap>| {
-                    let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
-                    index.configmaps.insert(key, r);
-                }),
-                KnownKind::PersistentVolumeClaim => {
-                    related(doc, object).map(|r: Related<PersistentVolumeClaim>| {
-                        let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
-                        index.claims.insert(key, r);
-                    })
-                }
-            };
-            if let Err(error) = outcome {
+            if let Err(error) = index.insert(doc, templates) {
                 undecodable.push(Undecodable {
                     doc: doc.clone(),
                     error,
@@ -92,6 +61,39 @@ impl Index {
             }
         }
         (index, undecodable)
+    }
+
+    /// Decodes one document into the index if it is of a kind rollsafe reads;
+    /// other kinds are skipped. A document that does not decode is left out.
+    pub fn insert(&mut self, doc: &Document, templates: &TemplatePaths) -> Result<(), DecodeError> {
+        let object = ObjectRef::from_value(&doc.value);
+        let custom = templates.get(&format!("{}/{}", object.api_version, object.kind));
+        let kind = match custom {
+            Some(_) => Some(KnownKind::Workload(WorkloadKind::Custom)),
+            None => KnownKind::classify(&object.api_version, &object.kind),
+        };
+        let Some(kind) = kind else {
+            return Ok(());
+        };
+        match kind {
+            KnownKind::Workload(kind) => {
+                let template = custom.map(|path| dotted_to_pointer(path));
+                Workload::decode(doc, kind, template.as_deref()).map(|w| self.workloads.push(w))
+            }
+            KnownKind::Service => related(doc, object).map(|r| self.services.push(r)),
+            KnownKind::PodDisruptionBudget => related(doc, object).map(|r| self.pdbs.push(r)),
+            KnownKind::HorizontalPodAutoscaler => related(doc, object).map(|r| self.hpas.push(r)),
+            KnownKind::ConfigMap => related(doc, object).map(|r: Related<ConfigMap>| {
+                let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
+                self.configmaps.insert(key, r);
+            }),
+            KnownKind::PersistentVolumeClaim => {
+                related(doc, object).map(|r: Related<PersistentVolumeClaim>| {
+                    let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
+                    self.claims.insert(key, r);
+                })
+            }
+        }
     }
 
     /// Services in the workload's namespace whose selector matches its pods.

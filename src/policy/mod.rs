@@ -244,7 +244,7 @@ fn resolve_layers(
     if !errors.is_empty() {
         return Err(errors);
     }
-    let policy: PolicyFile = serde_json::from_value(document.value.clone()).map_err(|e| {
+    let mut policy: PolicyFile = serde_json::from_value(document.value.clone()).map_err(|e| {
         vec![located(
             &file,
             document.start..document.start,
@@ -252,6 +252,12 @@ fn resolve_layers(
             None,
         )]
     })?;
+    // Schema folders are relative to the policy file that names them.
+    if let (Some(dir), Some(dirs)) = (&dir, policy.settings.schema_dirs.as_mut()) {
+        for folder in dirs.iter_mut() {
+            *folder = dir.join(&*folder);
+        }
+    }
     let mut layers = match &policy.extends {
         None => Vec::new(),
         Some(_) if depth >= MAX_EXTENDS => {

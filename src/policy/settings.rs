@@ -1,5 +1,7 @@
 //! Policy settings: the numbers and lists rules are tuned with.
 
+use std::path::PathBuf;
+
 use serde::{Deserialize, Deserializer};
 
 use crate::model::{Millis, TemplatePaths, parse_duration};
@@ -22,6 +24,9 @@ pub struct Settings {
     pub shutdown_timeout_flags: Vec<String>,
     pub shelless_images: Vec<String>,
     pub template_paths: TemplatePaths,
+    /// Folders of JSON Schemas for custom resources (`{kind}_{version}.json`),
+    /// resolved against the policy file that names them.
+    pub schema_dirs: Vec<PathBuf>,
 }
 
 /// Settings as a policy file writes them: any subset.
@@ -41,6 +46,7 @@ pub struct SettingsPatch {
     pub shutdown_timeout_flags: Option<Vec<String>>,
     pub shelless_images: Option<Vec<String>>,
     pub template_paths: Option<TemplatePaths>,
+    pub schema_dirs: Option<Vec<PathBuf>>,
 }
 
 /// A duration written as Go syntax (`5s`) or as a number of seconds.
@@ -87,6 +93,7 @@ impl SettingsPatch {
             shutdown_timeout_flags: self.shutdown_timeout_flags.or(base.shutdown_timeout_flags),
             shelless_images: self.shelless_images.or(base.shelless_images),
             template_paths: self.template_paths.or(base.template_paths),
+            schema_dirs: self.schema_dirs.or(base.schema_dirs),
         }
     }
 
@@ -104,6 +111,7 @@ impl SettingsPatch {
             shutdown_timeout_flags: self.shutdown_timeout_flags.ok_or("shutdownTimeoutFlags")?,
             shelless_images: self.shelless_images.ok_or("shellessImages")?,
             template_paths: self.template_paths.unwrap_or_default(),
+            schema_dirs: self.schema_dirs.unwrap_or_default(),
         })
     }
 }
@@ -121,4 +129,5 @@ pub const SETTING_NAMES: &[&str] = &[
     "shutdownTimeoutFlags",
     "shellessImages",
     "templatePaths",
+    "schemaDirs",
 ];

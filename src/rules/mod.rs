@@ -1,7 +1,8 @@
 //! The rule catalog: the `Rule` trait, the registry and the declaration macro.
 //!
-//! A rule reads one workload (or one PodDisruptionBudget), the cross-object
-//! index and the policy settings, and pushes violations. It does no I/O, keeps
+//! A rule reads one workload (or one PodDisruptionBudget, or one document as
+//! written), the cross-object index and the policy settings, and pushes
+//! violations. It does no I/O, keeps
 //! no state, and does not know which front end called it. Its documentation is
 //! its doc comment, captured by [`declare_rule!`] so that `rollsafe explain`
 //! prints exactly what the source says.
@@ -12,8 +13,10 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::{Deserialize, Serialize};
 
 use crate::fix::Fix;
-use crate::model::{Index, KubeVersion, Related, Workload};
+use crate::model::{Index, KubeVersion, ObjectRef, Related, Workload};
 use crate::policy::Settings;
+use crate::schema::Problem;
+use crate::source::Document;
 
 /// Declares a rule: a unit struct, its id, fix availability, the settings it
 /// reads and its documentation (the `///` lines, kept verbatim).
@@ -48,6 +51,7 @@ macro_rules! declare_rule {
 pub mod disruption;
 pub mod probes;
 pub mod rollout;
+pub mod schema;
 pub mod shutdown;
 
 /// How serious a finding is. `error` fails CI and denies admission.
@@ -137,6 +141,49 @@ pub trait Rule: Described + Sync {
         _out: &mut Vec<Violation>,
     ) {
     }
+    /// Checks one document as written, whatever its kind, before and apart
+    /// from its typed view. Called for every document of the run when the
+    /// rule asks for it in [`Rule::document_needs`].
+    fn check_document(
+        &self,
+        _doc: &DocumentView<'_>,
+        _cx: &Context<'_>,
+        _out: &mut Vec<Violation>,
+    ) {
+    }
+    /// What the engine prepares for [`Rule::check_document`].
+    fn document_needs(&self) -> DocumentNeeds {
+        DocumentNeeds::default()
+    }
+}
+
+/// What a rule that reads documents as written needs the engine to prepare.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DocumentNeeds {
+    /// Check every document against its JSON Schema (`crate::schema`).
+    pub schema: bool,
+    /// Take over documents that do not decode as their kind: what breaks the
+    /// decoding becomes this rule's findings instead of input errors, and the
+    /// other rules read a copy of the object repaired for decoding.
+    pub decode_errors: bool,
+}
+
+impl DocumentNeeds {
+    pub fn union(self, other: DocumentNeeds) -> DocumentNeeds {
+        DocumentNeeds {
+            schema: self.schema || other.schema,
+            decode_errors: self.decode_errors || other.decode_errors,
+        }
+    }
+}
+
+/// One document as written, with what checking it found.
+#[derive(Debug)]
+pub struct DocumentView<'a> {
+    pub doc: &'a Document,
+    pub object: &'a ObjectRef,
+    /// What the schema check and typed decoding found.
+    pub problems: &'a [Problem],
 }
 
 /// What a rule may consult besides its subject.
@@ -211,6 +258,8 @@ pub static RULES: &[&dyn Rule] = &[
     &disruption::PdbMissing,
     &disruption::PdbBlocksEviction,
     &disruption::HpaReplicasConflict,
+    &schema::UnknownField,
+    &schema::InvalidFieldValue,
 ];
 
 /// The rule with this id.

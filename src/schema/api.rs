@@ -161,19 +161,19 @@ fn handlers(
             format!("give `{name}` exactly one handler"),
         )),
         [_] => {}
-        [first, rest @ ..] => {
-            let extra = rest.iter().map(|h| format!("`{h}`")).collect::<Vec<_>>();
+        [_, second, ..] => {
+            let named: Vec<String> = set.iter().map(|h| format!("`{h}`")).collect();
+            let listed = match named.split_last() {
+                Some((last, others)) => format!("{} and {last}", others.join(", ")),
+                None => String::new(),
+            };
             out.push(invalid(
-                field(pointer, rest[0]),
+                field(pointer, second),
                 format!(
-                    "`{name}` has {} handlers (`{first}`, {}): the API server accepts exactly one",
-                    set.len(),
-                    extra.join(", ")
+                    "`{name}` has {} handlers ({listed}): the API server accepts exactly one",
+                    set.len()
                 ),
-                format!(
-                    "keep one of `{first}`, {} and remove the others",
-                    extra.join(", ")
-                ),
+                format!("keep only one of {listed}"),
             ));
         }
     }

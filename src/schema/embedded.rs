@@ -49,6 +49,7 @@ pub struct Schemas {
     minor: &'static Minor,
     registry: Registry<'static>,
     validators: HashMap<&'static str, OnceLock<Option<Validator>>>,
+    template: OnceLock<Option<Validator>>,
 }
 
 impl std::fmt::Debug for Schemas {
@@ -104,6 +105,7 @@ impl Schemas {
             minor,
             registry,
             validators,
+            template: OnceLock::new(),
         })
     }
 
@@ -112,17 +114,35 @@ impl Schemas {
     pub fn validator(&self, api_version: &str, kind: &str) -> Option<&Validator> {
         let key = format!("{api_version}/{kind}");
         let slot = self.validators.get(key.as_str())?;
-        slot.get_or_init(|| {
-            let reference = serde_json::json!({
-                "$ref": format!("{}#/$defs/{}", self.uri(), kind_key(&key))
-            });
-            super::options()
-                .with_draft(jsonschema::Draft::Draft202012)
-                .with_registry(&self.registry)
-                .build(&reference)
-                .ok()
+        slot.get_or_init(|| self.compile(&kind_key(&key))).as_ref()
+    }
+
+    /// The validator for a pod template (`PodTemplateSpec`), for custom
+    /// workload kinds whose own schema, if any, leaves the template open.
+    pub fn pod_template_validator(&self) -> Option<&Validator> {
+        self.template
+            .get_or_init(|| self.compile(POD_TEMPLATE))
+            .as_ref()
+    }
+
+    /// The schema of a pod template.
+    pub fn pod_template(&self) -> Option<Node<'_>> {
+        let (schema, name) = self.resolve(&format!("#/$defs/{POD_TEMPLATE}"))?;
+        Some(Node {
+            schema,
+            definition: Some(name),
         })
-        .as_ref()
+    }
+
+    fn compile(&self, definition: &str) -> Option<Validator> {
+        let reference = serde_json::json!({
+            "$ref": format!("{}#/$defs/{definition}", self.uri())
+        });
+        super::options()
+            .with_draft(jsonschema::Draft::Draft202012)
+            .with_registry(&self.registry)
+            .build(&reference)
+            .ok()
     }
 
     /// The root schema of `apiVersion/Kind`, to read errors against.
@@ -147,6 +167,8 @@ impl Resolve for Schemas {
         Some((self.bundle.defs.get(index)?, name.as_str()))
     }
 }
+
+const POD_TEMPLATE: &str = "io.k8s.api.core.v1.PodTemplateSpec";
 
 /// Where a `$ref` to a kind's root schema points: `kind.apps.v1.Deployment`.
 fn kind_key(api_version_kind: &str) -> String {

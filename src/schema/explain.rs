@@ -13,13 +13,17 @@ use serde_json::Value;
 use super::repair::Repair;
 use super::walk::{self, Node, Resolve};
 use super::{Problem, ProblemKind};
-use crate::model::{KubeVersion, ObjectRef};
+use crate::model::{KubeVersion, ObjectRef, parse_duration};
 use crate::rules::edit_distance;
 use crate::source::{Document, push_token};
 
 pub(super) struct Explainer<'a> {
     pub doc: &'a Document,
     pub object: &'a ObjectRef,
+    /// Where the validated value sits in the document (`""` for the whole
+    /// object, `/spec/template` for a custom kind's pod template).
+    pub base: &'a str,
+    /// The schema of the validated value.
     pub root: Node<'a>,
     pub resolver: &'a dyn Resolve,
     /// The first newer Kubernetes minor whose schema has this field, for a
@@ -28,6 +32,8 @@ pub(super) struct Explainer<'a> {
 }
 
 impl Explainer<'_> {
+    /// Pointers below are relative to `base`: the validator's, which the
+    /// schema is walked with.
     pub fn explain(&self, error: &ValidationError<'_>, out: &mut Vec<Problem>) {
         let pointer = error.instance_path().as_str();
         match error.kind() {
@@ -55,7 +61,7 @@ impl Explainer<'_> {
             ValidationErrorKind::Referencing(_) => {}
             _ => out.push(self.invalid(
                 pointer,
-                format!("`{}`: {error}", field_label(pointer)),
+                format!("`{}`: {error}", field_label(&self.absolute(pointer))),
                 "change the value to one the schema accepts".to_owned(),
                 None,
             )),
@@ -66,8 +72,20 @@ impl Explainer<'_> {
         walk::at(self.root, pointer, self.resolver)
     }
 
+    /// The pointer in the document.
+    fn absolute(&self, pointer: &str) -> String {
+        format!("{}{pointer}", self.base)
+    }
+
+    fn value(&self, pointer: &str) -> &Value {
+        self.doc
+            .value
+            .pointer(&self.absolute(pointer))
+            .unwrap_or(&Value::Null)
+    }
+
     fn unknown_field(&self, object: &str, key: &str) -> Problem {
-        let mut pointer = object.to_owned();
+        let mut pointer = self.absolute(object);
         push_token(&mut pointer, key);
         let node = self.node(object);
         let within = self.object_name(object);
@@ -77,7 +95,7 @@ impl Explainer<'_> {
         let lower = key.to_lowercase();
         let suggestion = known
             .iter()
-            .map(|&k| (edit_distance(&lower, &k.to_lowercase()), k))
+            .map(|&k| (typo_distance(&lower, &k.to_lowercase()), k))
             .filter(|&(distance, _)| distance <= 1)
             .min()
             .map(|(_, k)| k);
@@ -95,10 +113,12 @@ impl Explainer<'_> {
             (None, Some(version)) => format!(
                 "remove `{key}`, or judge against Kubernetes {version} or newer (`--kubernetes-version {version}`) if the cluster runs it"
             ),
-            (None, None) => format!(
-                "remove `{key}`, or move it to where it belongs (`kubectl explain {}` lists the fields)",
-                self.explain_path(object)
-            ),
+            (None, None) => self.placement(object, key).unwrap_or_else(|| {
+                format!(
+                    "remove `{key}`, or move it to where it belongs (`kubectl explain {}` lists the fields)",
+                    explain_path(&self.object.kind, &self.absolute(object))
+                )
+            }),
         };
         Problem {
             kind: ProblemKind::UnknownField,
@@ -110,10 +130,51 @@ impl Explainer<'_> {
         }
     }
 
+    /// Where a field indented into the wrong object belongs: an enclosing
+    /// object that has it, else one directly inside.
+    fn placement(&self, object: &str, key: &str) -> Option<String> {
+        let has = |pointer: &str| {
+            self.node(pointer)
+                .is_some_and(|n| n.properties(self.resolver).contains(&key))
+        };
+        let mut ancestor = object;
+        while let Some((parent, _)) = ancestor.rsplit_once('/') {
+            ancestor = parent;
+            if has(ancestor) {
+                let absolute = self.absolute(ancestor);
+                let place = match dotted(&absolute) {
+                    path if path.is_empty() => format!("the top of the `{}`", self.object.kind),
+                    path => format!("`{path}`"),
+                };
+                return Some(format!(
+                    "move `{key}` to {place}, where {} has it: check the indentation",
+                    self.object_name(ancestor)
+                ));
+            }
+        }
+        let node = self.node(object)?;
+        for property in node.properties(self.resolver) {
+            let mut child = object.to_owned();
+            push_token(&mut child, property);
+            let is_list = self.node(&child).is_some_and(|n| n.types() == ["array"]);
+            if is_list {
+                child.push_str("/0");
+            }
+            if has(&child) {
+                let each = if is_list { "each item of " } else { "" };
+                return Some(format!(
+                    "move `{key}` into {each}`{property}`, where {} has it: check the indentation",
+                    self.object_name(&child)
+                ));
+            }
+        }
+        None
+    }
+
     fn wrong_type(&self, pointer: &str, error: &ValidationError<'_>) -> Problem {
-        let value = self.doc.value.pointer(pointer).unwrap_or(&Value::Null);
+        let value = self.value(pointer);
         let expected = self.node(pointer).map(|n| n.types()).unwrap_or_default();
-        let field = field_label(pointer);
+        let field = field_label(&self.absolute(pointer));
         if expected.is_empty() {
             return self.invalid(
                 pointer,
@@ -140,12 +201,16 @@ impl Explainer<'_> {
                 )
             }
             Value::String(text) if wants("integer") || wants("number") => {
-                match parse_number(text, wants("integer")) {
-                    Some(number) => (
+                match (parse_number(text, wants("integer")), whole_seconds(text)) {
+                    (Some(number), _) => (
                         format!("write it unquoted: `{number}`"),
                         Repair::Replace(number),
                     ),
-                    None => (format!("give `{field}` {wanted}"), Repair::Remove),
+                    (None, Some(seconds)) if field.ends_with("Seconds") => (
+                        format!("write the number of seconds: `{seconds}`"),
+                        Repair::Replace(Value::from(seconds)),
+                    ),
+                    (None, _) => (format!("give `{field}` {wanted}"), Repair::Remove),
                 }
             }
             Value::String(text)
@@ -162,7 +227,7 @@ impl Explainer<'_> {
     }
 
     fn not_in_enum(&self, pointer: &str, options: &Value) -> Problem {
-        let value = self.doc.value.pointer(pointer).unwrap_or(&Value::Null);
+        let value = self.value(pointer);
         let allowed: Vec<String> = options
             .as_array()
             .into_iter()
@@ -179,7 +244,7 @@ impl Explainer<'_> {
         };
         let close = allowed
             .iter()
-            .find(|a| edit_distance(&a.to_lowercase(), &shown.to_lowercase()) <= 1);
+            .find(|a| typo_distance(&a.to_lowercase(), &shown.to_lowercase()) <= 1);
         let list = allowed
             .iter()
             .map(|a| format!("`{a}`"))
@@ -194,7 +259,7 @@ impl Explainer<'_> {
             format!(
                 "`{}` is not a valid `{}`: expected one of {list}",
                 shown,
-                field_label(pointer)
+                field_label(&self.absolute(pointer))
             ),
             help,
             None,
@@ -202,9 +267,8 @@ impl Explainer<'_> {
     }
 
     fn bad_format(&self, pointer: &str, format: &str) -> Problem {
-        let value = self.doc.value.pointer(pointer).and_then(Value::as_str);
-        let text = value.unwrap_or_default();
-        let field = field_label(pointer);
+        let text = self.value(pointer).as_str().unwrap_or_default();
+        let field = field_label(&self.absolute(pointer));
         let (what, help) = match format {
             "quantity" => (
                 "a quantity".to_owned(),
@@ -240,9 +304,12 @@ impl Explainer<'_> {
             ),
             other => (format!("of format `{other}`"), format!("write a valid `{other}`")),
         };
+        let written = self
+            .source_text(pointer)
+            .unwrap_or_else(|| format!("\"{text}\""));
         self.invalid(
             pointer,
-            format!("`{field}` must be {what}, found `{text}`"),
+            format!("`{field}` must be {what}, found `{written}`"),
             help,
             None,
         )
@@ -257,7 +324,7 @@ impl Explainer<'_> {
     ) -> Problem {
         Problem {
             kind: ProblemKind::InvalidValue,
-            pointer: pointer.to_owned(),
+            pointer: self.absolute(pointer),
             container: None,
             message,
             help,
@@ -267,31 +334,80 @@ impl Explainer<'_> {
 
     /// `` `Container` `` for a definition, else the kind or the field.
     fn object_name(&self, pointer: &str) -> String {
+        let absolute = self.absolute(pointer);
         match self.node(pointer).and_then(|n| n.short_name()) {
             Some(name) => format!("`{name}`"),
-            None if pointer.is_empty() => format!("`{}`", self.object.kind),
-            None => format!("`{}`", dotted(pointer)),
+            None if absolute.is_empty() => format!("`{}`", self.object.kind),
+            None => format!("`{}`", dotted(&absolute)),
         }
     }
 
-    /// `deployment.spec.template.spec.containers`, for `kubectl explain`.
-    fn explain_path(&self, pointer: &str) -> String {
-        let mut path = self.object.kind.to_lowercase();
-        let fields = dotted(pointer);
-        if !fields.is_empty() {
-            path.push('.');
-            path.push_str(&fields);
-        }
-        path
+    /// The source text of a scalar at `pointer` as written, quotes included,
+    /// when it fits on one line.
+    fn source_text(&self, pointer: &str) -> Option<String> {
+        let span = self.doc.spans.exact(&self.absolute(pointer))?;
+        let text = self.doc.file.text().get(span.value_range())?;
+        let text = scalar_text(text.lines().next().unwrap_or_default());
+        (!text.is_empty()).then(|| text.to_owned())
     }
 
     /// The source text of a plain (unquoted) scalar at `pointer`.
     fn plain_scalar(&self, pointer: &str) -> Option<String> {
-        let span = self.doc.spans.exact(pointer)?;
-        let text = self.doc.file.text().get(span.value_range())?;
-        let plain = !text.starts_with(['"', '\'', '|', '>', '!', '&', '*']) && !text.contains('\n');
-        plain.then(|| text.to_owned())
+        self.source_text(pointer)
+            .filter(|text| !text.starts_with(['"', '\'', '|', '>', '!', '&', '*', '[', '{']))
     }
+}
+
+/// A scalar's text without what a span may run over: a comment after a
+/// quoted scalar, blanks after a plain one.
+fn scalar_text(text: &str) -> &str {
+    let mut chars = text.char_indices();
+    match chars.next() {
+        Some((_, quote @ ('"' | '\''))) => {
+            let mut chars = chars.peekable();
+            while let Some((i, c)) = chars.next() {
+                match c {
+                    '\\' if quote == '"' => {
+                        chars.next();
+                    }
+                    '\'' if quote == '\'' && chars.peek().is_some_and(|&(_, n)| n == '\'') => {
+                        chars.next();
+                    }
+                    c if c == quote => return &text[..=i],
+                    _ => {}
+                }
+            }
+            text
+        }
+        _ => text.split(" #").next().unwrap_or(text).trim_end(),
+    }
+}
+
+/// Edit distance, with two swapped neighbours (`lables`) counted as one edit.
+fn typo_distance(a: &str, b: &str) -> usize {
+    let distance = edit_distance(a, b);
+    if distance != 2 || a.len() != b.len() {
+        return distance;
+    }
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let differ: Vec<usize> = (0..a.len().min(b.len()))
+        .filter(|&i| a[i] != b[i])
+        .collect();
+    match differ.as_slice() {
+        &[i, j] if j == i + 1 && a[i] == b[j] && a[j] == b[i] => 1,
+        _ => distance,
+    }
+}
+
+/// `deployment.spec.template.spec.containers`, for `kubectl explain`.
+pub(super) fn explain_path(kind: &str, pointer: &str) -> String {
+    let mut path = kind.to_lowercase();
+    let fields = dotted(pointer);
+    if !fields.is_empty() {
+        path.push('.');
+        path.push_str(&fields);
+    }
+    path
 }
 
 /// `spec.template.spec.containers` for `/spec/template/spec/containers/0`.
@@ -306,7 +422,7 @@ fn dotted(pointer: &str) -> String {
 }
 
 /// The field a pointer names, as a reader calls it: `replicas`, `args[1]`.
-fn field_label(pointer: &str) -> String {
+pub(super) fn field_label(pointer: &str) -> String {
     let mut tokens = pointer.rsplit('/');
     let last = tokens.next().unwrap_or_default();
     let unescape = |t: &str| t.replace("~1", "/").replace("~0", "~");
@@ -349,6 +465,13 @@ fn describe(value: &Value, raw: Option<&str>) -> String {
     }
 }
 
+/// `5` for a Go duration of whole seconds such as `5s` or `1m`.
+fn whole_seconds(text: &str) -> Option<u64> {
+    let seconds = parse_duration(text).ok()?.as_secs_f64();
+    (seconds.fract() == 0.0 && text.ends_with(['s', 'm', 'h']) && !text.ends_with("ms"))
+        .then_some(seconds as u64)
+}
+
 fn parse_number(text: &str, integer: bool) -> Option<Value> {
     let text = text.trim();
     if let Ok(n) = text.parse::<i64>() {
@@ -367,6 +490,22 @@ fn parse_number(text: &str, integer: bool) -> Option<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scalar_texts() {
+        assert_eq!(scalar_text("\"25\" # note"), "\"25\"");
+        assert_eq!(scalar_text("'it''s' # note"), "'it''s'");
+        assert_eq!(scalar_text("\"a\\\"b\" x"), "\"a\\\"b\"");
+        assert_eq!(scalar_text("on # yes"), "on");
+    }
+
+    #[test]
+    fn typos() {
+        assert_eq!(typo_distance("lables", "labels"), 1);
+        assert_eq!(typo_distance("setps", "steps"), 1);
+        assert_eq!(typo_distance("readinessprobe", "readinessprobe"), 0);
+        assert!(typo_distance("abcd", "badc") > 1);
+    }
 
     #[test]
     fn labels() {

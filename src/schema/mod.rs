@@ -76,37 +76,53 @@ impl Checker<'_> {
     pub fn check(&self, doc: &Document) -> Checked {
         let object = ObjectRef::from_value(&doc.value);
         let mut checked = Checked::default();
-        if let Some(schemas) = embedded::schemas(self.version)
-            && let (Some(validator), Some(root)) = (
-                schemas.validator(&object.api_version, &object.kind),
-                schemas.root(&object.api_version, &object.kind),
-            )
-        {
-            if !validator.is_valid(&doc.value) {
-                let newer = |pointer: &str, key: &str| self.added_in(&object, pointer, key);
+        let schemas = embedded::schemas(self.version);
+        let built_in = schemas.and_then(|schemas| {
+            let validator = schemas.validator(&object.api_version, &object.kind)?;
+            let root = schemas.root(&object.api_version, &object.kind)?;
+            Some((schemas, validator, root))
+        });
+        let template = self.template_pointer(&object);
+        if let Some((schemas, validator, root)) = built_in {
+            let added_in = |pointer: &str, key: &str| self.added_in(&object, pointer, key);
+            let explainer = explain::Explainer {
+                doc,
+                object: &object,
+                base: "",
+                root,
+                resolver: schemas,
+                added_in: &added_in,
+            };
+            validate(validator, &explainer, &mut checked.problems);
+        } else {
+            // A custom workload kind's pod template is a pod template,
+            // whatever its own schema says of it (often: anything goes).
+            let template_schema = schemas.and_then(|schemas| {
+                Some((
+                    schemas,
+                    schemas.pod_template_validator()?,
+                    schemas.pod_template()?,
+                ))
+            });
+            if let (Some(base), Some((schemas, validator, root))) = (&template, template_schema) {
                 let explainer = explain::Explainer {
                     doc,
                     object: &object,
+                    base,
                     root,
                     resolver: schemas,
-                    added_in: &newer,
+                    added_in: &|_, _| None,
                 };
-                for error in validator.iter_errors(&doc.value) {
-                    explainer.explain(&error, &mut checked.problems);
-                }
+                validate(validator, &explainer, &mut checked.problems);
             }
-            self.api_checks(doc, &object, &mut checked.problems);
-            finish(doc, &mut checked.problems);
-            return checked;
-        }
-        if let Some(path) = custom::find(self.schema_dirs, &object.api_version, &object.kind) {
-            match &*custom::load(&path) {
-                Ok(schema) => {
-                    if !schema.validator.is_valid(&doc.value) {
+            if let Some(path) = custom::find(self.schema_dirs, &object.api_version, &object.kind) {
+                match &*custom::load(&path) {
+                    Ok(schema) => {
                         let resolver = walk::Local(&schema.schema);
                         let explainer = explain::Explainer {
                             doc,
                             object: &object,
+                            base: "",
                             root: walk::Node {
                                 schema: &schema.schema,
                                 definition: None,
@@ -114,32 +130,42 @@ impl Checker<'_> {
                             resolver: &resolver,
                             added_in: &|_, _| None,
                         };
-                        for error in schema.validator.iter_errors(&doc.value) {
-                            explainer.explain(&error, &mut checked.problems);
-                        }
+                        let mut own = Vec::new();
+                        validate(&schema.validator, &explainer, &mut own);
+                        // What the pod template check reported already, it
+                        // said in Kubernetes' own terms.
+                        own.retain(|p| {
+                            !checked
+                                .problems
+                                .iter()
+                                .any(|q| q.pointer == p.pointer && q.kind == p.kind)
+                        });
+                        checked.problems.extend(own);
                     }
+                    Err(message) => checked.unusable_schema = Some((path, message.clone())),
                 }
-                Err(message) => checked.unusable_schema = Some((path, message.clone())),
             }
         }
-        self.api_checks(doc, &object, &mut checked.problems);
+        if let Some(template) = &template {
+            api::check_pod_template(&doc.value, template, &mut checked.problems);
+        }
         finish(doc, &mut checked.problems);
         checked
     }
 
-    fn api_checks(&self, doc: &Document, object: &ObjectRef, out: &mut Vec<Problem>) {
+    /// The pod template of a workload kind, built-in or named by the policy.
+    fn template_pointer(&self, object: &ObjectRef) -> Option<String> {
         let custom = self
             .templates
             .get(&format!("{}/{}", object.api_version, object.kind));
-        let template = match (
+        match (
             custom,
             KnownKind::classify(&object.api_version, &object.kind),
         ) {
-            (Some(path), _) => crate::model::index::dotted_to_pointer(path),
-            (None, Some(KnownKind::Workload(kind))) => template_pointer(kind).to_owned(),
-            _ => return,
-        };
-        api::check_pod_template(&doc.value, &template, out);
+            (Some(path), _) => Some(crate::model::index::dotted_to_pointer(path)),
+            (None, Some(KnownKind::Workload(kind))) => Some(template_pointer(kind).to_owned()),
+            _ => None,
+        }
     }
 
     /// The first newer minor whose schema has `key` in the object at `pointer`.
@@ -159,6 +185,42 @@ impl Checker<'_> {
     }
 }
 
+/// A value typed decoding stops at and no schema check explains (an integer
+/// out of range, a kind without a schema).
+pub fn undecodable(doc: &Document, pointer: &str, reason: &str) -> Problem {
+    let object = ObjectRef::from_value(&doc.value);
+    let (message, help) = if pointer.is_empty() {
+        (
+            format!("cannot be read as a `{}`: {reason}", object.kind),
+            format!(
+                "make the object a `{}` as `kubectl explain {}` describes it",
+                object.kind,
+                object.kind.to_lowercase()
+            ),
+        )
+    } else {
+        let field = explain::field_label(pointer);
+        (
+            format!(
+                "`{field}` cannot be read as part of a `{}`: {reason}",
+                object.kind
+            ),
+            format!(
+                "give `{field}` a value of the type `kubectl explain {}` gives",
+                explain::explain_path(&object.kind, pointer)
+            ),
+        )
+    };
+    Problem {
+        kind: ProblemKind::InvalidValue,
+        pointer: pointer.to_owned(),
+        container: container_of(&doc.value, pointer),
+        message,
+        help,
+        repair: None,
+    }
+}
+
 /// Whether a schema folder has a schema for this kind: such documents must be
 /// read even though no other rule reads them.
 pub fn has_custom_schema(dirs: &[PathBuf], api_version: &str, kind: &str) -> bool {
@@ -174,7 +236,27 @@ fn template_pointer(kind: WorkloadKind) -> &'static str {
     }
 }
 
-/// Containers named, duplicates dropped, in document order.
+fn validate(
+    validator: &jsonschema::Validator,
+    explainer: &explain::Explainer<'_>,
+    out: &mut Vec<Problem>,
+) {
+    let value = match explainer.base {
+        "" => Some(&*explainer.doc.value),
+        base => explainer.doc.value.pointer(base),
+    };
+    let Some(value) = value else {
+        return;
+    };
+    if validator.is_valid(value) {
+        return;
+    }
+    for error in validator.iter_errors(value) {
+        explainer.explain(&error, out);
+    }
+}
+
+/// Containers named, duplicates dropped.
 fn finish(doc: &Document, problems: &mut Vec<Problem>) {
     let mut seen = std::collections::HashSet::new();
     problems.retain(|p| seen.insert((p.pointer.clone(), p.kind, p.message.clone())));
