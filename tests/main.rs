@@ -5,4 +5,5 @@ mod catalog;
 mod cli;
 mod corpus;
 mod rules;
+mod schema;
 mod util;
