@@ -11,6 +11,12 @@
 //! `testdata/corpus/`), one ~4 KB manifest (a pre-commit run on one file), and
 //! a CustomResourceDefinition-heavy file (kinds rollsafe does not read should
 //! cost little more than scanning them).
+//!
+//! A second table gives the cost of the schema rules (`unknown-field`,
+//! `invalid-field-value`): the same lint with the default policy against one
+//! that turns both off (`testdata/policies/no-schema-rules.yml`), over the
+//! whole shared corpus (`../shared/corpus/`) when present, the bundled corpus
+//! and the one-file run, where compiling the validators is most of the cost.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,6 +76,57 @@ fn main() {
             mib(lint.rss_kib),
             mib(base.rss_kib),
             lint.rss_kib as f64 / (base.rss_kib.max(1)) as f64,
+        );
+    }
+    schema_cost(&repo);
+}
+
+/// `rollsafe lint` with and without the schema rules.
+fn schema_cost(repo: &Path) {
+    let without = repo.join("testdata/policies/no-schema-rules.yml");
+    let without = without.to_string_lossy().into_owned();
+    let shared = repo.join("../shared/corpus");
+    let mut workloads = Vec::new();
+    if shared.is_dir() {
+        workloads.push(("shared corpus", shared));
+    }
+    workloads.push(("bundled corpus", repo.join("testdata/corpus")));
+    workloads.push((
+        "one 4 KB file",
+        repo.join("testdata/corpus/knative-serving/activator.yaml"),
+    ));
+    println!();
+    println!("schema rules on (default policy) vs. off, {RUNS} runs each, medians");
+    println!(
+        "{:<16} {:>9} {:>11} {:>11} {:>7} {:>10} {:>10} {:>7}",
+        "workload", "bytes", "on ms", "off ms", "ratio", "on MiB", "off MiB", "ratio"
+    );
+    for (name, path) in workloads {
+        let bytes: u64 = manifests(&path)
+            .iter()
+            .filter_map(|p| p.metadata().ok())
+            .map(|m| m.len())
+            .sum();
+        let path = path.to_string_lossy().into_owned();
+        let lint = ["lint", "--format", "json", "--fail-on", "never"];
+        let on = measure(
+            env!("CARGO_BIN_EXE_rollsafe"),
+            &[&lint[..], &[&path]].concat(),
+        );
+        let off = measure(
+            env!("CARGO_BIN_EXE_rollsafe"),
+            &[&lint[..], &["--policy", &without, &path]].concat(),
+        );
+        println!(
+            "{:<16} {:>9} {:>11.2} {:>11.2} {:>6.2}x {:>10.1} {:>10.1} {:>6.2}x",
+            name,
+            bytes,
+            ms(on.wall),
+            ms(off.wall),
+            on.wall.as_secs_f64() / off.wall.as_secs_f64().max(1e-9),
+            mib(on.rss_kib),
+            mib(off.rss_kib),
+            on.rss_kib as f64 / (off.rss_kib.max(1)) as f64,
         );
     }
 }

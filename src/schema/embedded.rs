@@ -3,9 +3,9 @@
 //!
 //! The file holds every distinct definition once and, per Kubernetes minor,
 //! which definitions and kinds that minor has. Nothing is parsed until a
-//! document needs it; then the file is parsed once, each minor's registry is
-//! prepared once, and each kind's validator is compiled once per process, on
-//! first use.
+//! document needs it; then the file is parsed once, and a minor's registry
+//! is prepared and each kind's validator compiled once per process, on first
+//! use. Reading a minor's schema (to explain an error) needs neither.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -47,7 +47,8 @@ pub struct Schemas {
     version: KubeVersion,
     bundle: &'static Bundle,
     minor: &'static Minor,
-    registry: Registry<'static>,
+    /// Prepared on the first validator: reading the schema needs no registry.
+    registry: OnceLock<Option<Registry<'static>>>,
     validators: HashMap<&'static str, OnceLock<Option<Validator>>>,
     template: OnceLock<Option<Validator>>,
 }
@@ -79,21 +80,6 @@ impl Schemas {
     fn prepare(version: KubeVersion) -> Option<Schemas> {
         let bundle = bundle()?;
         let minor = bundle.versions.get(&version.to_string())?;
-        let mut defs = Map::new();
-        for (name, &index) in &minor.defs {
-            defs.insert(name.clone(), bundle.defs.get(index)?.clone());
-        }
-        for (kind, &index) in &minor.kinds {
-            defs.insert(kind_key(kind), bundle.defs.get(index)?.clone());
-        }
-        let mut document = Map::new();
-        document.insert("$defs".to_owned(), Value::Object(defs));
-        let registry = Registry::new()
-            .draft(jsonschema::Draft::Draft202012)
-            .add(document_uri(version), Value::Object(document))
-            .ok()?
-            .prepare()
-            .ok()?;
         let validators = minor
             .kinds
             .keys()
@@ -103,7 +89,7 @@ impl Schemas {
             version,
             bundle,
             minor,
-            registry,
+            registry: OnceLock::new(),
             validators,
             template: OnceLock::new(),
         })
@@ -117,8 +103,8 @@ impl Schemas {
         slot.get_or_init(|| self.compile(&kind_key(&key))).as_ref()
     }
 
-    /// The validator for a pod template (`PodTemplateSpec`), for custom
-    /// workload kinds whose own schema, if any, leaves the template open.
+    /// The validator for a pod template (`PodTemplateSpec`): the template of
+    /// every workload kind, custom kinds included, is checked with it.
     pub fn pod_template_validator(&self) -> Option<&Validator> {
         self.template
             .get_or_init(|| self.compile(POD_TEMPLATE))
@@ -135,13 +121,42 @@ impl Schemas {
     }
 
     fn compile(&self, definition: &str) -> Option<Validator> {
+        let registry = self.registry.get_or_init(|| self.registry()).as_ref()?;
         let reference = serde_json::json!({
             "$ref": format!("{}#/$defs/{definition}", self.uri())
         });
         super::options()
             .with_draft(jsonschema::Draft::Draft202012)
-            .with_registry(&self.registry)
+            .with_registry(registry)
             .build(&reference)
+            .ok()
+    }
+
+    /// One document holding every definition and kind of the minor, under
+    /// `$defs`, where the `$ref`s point.
+    ///
+    /// A workload's pod template is left open there: it is checked on its own
+    /// with [`Schemas::pod_template_validator`], so the pod spec, most of
+    /// every workload schema, is compiled once rather than once per kind.
+    fn registry(&self) -> Option<Registry<'static>> {
+        let mut defs = Map::new();
+        for (name, &index) in &self.minor.defs {
+            let mut schema = self.bundle.defs.get(index)?.clone();
+            open_pod_templates(&mut schema);
+            defs.insert(name.clone(), schema);
+        }
+        for (kind, &index) in &self.minor.kinds {
+            let mut schema = self.bundle.defs.get(index)?.clone();
+            open_pod_templates(&mut schema);
+            defs.insert(kind_key(kind), schema);
+        }
+        let mut document = Map::new();
+        document.insert("$defs".to_owned(), Value::Object(defs));
+        Registry::new()
+            .draft(jsonschema::Draft::Draft202012)
+            .add(document_uri(self.version), Value::Object(document))
+            .ok()?
+            .prepare()
             .ok()
     }
 
@@ -169,6 +184,24 @@ impl Resolve for Schemas {
 }
 
 const POD_TEMPLATE: &str = "io.k8s.api.core.v1.PodTemplateSpec";
+
+/// Replaces every reference to the pod template definition with a schema
+/// that takes any object.
+fn open_pod_templates(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            let reference = map.get("$ref").and_then(Value::as_str);
+            if reference.and_then(|r| r.strip_prefix("#/$defs/")) == Some(POD_TEMPLATE) {
+                map.clear();
+                map.insert("type".to_owned(), serde_json::json!(["object", "null"]));
+                return;
+            }
+            map.values_mut().for_each(open_pod_templates);
+        }
+        Value::Array(items) => items.iter_mut().for_each(open_pod_templates),
+        _ => {}
+    }
+}
 
 /// Where a `$ref` to a kind's root schema points: `kind.apps.v1.Deployment`.
 fn kind_key(api_version_kind: &str) -> String {

@@ -25,9 +25,13 @@ pub(super) struct Explainer<'a> {
     pub base: &'a str,
     /// The schema of the validated value.
     pub root: Node<'a>,
+    /// The schema of the whole object, when `base` is below it and the kind
+    /// has one in the same resolver.
+    pub document: Option<Node<'a>>,
     pub resolver: &'a dyn Resolve,
-    /// The first newer Kubernetes minor whose schema has this field, for a
-    /// field unknown to the minor judged against.
+    /// The first newer Kubernetes minor whose schema has this field (given
+    /// the object's pointer in the document and the key), for a field
+    /// unknown to the minor judged against.
     pub added_in: &'a dyn Fn(&str, &str) -> Option<KubeVersion>,
 }
 
@@ -72,6 +76,17 @@ impl Explainer<'_> {
         walk::at(self.root, pointer, self.resolver)
     }
 
+    /// The schema at a pointer in the document: below `base` from the
+    /// validated value's schema, above it from the kind's.
+    fn node_in_document(&self, absolute: &str) -> Option<Node<'_>> {
+        match absolute.strip_prefix(self.base) {
+            Some(relative) if relative.is_empty() || relative.starts_with('/') => {
+                self.node(relative)
+            }
+            _ => walk::at(self.document?, absolute, self.resolver),
+        }
+    }
+
     /// The pointer in the document.
     fn absolute(&self, pointer: &str) -> String {
         format!("{}{pointer}", self.base)
@@ -99,7 +114,7 @@ impl Explainer<'_> {
             .filter(|&(distance, _)| distance <= 1)
             .min()
             .map(|(_, k)| k);
-        let added = (self.added_in)(object, key);
+        let added = (self.added_in)(&self.absolute(object), key);
         let message = match added {
             Some(version) => format!(
                 "`{key}` is not a field of {within} before Kubernetes {version}: the API server drops it or refuses the object"
@@ -137,18 +152,23 @@ impl Explainer<'_> {
             self.node(pointer)
                 .is_some_and(|n| n.properties(self.resolver).contains(&key))
         };
-        let mut ancestor = object;
+        // Enclosing objects, up to the top of the document.
+        let mut ancestor = self.absolute(object);
         while let Some((parent, _)) = ancestor.rsplit_once('/') {
-            ancestor = parent;
-            if has(ancestor) {
-                let absolute = self.absolute(ancestor);
-                let place = match dotted(&absolute) {
+            ancestor = parent.to_owned();
+            let Some(node) = self.node_in_document(&ancestor) else {
+                continue;
+            };
+            if node.properties(self.resolver).contains(&key) {
+                let place = match dotted(&ancestor) {
                     path if path.is_empty() => format!("the top of the `{}`", self.object.kind),
                     path => format!("`{path}`"),
                 };
+                let name = node
+                    .short_name()
+                    .map_or_else(|| place.clone(), |n| format!("`{n}`"));
                 return Some(format!(
-                    "move `{key}` to {place}, where {} has it: check the indentation",
-                    self.object_name(ancestor)
+                    "move `{key}` to {place}, where {name} has it: check the indentation"
                 ));
             }
         }

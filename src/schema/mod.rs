@@ -83,38 +83,44 @@ impl Checker<'_> {
             Some((schemas, validator, root))
         });
         let template = self.template_pointer(&object);
+        let added_in =
+            |pointer: &str, key: &str| built_in.and_then(|_| self.added_in(&object, pointer, key));
+        // A workload's pod template is checked on its own (the kind's schema
+        // leaves it open, so that the pod spec is compiled once for every
+        // kind); a custom kind's is a pod template whatever its own schema
+        // says of it (often: anything goes).
+        let template_schema = schemas.and_then(|schemas| {
+            Some((
+                schemas,
+                schemas.pod_template_validator()?,
+                schemas.pod_template()?,
+            ))
+        });
+        let base = template.as_deref().filter(|t| !t.is_empty());
+        if let (Some(base), Some((schemas, validator, root))) = (base, template_schema) {
+            let explainer = explain::Explainer {
+                doc,
+                object: &object,
+                base,
+                root,
+                document: built_in.map(|(_, _, root)| root),
+                resolver: schemas,
+                added_in: &added_in,
+            };
+            validate(validator, &explainer, &mut checked.problems);
+        }
         if let Some((schemas, validator, root)) = built_in {
-            let added_in = |pointer: &str, key: &str| self.added_in(&object, pointer, key);
             let explainer = explain::Explainer {
                 doc,
                 object: &object,
                 base: "",
                 root,
+                document: None,
                 resolver: schemas,
                 added_in: &added_in,
             };
             validate(validator, &explainer, &mut checked.problems);
         } else {
-            // A custom workload kind's pod template is a pod template,
-            // whatever its own schema says of it (often: anything goes).
-            let template_schema = schemas.and_then(|schemas| {
-                Some((
-                    schemas,
-                    schemas.pod_template_validator()?,
-                    schemas.pod_template()?,
-                ))
-            });
-            if let (Some(base), Some((schemas, validator, root))) = (&template, template_schema) {
-                let explainer = explain::Explainer {
-                    doc,
-                    object: &object,
-                    base,
-                    root,
-                    resolver: schemas,
-                    added_in: &|_, _| None,
-                };
-                validate(validator, &explainer, &mut checked.problems);
-            }
             if let Some(path) = custom::find(self.schema_dirs, &object.api_version, &object.kind) {
                 match &*custom::load(&path) {
                     Ok(schema) => {
@@ -127,6 +133,7 @@ impl Checker<'_> {
                                 schema: &schema.schema,
                                 definition: None,
                             },
+                            document: None,
                             resolver: &resolver,
                             added_in: &|_, _| None,
                         };
