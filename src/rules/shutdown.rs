@@ -256,7 +256,7 @@ impl Rule for PrestopSleepTooShort {
             let name = m.c.name();
             let message = format!(
                 "preStop drain delay `{}` < minDrainDelay `{}`: container `{name}` may get SIGTERM while load balancers still send it requests",
-                dur(delay),
+                written_delay(&m.drain),
                 dur(min)
             );
             let Some(edit) = &m.drain.edit else {
@@ -784,7 +784,7 @@ impl Rule for PrestopExceedsGracePeriod {
             let message = if rejected {
                 format!(
                     "preStop `sleep` of `{}` > grace period {grace}: the API server refuses the object (`sleep.seconds` may not exceed `terminationGracePeriodSeconds`)",
-                    dur(drain)
+                    written_delay(&m.drain)
                 )
             } else {
                 format!(
@@ -1168,7 +1168,12 @@ impl<'w> Pod<'w> {
         let margin = cx.settings.grace_margin;
         let own =
             needed_grace_seconds(m.drain.delay, m.timeout.value().unwrap_or_default(), margin);
-        if own != Some(target) {
+        let beyond_drain = m
+            .drain
+            .delay
+            .finite()
+            .map(|d| i64::try_from(d.0 / 1000 + 1).unwrap_or(i64::MAX));
+        if own.max(beyond_drain) != Some(target) {
             return ", what the neediest container of the pod needs".to_owned();
         }
         match &m.timeout {
@@ -1251,6 +1256,15 @@ impl<'w> Pod<'w> {
         }
         let (_, words) = worst?;
         Some((self.need(cx, None), words))
+    }
+}
+
+/// The drain delay as the manifest writes it: a `sleep` action's seconds
+/// even when negative (which counts as no delay).
+fn written_delay(drain: &DrainDelay) -> String {
+    match drain.hook {
+        PreStopHook::Sleep { seconds } => secs_text(seconds),
+        _ => delay_text(drain.delay),
     }
 }
 
