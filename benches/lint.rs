@@ -13,10 +13,13 @@
 //! cost little more than scanning them).
 //!
 //! A second table gives the cost of the schema rules (`unknown-field`,
-//! `invalid-field-value`): the same lint with the default policy against one
-//! that turns both off (`testdata/policies/no-schema-rules.yml`), over the
-//! whole shared corpus (`../shared/corpus/`) when present, the bundled corpus
-//! and the one-file run, where compiling the validators is most of the cost.
+//! `invalid-field-value`): the same lint with the default policy
+//! (`testdata/policies/default.yml`) against one that turns both off
+//! (`testdata/policies/no-schema-rules.yml`), over the whole shared corpus
+//! (`../shared/corpus/`) when present, the bundled corpus and the one-file
+//! run, where compiling the validators is most of the cost. It gives CPU time
+//! (user + system) beside wall time: on a shared machine CPU time is the
+//! steadier figure.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -83,8 +86,13 @@ fn main() {
 
 /// `rollsafe lint` with and without the schema rules.
 fn schema_cost(repo: &Path) {
-    let without = repo.join("testdata/policies/no-schema-rules.yml");
-    let without = without.to_string_lossy().into_owned();
+    let policy = |name: &str| {
+        repo.join("testdata/policies")
+            .join(name)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (with, without) = (policy("default.yml"), policy("no-schema-rules.yml"));
     let shared = repo.join("../shared/corpus");
     let mut workloads = Vec::new();
     if shared.is_dir() {
@@ -98,8 +106,18 @@ fn schema_cost(repo: &Path) {
     println!();
     println!("schema rules on (default policy) vs. off, {RUNS} runs each, medians");
     println!(
-        "{:<16} {:>9} {:>11} {:>11} {:>7} {:>10} {:>10} {:>7}",
-        "workload", "bytes", "on ms", "off ms", "ratio", "on MiB", "off MiB", "ratio"
+        "{:<16} {:>9} {:>9} {:>9} {:>7} {:>9} {:>9} {:>7} {:>8} {:>8} {:>7}",
+        "workload",
+        "bytes",
+        "on ms",
+        "off ms",
+        "ratio",
+        "on cpu",
+        "off cpu",
+        "ratio",
+        "on MiB",
+        "off MiB",
+        "ratio"
     );
     for (name, path) in workloads {
         let bytes: u64 = manifests(&path)
@@ -111,19 +129,23 @@ fn schema_cost(repo: &Path) {
         let lint = ["lint", "--format", "json", "--fail-on", "never"];
         let on = measure(
             env!("CARGO_BIN_EXE_rollsafe"),
-            &[&lint[..], &[&path]].concat(),
+            &[&lint[..], &["--policy", &with, &path]].concat(),
         );
         let off = measure(
             env!("CARGO_BIN_EXE_rollsafe"),
             &[&lint[..], &["--policy", &without, &path]].concat(),
         );
+        let ratio = |a: Duration, b: Duration| a.as_secs_f64() / b.as_secs_f64().max(1e-9);
         println!(
-            "{:<16} {:>9} {:>11.2} {:>11.2} {:>6.2}x {:>10.1} {:>10.1} {:>6.2}x",
+            "{:<16} {:>9} {:>9.2} {:>9.2} {:>6.2}x {:>9.2} {:>9.2} {:>6.2}x {:>8.1} {:>8.1} {:>6.2}x",
             name,
             bytes,
             ms(on.wall),
             ms(off.wall),
-            on.wall.as_secs_f64() / off.wall.as_secs_f64().max(1e-9),
+            ratio(on.wall, off.wall),
+            ms(on.cpu),
+            ms(off.cpu),
+            ratio(on.cpu, off.cpu),
             mib(on.rss_kib),
             mib(off.rss_kib),
             on.rss_kib as f64 / (off.rss_kib.max(1)) as f64,
@@ -176,31 +198,37 @@ fn manifests(path: &Path) -> Vec<PathBuf> {
 
 struct Sample {
     wall: Duration,
+    /// User + system CPU time.
+    cpu: Duration,
     rss_kib: i64,
 }
 
-/// Median wall time and median peak RSS over `RUNS` runs, after one warm-up.
+/// Median wall time, CPU time and peak RSS over `RUNS` runs, after one warm-up.
 fn measure(program: &str, args: &[&str]) -> Sample {
     let mut walls = Vec::with_capacity(RUNS);
+    let mut cpus = Vec::with_capacity(RUNS);
     let mut rss = Vec::with_capacity(RUNS);
     for run in 0..=RUNS {
-        let (wall, peak) = run_once(program, args);
+        let sample = run_once(program, args);
         if run > 0 {
-            walls.push(wall);
-            rss.push(peak);
+            walls.push(sample.wall);
+            cpus.push(sample.cpu);
+            rss.push(sample.rss_kib);
         }
     }
     walls.sort();
+    cpus.sort();
     rss.sort_unstable();
     Sample {
         wall: walls[RUNS / 2],
+        cpu: cpus[RUNS / 2],
         rss_kib: rss[RUNS / 2],
     }
 }
 
 // `wait4` below reaps the child; std's `wait` would not report its peak RSS.
 #[allow(clippy::zombie_processes)]
-fn run_once(program: &str, args: &[&str]) -> (Duration, i64) {
+fn run_once(program: &str, args: &[&str]) -> Sample {
     let start = Instant::now();
     let child = Command::new(program)
         .args(args)
@@ -215,7 +243,14 @@ fn run_once(program: &str, args: &[&str]) -> (Duration, i64) {
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     let wall = start.elapsed();
     assert_eq!(waited, pid, "wait4 failed");
-    (wall, usage.ru_maxrss)
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    Sample {
+        wall,
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        rss_kib: usage.ru_maxrss,
+    }
 }
 
 fn ms(d: Duration) -> f64 {
