@@ -22,11 +22,13 @@ that they say what the API server checks:
   `x-kubernetes-preserve-unknown-fields`, `x-kubernetes-int-or-string` or
   `x-kubernetes-embedded-resource`, which this script asserts.
 - `IntOrString` and `Quantity` are `oneOf` two nullable types in the wheel, so
-  `null` matches both branches and fails; they become one type list with a
-  `format` rollsafe checks: `quantity` (`500Mi`, `0.5`, `100m`), and for
-  IntOrString fields, by the field (INT_OR_STRING_FORMATS), `int-or-percent`
-  (rolling-update and disruption-budget fields: `25%` or `1`) or
-  `int-or-port-name` (probe and Service ports: `8080` or an IANA service name).
+  `null` matches both branches and fails; they become one type list with the
+  string form API validation accepts as a `pattern`: a quantity (`500Mi`,
+  `0.5`, `100m`), and for IntOrString fields, by the field
+  (INT_OR_STRING_FIELDS), a percentage (rolling-update and disruption-budget
+  fields: `25%` or `1`) or a port name (probe and Service ports: `8080` or an
+  IANA service name). Patterns rather than formats keep the schemas plain
+  JSON Schema that any validator checks the same way.
 - Definitions identical across minors are stored once.
 
 The output is one JSON document, one schema per line so that a diff shows
@@ -65,7 +67,7 @@ KINDS = {
     ("", "ConfigMap"), ("", "PersistentVolumeClaim"),
 }
 INT_OR_STRING = "io.k8s.apimachinery.pkg.util.intstr.IntOrString"
-QUANTITY = "io.k8s.apimachinery.pkg.api.resource.Quantity"
+QUANTITY_DEF = "io.k8s.apimachinery.pkg.api.resource.Quantity"
 REF = re.compile(r"^(?:/api/_definitions\.json|_definitions\.json)?#/\$defs/(.+)$")
 UNSUPPORTED_EXTENSIONS = (
     "x-kubernetes-preserve-unknown-fields",
@@ -89,23 +91,45 @@ def fetch_wheel(directory):
     return os.path.join(directory, wheels[0])
 
 
-# What the string form of each IntOrString field is to API validation: a
-# percentage (`ValidatePositiveIntOrPercent`: rolling updates, disruption
-# budgets) or a port name (`ValidatePortNumOrName`: probes, Services). A new
-# IntOrString field stops the script until it is classified here.
-INT_OR_STRING_FORMATS = {
-    "maxSurge": "int-or-percent",
-    "maxUnavailable": "int-or-percent",
-    "minAvailable": "int-or-percent",
-    "port": "int-or-port-name",
-    "targetPort": "int-or-port-name",
+# The string forms API validation accepts, as patterns (a `pattern` applies to
+# strings only, so numbers still pass). `x-rollsafe-form` names the form for
+# rollsafe's messages; validators ignore it.
+#
+# A quantity, as `resource.ParseQuantity` reads it: a signed decimal and a
+# binary (`Ki` … `Ei`), decimal (`n` … `E`) or exponent (`e3`) suffix.
+QUANTITY = {
+    "type": ["string", "number", "null"],
+    "pattern": r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+|[KMGTPE]i|[numkMGTPE])?$",
+    "x-rollsafe-form": "quantity",
+}
+# IntOrString as a percentage (`ValidatePositiveIntOrPercent`: rolling
+# updates, disruption budgets) or as a port name (`ValidatePortNumOrName`,
+# an IANA service name: probes, Services).
+INT_OR_PERCENT = {
+    "type": ["integer", "string", "null"],
+    "pattern": "^[0-9]+%$",
+    "x-rollsafe-form": "int-or-percent",
+}
+INT_OR_PORT_NAME = {
+    "type": ["integer", "string", "null"],
+    "maxLength": 15,
+    "allOf": [{"pattern": "^[a-z0-9](-?[a-z0-9])*$"}, {"pattern": "[a-z]"}],
+    "x-rollsafe-form": "int-or-port-name",
+}
+# A new IntOrString field stops the script until it is classified here.
+INT_OR_STRING_FIELDS = {
+    "maxSurge": INT_OR_PERCENT,
+    "maxUnavailable": INT_OR_PERCENT,
+    "minAvailable": INT_OR_PERCENT,
+    "port": INT_OR_PORT_NAME,
+    "targetPort": INT_OR_PORT_NAME,
 }
 
 
 def int_or_string(field):
-    if field not in INT_OR_STRING_FORMATS:
-        sys.exit(f"IntOrString field `{field}` is not classified in INT_OR_STRING_FORMATS")
-    return {"type": ["integer", "string", "null"], "format": INT_OR_STRING_FORMATS[field]}
+    if field not in INT_OR_STRING_FIELDS:
+        sys.exit(f"IntOrString field `{field}` is not classified in INT_OR_STRING_FIELDS")
+    return INT_OR_STRING_FIELDS[field]
 
 
 def is_int_or_string(schema):
@@ -182,8 +206,8 @@ def read_minor(wheel, minor):
         name = pending.pop()
         if name in defs:
             continue
-        if name == QUANTITY:
-            defs[name] = {"type": ["string", "number", "null"], "format": "quantity"}
+        if name == QUANTITY_DEF:
+            defs[name] = QUANTITY
             continue
         defs[name] = clean(definitions[name])
         found = set()

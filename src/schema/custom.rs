@@ -75,13 +75,11 @@ fn compile(path: &Path) -> Result<CustomSchema, String> {
     open_preserved_fields(&mut schema, 0);
     // CustomResourceDefinition schemas are OpenAPI v3.0, a JSON Schema draft 4
     // dialect; a file that names its draft keeps it.
-    let mut options = super::options();
-    if schema.get("$schema").is_none() {
-        options = options.with_draft(jsonschema::Draft::Draft4);
+    if let Value::Object(map) = &mut schema {
+        map.entry("$schema")
+            .or_insert_with(|| Value::String("http://json-schema.org/draft-04/schema#".to_owned()));
     }
-    let validator = options
-        .build(&schema)
-        .map_err(|e| format!("schema does not compile: {e}"))?;
+    let validator = super::compile(&schema).map_err(|e| format!("schema does not compile: {e}"))?;
     Ok(CustomSchema {
         path: path.to_owned(),
         validator,

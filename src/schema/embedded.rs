@@ -3,14 +3,14 @@
 //!
 //! The file holds every distinct definition once and, per Kubernetes minor,
 //! which definitions and kinds that minor has. Nothing is parsed until a
-//! document needs it; then the file is parsed once, and a minor's registry
-//! is prepared and each kind's validator compiled once per process, on first
-//! use. Reading a minor's schema (to explain an error) needs neither.
+//! document needs it; then the file is parsed once, and each kind's
+//! validator is compiled once per process, on first use. Reading a minor's
+//! schema (to explain an error) needs no validator.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use jsonschema::{Registry, Validator};
+use jsonschema::Validator;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -47,8 +47,9 @@ pub struct Schemas {
     version: KubeVersion,
     bundle: &'static Bundle,
     minor: &'static Minor,
-    /// Prepared on the first validator: reading the schema needs no registry.
-    registry: OnceLock<Option<Registry<'static>>>,
+    /// Every definition of the minor, pod templates opened, gathered for the
+    /// first validator: reading the schema needs none of it.
+    definitions: OnceLock<Option<Map<String, Value>>>,
     validators: HashMap<&'static str, OnceLock<Option<Validator>>>,
     template: OnceLock<Option<Validator>>,
 }
@@ -73,10 +74,6 @@ pub fn schemas(version: KubeVersion) -> Option<&'static Schemas> {
 }
 
 impl Schemas {
-    fn uri(&self) -> String {
-        document_uri(self.version)
-    }
-
     fn prepare(version: KubeVersion) -> Option<Schemas> {
         let bundle = bundle()?;
         let minor = bundle.versions.get(&version.to_string())?;
@@ -89,7 +86,7 @@ impl Schemas {
             version,
             bundle,
             minor,
-            registry: OnceLock::new(),
+            definitions: OnceLock::new(),
             validators,
             template: OnceLock::new(),
         })
@@ -120,25 +117,28 @@ impl Schemas {
         })
     }
 
+    /// A validator for one definition: a self-contained schema holding every
+    /// definition of the minor under `$defs`, where the `$ref`s point.
     fn compile(&self, definition: &str) -> Option<Validator> {
-        let registry = self.registry.get_or_init(|| self.registry()).as_ref()?;
-        let reference = serde_json::json!({
-            "$ref": format!("{}#/$defs/{definition}", self.uri())
-        });
-        super::options()
-            .with_draft(jsonschema::Draft::Draft202012)
-            .with_registry(registry)
-            .build(&reference)
-            .ok()
+        let definitions = self
+            .definitions
+            .get_or_init(|| self.definitions())
+            .as_ref()?;
+        let mut document = Map::new();
+        document.insert(
+            "$ref".to_owned(),
+            Value::String(format!("#/$defs/{definition}")),
+        );
+        document.insert("$defs".to_owned(), Value::Object(definitions.clone()));
+        super::compile(&Value::Object(document)).ok()
     }
 
-    /// One document holding every definition and kind of the minor, under
-    /// `$defs`, where the `$ref`s point.
+    /// Every definition and kind of the minor, by the names `$ref`s use.
     ///
-    /// A workload's pod template is left open there: it is checked on its own
+    /// A workload's pod template is left open here: it is checked on its own
     /// with [`Schemas::pod_template_validator`], so the pod spec, most of
     /// every workload schema, is compiled once rather than once per kind.
-    fn registry(&self) -> Option<Registry<'static>> {
+    fn definitions(&self) -> Option<Map<String, Value>> {
         let mut defs = Map::new();
         for (name, &index) in &self.minor.defs {
             let mut schema = self.bundle.defs.get(index)?.clone();
@@ -150,14 +150,7 @@ impl Schemas {
             open_pod_templates(&mut schema);
             defs.insert(kind_key(kind), schema);
         }
-        let mut document = Map::new();
-        document.insert("$defs".to_owned(), Value::Object(defs));
-        Registry::new()
-            .draft(jsonschema::Draft::Draft202012)
-            .add(document_uri(self.version), Value::Object(document))
-            .ok()?
-            .prepare()
-            .ok()
+        Some(defs)
     }
 
     /// The root schema of `apiVersion/Kind`, to read errors against.
@@ -208,10 +201,6 @@ fn kind_key(api_version_kind: &str) -> String {
     format!("kind.{}", api_version_kind.replace('/', "."))
 }
 
-fn document_uri(version: KubeVersion) -> String {
-    format!("https://rollsafe.dev/schemas/kubernetes/{version}.json")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +229,62 @@ mod tests {
             ] {
                 assert!(schemas.kinds().any(|k| k == kind), "{version}: {kind}");
             }
+        }
+    }
+
+    fn valid(kind: &str, object: &Value) -> bool {
+        let schemas = schemas(KubeVersion::NEWEST).unwrap_or_else(|| panic!("no schemas"));
+        let (api_version, name) = kind.rsplit_once('/').unwrap_or_default();
+        schemas
+            .validator(api_version, name)
+            .unwrap_or_else(|| panic!("{kind} does not compile"))
+            .is_valid(object)
+    }
+
+    #[test]
+    fn quantities_percentages_and_port_names() {
+        let quantity = |q: Value| {
+            let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "c"},
+                "spec": {"resources": {"requests": {"storage": q}}}});
+            valid("v1/PersistentVolumeClaim", &pvc)
+        };
+        for good in [
+            "500Mi", "1Gi", "0.5", "100m", "1", "1.5Gi", "+1k", "-2", "1e3", "1E-2", ".5", "5.",
+            "250u", "10n",
+        ] {
+            assert!(quantity(json!(good)), "{good}");
+        }
+        assert!(quantity(json!(256000)) && quantity(json!(0.5)) && quantity(Value::Null));
+        for bad in [
+            "500MB", "1gi", "", "Mi", "1.2.3", "1 Gi", "1K", "1e", "abc", "1Gi ", "1ee3",
+        ] {
+            assert!(!quantity(json!(bad)), "{bad}");
+        }
+        let share = |v: Value| {
+            let pdb = json!({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                "metadata": {"name": "p"}, "spec": {"minAvailable": v}});
+            valid("policy/v1/PodDisruptionBudget", &pdb)
+        };
+        assert!(share(json!("25%")) && share(json!("0%")) && share(json!(1)) && share(Value::Null));
+        for bad in ["25", "25 %", "2.5%", "%", "-5%", "%25"] {
+            assert!(!share(json!(bad)), "{bad}");
+        }
+        let port = |v: Value| {
+            let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                "spec": {"ports": [{"port": 80, "targetPort": v}]}});
+            valid("v1/Service", &service)
+        };
+        assert!(port(json!("http")) && port(json!("metrics-2")) && port(json!(8080)));
+        for bad in [
+            "8080",
+            "HTTP",
+            "-http",
+            "http-",
+            "a--b",
+            "sixteen-letters-x",
+            "",
+        ] {
+            assert!(!port(json!(bad)), "{bad}");
         }
     }
 

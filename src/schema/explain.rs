@@ -61,15 +61,25 @@ impl Explainer<'_> {
             ValidationErrorKind::Enum { options } => {
                 out.push(self.not_in_enum(pointer, options));
             }
-            ValidationErrorKind::Format { format } => out.push(self.bad_format(pointer, format)),
+            ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MaxLength { .. } => {
+                match self.node(pointer).and_then(|n| n.form()) {
+                    Some(form) => out.push(self.bad_form(pointer, form)),
+                    None => out.push(self.generic(pointer, error)),
+                }
+            }
             ValidationErrorKind::Referencing(_) => {}
-            _ => out.push(self.invalid(
-                pointer,
-                format!("`{}`: {error}", field_label(&self.absolute(pointer))),
-                "change the value to one the schema accepts".to_owned(),
-                None,
-            )),
+            _ => out.push(self.generic(pointer, error)),
         }
+    }
+
+    /// What the validator says, for a keyword with no better explanation.
+    fn generic(&self, pointer: &str, error: &ValidationError<'_>) -> Problem {
+        self.invalid(
+            pointer,
+            format!("`{}`: {error}", field_label(&self.absolute(pointer))),
+            "change the value to one the schema accepts".to_owned(),
+            None,
+        )
     }
 
     fn node(&self, pointer: &str) -> Option<Node<'_>> {
@@ -286,10 +296,12 @@ impl Explainer<'_> {
         )
     }
 
-    fn bad_format(&self, pointer: &str, format: &str) -> Problem {
+    /// A string not of the form Kubernetes reads (the schema's
+    /// `x-rollsafe-form`: `quantity`, `int-or-percent`, `int-or-port-name`).
+    fn bad_form(&self, pointer: &str, form: &str) -> Problem {
         let text = self.value(pointer).as_str().unwrap_or_default();
         let field = field_label(&self.absolute(pointer));
-        let (what, help) = match format {
+        let (what, help) = match form {
             "quantity" => (
                 "a quantity".to_owned(),
                 "write a number with an optional suffix: `500Mi`, `1Gi`, `250m`, `0.5`".to_owned(),
@@ -318,11 +330,7 @@ impl Explainer<'_> {
                     "a port name has at most 15 lowercase letters, digits and `-`, with at least one letter".to_owned(),
                 ),
             },
-            "date-time" => (
-                "an RFC 3339 time".to_owned(),
-                "write a time such as `2024-05-01T12:00:00Z`".to_owned(),
-            ),
-            other => (format!("of format `{other}`"), format!("write a valid `{other}`")),
+            other => (format!("a `{other}`"), format!("write a valid `{other}`")),
         };
         let written = self
             .source_text(pointer)

@@ -41,6 +41,12 @@ impl<'a> Node<'a> {
         }
     }
 
+    /// The string form Kubernetes reads here, as the embedded schemas name
+    /// it (`quantity`, `int-or-percent`, `int-or-port-name`).
+    pub fn form(&self) -> Option<&'a str> {
+        self.schema.get("x-rollsafe-form").and_then(Value::as_str)
+    }
+
     /// `Container` for `io.k8s.api.core.v1.Container`, `Foo` for `#/definitions/Foo`.
     pub fn short_name(&self) -> Option<&'a str> {
         self.definition
