@@ -2,10 +2,11 @@
 //! (`schemas/kubernetes.json`, written by `scripts/update-schemas.py`).
 //!
 //! The file holds every distinct definition once and, per Kubernetes minor,
-//! which definitions and kinds that minor has. Nothing is parsed until a
-//! document needs it; then the file is parsed once, and each kind's
-//! validator is compiled once per process, on first use. Reading a minor's
-//! schema (to explain an error) needs no validator.
+//! which definitions and kinds that minor has, one of either per line. Nothing
+//! is parsed until a document needs it; then only the lines of its minor are:
+//! the minor's index, and each definition the first time it is reached. Each
+//! kind's validator is compiled once per process, on first use. Reading a
+//! minor's schema (to explain an error) needs no validator.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -19,10 +20,10 @@ use crate::model::KubeVersion;
 
 const BUNDLE: &str = include_str!("../../schemas/kubernetes.json");
 
-#[derive(Debug, Deserialize)]
+/// The file's lines, each parsed on first use.
 struct Bundle {
-    defs: Vec<Value>,
-    versions: HashMap<String, Minor>,
+    defs: Vec<Lazy<Value>>,
+    versions: HashMap<&'static str, Lazy<Minor>>,
 }
 
 /// One minor: `apiVersion/Kind` → schema, and definition name → schema,
@@ -33,11 +34,64 @@ struct Minor {
     defs: HashMap<String, usize>,
 }
 
-fn bundle() -> Option<&'static Bundle> {
-    static BUNDLE_PARSED: OnceLock<Option<Bundle>> = OnceLock::new();
-    BUNDLE_PARSED
-        .get_or_init(|| serde_json::from_str(BUNDLE).ok())
-        .as_ref()
+/// JSON text, parsed the first time it is read.
+struct Lazy<T> {
+    text: &'static str,
+    parsed: OnceLock<Option<T>>,
+}
+
+impl<T: serde::de::DeserializeOwned> Lazy<T> {
+    fn new(text: &'static str) -> Self {
+        Lazy {
+            text,
+            parsed: OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> Option<&T> {
+        self.parsed
+            .get_or_init(|| serde_json::from_str(self.text).ok())
+            .as_ref()
+    }
+}
+
+impl Bundle {
+    /// Splits the file as `scripts/update-schemas.py` writes it: a line
+    /// `"defs":[`, one definition per line, a line starting `],"versions":{`,
+    /// then one `"1.37":{…}` per line.
+    fn split(text: &'static str) -> Bundle {
+        let mut lines = text.lines();
+        for line in lines.by_ref() {
+            if line == "\"defs\":[" {
+                break;
+            }
+        }
+        let mut defs = Vec::new();
+        for line in lines.by_ref() {
+            if line.starts_with("],\"versions\":{") {
+                break;
+            }
+            defs.push(Lazy::new(line.strip_suffix(',').unwrap_or(line)));
+        }
+        let mut versions = HashMap::new();
+        for line in lines {
+            let line = line.strip_suffix(',').unwrap_or(line);
+            let Some((minor, index)) = line.split_once(':') else {
+                continue;
+            };
+            versions.insert(minor.trim_matches('"'), Lazy::new(index));
+        }
+        Bundle { defs, versions }
+    }
+
+    fn def(&self, index: usize) -> Option<&Value> {
+        self.defs.get(index)?.get()
+    }
+}
+
+fn bundle() -> &'static Bundle {
+    static SPLIT: OnceLock<Bundle> = OnceLock::new();
+    SPLIT.get_or_init(|| Bundle::split(BUNDLE))
 }
 
 const MINORS: usize = (KubeVersion::NEWEST.minor - KubeVersion::OLDEST.minor + 1) as usize;
@@ -47,9 +101,6 @@ pub struct Schemas {
     version: KubeVersion,
     bundle: &'static Bundle,
     minor: &'static Minor,
-    /// Every definition of the minor, pod templates opened, gathered for the
-    /// first validator: reading the schema needs none of it.
-    definitions: OnceLock<Option<Map<String, Value>>>,
     validators: HashMap<&'static str, OnceLock<Option<Validator>>>,
     template: OnceLock<Option<Validator>>,
 }
@@ -75,8 +126,8 @@ pub fn schemas(version: KubeVersion) -> Option<&'static Schemas> {
 
 impl Schemas {
     fn prepare(version: KubeVersion) -> Option<Schemas> {
-        let bundle = bundle()?;
-        let minor = bundle.versions.get(&version.to_string())?;
+        let bundle = bundle();
+        let minor = bundle.versions.get(version.to_string().as_str())?.get()?;
         let validators = minor
             .kinds
             .keys()
@@ -86,7 +137,6 @@ impl Schemas {
             version,
             bundle,
             minor,
-            definitions: OnceLock::new(),
             validators,
             template: OnceLock::new(),
         })
@@ -117,47 +167,44 @@ impl Schemas {
         })
     }
 
-    /// A validator for one definition: a self-contained schema holding every
-    /// definition of the minor under `$defs`, where the `$ref`s point.
-    fn compile(&self, definition: &str) -> Option<Validator> {
-        let definitions = self
-            .definitions
-            .get_or_init(|| self.definitions())
-            .as_ref()?;
-        let mut document = Map::new();
-        document.insert(
-            "$ref".to_owned(),
-            Value::String(format!("#/$defs/{definition}")),
-        );
-        document.insert("$defs".to_owned(), Value::Object(definitions.clone()));
-        super::compile(&Value::Object(document)).ok()
-    }
-
-    /// Every definition and kind of the minor, by the names `$ref`s use.
+    /// A validator for one definition or kind: a self-contained schema
+    /// holding, under `$defs`, the definitions reachable from it.
     ///
-    /// A workload's pod template is left open here: it is checked on its own
+    /// A workload's pod template is left open there: it is checked on its own
     /// with [`Schemas::pod_template_validator`], so the pod spec, most of
     /// every workload schema, is compiled once rather than once per kind.
-    fn definitions(&self) -> Option<Map<String, Value>> {
+    fn compile(&self, root: &str) -> Option<Validator> {
         let mut defs = Map::new();
-        for (name, &index) in &self.minor.defs {
-            let mut schema = self.bundle.defs.get(index)?.clone();
+        let mut pending = vec![root.to_owned()];
+        while let Some(name) = pending.pop() {
+            if defs.contains_key(&name) {
+                continue;
+            }
+            let index = match name.strip_prefix(KIND_PREFIX) {
+                Some(_) => self
+                    .minor
+                    .kinds
+                    .iter()
+                    .find(|(kind, _)| kind_key(kind) == name)
+                    .map(|(_, &index)| index),
+                None => self.minor.defs.get(&name).copied(),
+            }?;
+            let mut schema = self.bundle.def(index)?.clone();
             open_pod_templates(&mut schema);
-            defs.insert(name.clone(), schema);
+            references(&schema, &mut pending);
+            defs.insert(name, schema);
         }
-        for (kind, &index) in &self.minor.kinds {
-            let mut schema = self.bundle.defs.get(index)?.clone();
-            open_pod_templates(&mut schema);
-            defs.insert(kind_key(kind), schema);
-        }
-        Some(defs)
+        let mut document = Map::new();
+        document.insert("$ref".to_owned(), Value::String(format!("#/$defs/{root}")));
+        document.insert("$defs".to_owned(), Value::Object(defs));
+        super::compile(&Value::Object(document)).ok()
     }
 
     /// The root schema of `apiVersion/Kind`, to read errors against.
     pub fn root(&self, api_version: &str, kind: &str) -> Option<Node<'_>> {
         let index = *self.minor.kinds.get(&format!("{api_version}/{kind}"))?;
         Some(Node {
-            schema: self.bundle.defs.get(index)?,
+            schema: self.bundle.def(index)?,
             definition: None,
         })
     }
@@ -172,7 +219,7 @@ impl Resolve for Schemas {
     fn resolve(&self, reference: &str) -> Option<(&Value, &str)> {
         let name = reference.strip_prefix("#/$defs/")?;
         let (name, &index) = self.minor.defs.get_key_value(name)?;
-        Some((self.bundle.defs.get(index)?, name.as_str()))
+        Some((self.bundle.def(index)?, name.as_str()))
     }
 }
 
@@ -196,15 +243,46 @@ fn open_pod_templates(schema: &mut Value) {
     }
 }
 
+/// The definition names a schema's `$ref`s point to.
+fn references(schema: &Value, out: &mut Vec<String>) {
+    match schema {
+        Value::Object(map) => {
+            let reference = map.get("$ref").and_then(Value::as_str);
+            if let Some(name) = reference.and_then(|r| r.strip_prefix("#/$defs/")) {
+                out.push(name.to_owned());
+            }
+            map.values().for_each(|value| references(value, out));
+        }
+        Value::Array(items) => items.iter().for_each(|item| references(item, out)),
+        _ => {}
+    }
+}
+
+const KIND_PREFIX: &str = "kind.";
+
 /// Where a `$ref` to a kind's root schema points: `kind.apps.v1.Deployment`.
 fn kind_key(api_version_kind: &str) -> String {
-    format!("kind.{}", api_version_kind.replace('/', "."))
+    format!("{KIND_PREFIX}{}", api_version_kind.replace('/', "."))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn the_file_splits_into_the_json_it_holds() {
+        let whole: Value = serde_json::from_str(BUNDLE).unwrap_or_else(|e| panic!("{e}"));
+        let bundle = bundle();
+        let defs = whole["defs"].as_array().map_or(0, Vec::len);
+        assert_eq!(bundle.defs.len(), defs);
+        for (index, def) in whole["defs"].as_array().into_iter().flatten().enumerate() {
+            assert_eq!(bundle.def(index), Some(def), "definition {index}");
+        }
+        let versions = whole["versions"].as_object().map_or(0, Map::len);
+        assert_eq!(bundle.versions.len(), versions);
+        assert!(bundle.versions.values().all(|minor| minor.get().is_some()));
+    }
 
     #[test]
     fn every_minor_holds_the_kinds_rollsafe_reads() {
