@@ -3,6 +3,7 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::model::{Millis, TemplatePaths, parse_duration};
+use crate::rules::Severity;
 
 /// Settings after `extends` is resolved: every value present.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,6 +23,9 @@ pub struct Settings {
     pub shutdown_timeout_flags: Vec<String>,
     pub shelless_images: Vec<String>,
     pub template_paths: TemplatePaths,
+    /// The lowest severity the admission webhook denies in enforce mode
+    /// (`error` or `warning`); findings below it become admission warnings.
+    pub deny_on: Severity,
 }
 
 /// Settings as a policy file writes them: any subset.
@@ -41,6 +45,7 @@ pub struct SettingsPatch {
     pub shutdown_timeout_flags: Option<Vec<String>>,
     pub shelless_images: Option<Vec<String>>,
     pub template_paths: Option<TemplatePaths>,
+    pub deny_on: Option<Severity>,
 }
 
 /// A duration written as Go syntax (`5s`) or as a number of seconds.
@@ -87,6 +92,7 @@ impl SettingsPatch {
             shutdown_timeout_flags: self.shutdown_timeout_flags.or(base.shutdown_timeout_flags),
             shelless_images: self.shelless_images.or(base.shelless_images),
             template_paths: self.template_paths.or(base.template_paths),
+            deny_on: self.deny_on.or(base.deny_on),
         }
     }
 
@@ -104,6 +110,7 @@ impl SettingsPatch {
             shutdown_timeout_flags: self.shutdown_timeout_flags.ok_or("shutdownTimeoutFlags")?,
             shelless_images: self.shelless_images.ok_or("shellessImages")?,
             template_paths: self.template_paths.unwrap_or_default(),
+            deny_on: self.deny_on.unwrap_or(Severity::Error),
         })
     }
 }
@@ -121,4 +128,5 @@ pub const SETTING_NAMES: &[&str] = &[
     "shutdownTimeoutFlags",
     "shellessImages",
     "templatePaths",
+    "denyOn",
 ];
