@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::cli::{ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs};
+use crate::cli::{ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs, ServeArgs};
 use crate::engine;
 use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog};
@@ -131,6 +131,34 @@ pub fn explain(
         }
         Err(errors) => {
             report::human::render_errors(&errors, false, err)?;
+            Ok(Status::Error)
+        }
+    }
+}
+
+/// `rollsafe serve`: resolves the policy, then serves until SIGTERM.
+pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
+    let policy = match resolve_policy(&args.policy) {
+        Ok(policy) => policy,
+        Err(errors) => {
+            report::human::render_errors(&errors, false, err)?;
+            return Ok(Status::Error);
+        }
+    };
+    crate::webhook::init_logging();
+    let options = crate::webhook::ServeOptions {
+        listen: args.listen,
+        metrics_listen: args.metrics_listen,
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        drain_delay: args.drain_delay.into(),
+        shutdown_timeout: args.shutdown_timeout.into(),
+    };
+    let reviewer = crate::webhook::Reviewer::new(policy, args.mode, args.mutate_all);
+    match crate::webhook::serve(options, reviewer) {
+        Ok(()) => Ok(Status::Clean),
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
             Ok(Status::Error)
         }
     }

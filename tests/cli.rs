@@ -249,7 +249,9 @@ fn human_output_names_rule_place_object_and_fix() {
     assert!(text.contains("error[readiness-probe-missing]"), "{text}");
     assert!(text.contains("[<stdin>:6:7]"), "{text}");
     assert!(
-        text.contains("Pod/shop/bare: container `app` serves port `8080` but has no readinessProbe"),
+        text.contains(
+            "Pod/shop/bare: container `app` serves port `8080` but has no readinessProbe"
+        ),
         "{text}"
     );
     assert!(text.contains("help: add a readinessProbe"), "{text}");
