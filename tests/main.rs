@@ -6,3 +6,4 @@ mod cli;
 mod corpus;
 mod rules;
 mod util;
+mod webhook;
