@@ -1249,6 +1249,16 @@ async fn deletes_unknown_kinds_and_subresources_are_allowed() {
     let answer = oneshot(state.clone(), "/validate", &custom).await;
     assert_eq!(answer["response"]["allowed"], true);
 
+    // A Deployment's ReplicaSet is judged at the Deployment.
+    let mut owned = denied.clone();
+    owned["request"]["object"]["metadata"]["ownerReferences"] = json!([{
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": "storefront",
+        "uid": "5b1e7c44-2f0d-4c1b-8e55-9d2a7f61b0c3", "controller": true, "blockOwnerDeletion": true
+    }]);
+    owned["request"]["object"]["kind"] = json!("ReplicaSet");
+    let answer = oneshot(state.clone(), "/validate", &owned).await;
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+
     let mut scale = denied.clone();
     scale["request"]["subResource"] = json!("scale");
     let answer = oneshot(state.clone(), "/mutate", &scale).await;

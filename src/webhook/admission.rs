@@ -353,6 +353,12 @@ impl Reviewer {
         if self.policy.exempts_entirely(&identity) {
             return (Answer::skip("exempt"), name);
         }
+        // A Deployment's ReplicaSets and their pods, a CronJob's Jobs: judged
+        // (and repaired) at their owner. Denying them would stop a rollout
+        // the owner was allowed to start; patching them would fight it.
+        if has_controller(&object) {
+            return (Answer::skip("owned by a controller"), name);
+        }
         let answer = match endpoint {
             Endpoint::Validate => self.validate(request, object, &name),
             Endpoint::Mutate => self.mutate(request, object, &identity, &name),
@@ -524,6 +530,17 @@ fn with_namespace(object: &Value, namespace: Option<&str>) -> Value {
         metadata.insert("namespace".to_owned(), Value::String(namespace.to_owned()));
     }
     object
+}
+
+fn has_controller(object: &Value) -> bool {
+    object
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|owners| {
+            owners
+                .iter()
+                .any(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+        })
 }
 
 /// What makes two findings "the same" across an update: the rule and the
