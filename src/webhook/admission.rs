@@ -443,16 +443,26 @@ impl Reviewer {
         if identity.kind == "Pod" && request.operation != "CREATE" {
             return Answer::skip("pod update");
         }
-        let (repaired, titles, findings) = self.repair(name, &object);
+        let (repaired, fixed, findings) = self.repair(name, &object);
         let mut answer = Answer::allow();
         answer.findings = findings;
         answer.patch = diff(&object, &repaired);
         if !answer.patch.is_empty() {
-            answer.warnings = titles
-                .iter()
-                .take(MAX_WARNINGS)
-                .map(|title| shorten(&format!("rollsafe mutated {name}: {title}")))
-                .collect();
+            // What the object became, field by field: later rounds may have
+            // raised what earlier ones set.
+            answer.warnings.push(shorten(&format!(
+                "rollsafe mutated {name} to fix {}",
+                fixed.join(", ")
+            )));
+            answer
+                .warnings
+                .extend(answer.patch.iter().take(MAX_WARNINGS).map(|op| {
+                    shorten(&format!(
+                        "rollsafe set `{}` to `{}`",
+                        field_path(op.path()),
+                        op.value()
+                    ))
+                }));
         }
         answer
     }
@@ -461,13 +471,14 @@ impl Reviewer {
     /// [`MAX_FIX_ROUNDS`] pass): each round re-evaluates the repaired object,
     /// so fixes are always computed against what the previous ones wrote, and
     /// a fix that touches a field another fix of the same round already
-    /// wrote waits for the next round. The result is what the mutated object
-    /// becomes; reviewing it again finds nothing left to fix.
+    /// wrote waits for the next round. Returns what the mutated object
+    /// becomes (reviewing it again finds nothing left to fix), the rules
+    /// whose fixes were applied, and the findings of the first round.
     pub fn repair(
         &self,
         name: &str,
         object: &Value,
-    ) -> (Value, Vec<String>, Vec<(&'static str, Severity)>) {
+    ) -> (Value, Vec<&'static str>, Vec<(&'static str, Severity)>) {
         let mut working = object.clone();
         let mut titles = Vec::new();
         let mut first_findings = None;
@@ -501,7 +512,9 @@ impl Reviewer {
                 }
                 working = candidate;
                 written.extend(fix.patch.iter().map(PatchOp::path));
-                titles.push(format!("{} ({})", fix.title, finding.rule.id));
+                if !titles.contains(&finding.rule.id) {
+                    titles.push(finding.rule.id);
+                }
                 progressed = true;
             }
             if !progressed {
