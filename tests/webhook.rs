@@ -958,10 +958,12 @@ async fn certificates_rotate_while_requests_flow() {
     let second_cert = second.peer.clone();
 
     // A broken pair keeps the previous certificate serving.
+    // (Renamed into place: a file caught half-written is another bad pair.)
     write(
-        &dir.join("tls.crt"),
+        &dir.join("tls.crt.new"),
         "-----BEGIN CERTIFICATE-----\nnot base64\n",
     );
+    std::fs::rename(dir.join("tls.crt.new"), dir.join("tls.crt")).unwrap_or_else(|e| panic!("{e}"));
     server.wait_for_log("cannot be used; still serving the previous one");
     let mut third = server.client().await;
     assert_eq!(third.peer, second_cert);
