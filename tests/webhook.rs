@@ -944,26 +944,28 @@ async fn certificates_rotate_while_requests_flow() {
         })
     };
 
-    // cert-manager's way: a new folder, then the `..data` symlink swapped.
-    // Here: new files renamed into place (both rename(2), as atomic).
-    let (cert, key) = server.ca.issue();
+    // The kubelet's way with a Secret volume: files in a new folder, then the
+    // `..data` symlink swapped; tls.crt and tls.key are links through it.
     let dir = server.dir.clone();
-    write(&dir.join("tls.key.new"), &key);
-    write(&dir.join("tls.crt.new"), &cert);
-    std::fs::rename(dir.join("tls.key.new"), dir.join("tls.key")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::rename(dir.join("tls.crt.new"), dir.join("tls.crt")).unwrap_or_else(|e| panic!("{e}"));
+    let read =
+        |name: &str| std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+    // First the pair in service, as a projection (same bytes: no reload)…
+    project_secret(&dir, "..v1", &read("tls.crt"), &read("tls.key"));
+    // …then the renewed pair, both files swapped at once.
+    let (cert, key) = server.ca.issue();
+    project_secret(&dir, "..v2", &cert, &key);
     server.wait_for_log("reloaded the TLS certificate");
     let second = server.client().await;
     assert_ne!(second.peer, first_cert, "still the old certificate");
     let second_cert = second.peer.clone();
 
     // A broken pair keeps the previous certificate serving.
-    // (Renamed into place: a file caught half-written is another bad pair.)
-    write(
-        &dir.join("tls.crt.new"),
+    project_secret(
+        &dir,
+        "..v3",
         "-----BEGIN CERTIFICATE-----\nnot base64\n",
+        &key,
     );
-    std::fs::rename(dir.join("tls.crt.new"), dir.join("tls.crt")).unwrap_or_else(|e| panic!("{e}"));
     server.wait_for_log("cannot be used; still serving the previous one");
     let mut third = server.client().await;
     assert_eq!(third.peer, second_cert);
@@ -1123,6 +1125,30 @@ async fn sigterm_drains_then_exits_without_failing_a_request() {
         failed.is_empty(),
         "requests failed before the listener closed: {failed:?}"
     );
+}
+
+/// Projects a certificate pair as the kubelet projects a Secret: the files in
+/// a fresh folder, `..data` pointing at it (swapped by rename), and
+/// `tls.crt`/`tls.key` linking through `..data`.
+fn project_secret(dir: &Path, version: &str, cert: &str, key: &str) {
+    let folder = dir.join(version);
+    std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
+    write(&folder.join("tls.crt"), cert);
+    write(&folder.join("tls.key"), key);
+    let link = |target: &str, name: &str| {
+        let temporary = dir.join(format!("{name}.tmp"));
+        let _ = std::fs::remove_file(&temporary);
+        std::os::unix::fs::symlink(target, &temporary).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::rename(&temporary, dir.join(name)).unwrap_or_else(|e| panic!("{e}"));
+    };
+    link(version, "..data");
+    for name in ["tls.crt", "tls.key"] {
+        let is_link =
+            std::fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            link(&format!("..data/{name}"), name);
+        }
+    }
 }
 
 /// A plain-HTTP GET (the metrics listener), the body as text.
