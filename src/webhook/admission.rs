@@ -379,35 +379,23 @@ impl Reviewer {
             .map(|f| (f.rule.id, f.severity))
             .collect();
         let threshold = self.policy.settings.deny_on;
-        let mut denying: Vec<&Finding> = match self.mode {
-            Mode::Warn => Vec::new(),
-            Mode::Enforce => outcome
-                .findings
-                .iter()
-                .filter(|f| f.severity >= threshold)
-                .collect(),
-        };
+        let denies = |f: &Finding| self.mode == Mode::Enforce && f.severity >= threshold;
         // An update does not deny for what the stored object already had: a
         // legacy workload can still be scaled, labelled or annotated.
-        if request.operation == "UPDATE" && !denying.is_empty() {
-            let old = request
-                .old_object
-                .as_ref()
-                .filter(|o| o.is_object())
-                .map(|old| with_namespace(old, request.namespace.as_deref()));
-            if let Some(old) = old {
-                let before = self.evaluate(name, old);
-                let known: HashSet<(&str, Option<&str>)> =
-                    before.findings.iter().map(finding_key).collect();
-                denying.retain(|f| !known.contains(&finding_key(f)));
+        let before = match request.old_object.as_ref().filter(|o| o.is_object()) {
+            Some(old) if request.operation == "UPDATE" && outcome.findings.iter().any(denies) => {
+                Some(self.evaluate(name, with_namespace(old, request.namespace.as_deref())))
             }
-        }
-        let denied: HashSet<*const Finding> = denying.iter().map(|f| *f as *const _).collect();
-        let others: Vec<&Finding> = outcome
+            _ => None,
+        };
+        let known: HashSet<(&str, Option<&str>)> = before
+            .iter()
+            .flat_map(|b| b.findings.iter().map(finding_key))
+            .collect();
+        let (denying, others): (Vec<&Finding>, Vec<&Finding>) = outcome
             .findings
             .iter()
-            .filter(|f| !denied.contains(&(*f as *const _)))
-            .collect();
+            .partition(|f| denies(f) && !known.contains(&finding_key(f)));
         answer.warnings = warnings(&others);
         answer.warnings.extend(
             outcome
