@@ -46,7 +46,7 @@ WORK=$(mktemp -d)
 SERVER_PID=
 cleanup() {
   if [[ -n "$SERVER_PID" ]]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
+  [[ -n "${KEEP:-}" ]] || rm -rf "$WORK"; [[ -n "${KEEP:-}" ]] && echo "kept $WORK" || true
 }
 trap cleanup EXIT
 
@@ -88,7 +88,7 @@ stop_server() {
 load() {
   local out=$1; shift
   taskset -c "$CLIENT_CPU" "$OHA" --no-tui --output-format json --latency-correction \
-    -z "$DURATION" -q "$RATE" -c "$CONNECTIONS" --cacert "$WORK/ca.crt" "$@" > "$out"
+    -z "$DURATION" -w -q "$RATE" -c "$CONNECTIONS" --cacert "$WORK/ca.crt" "$@" > "$out"
   jq -r '[(.latencyPercentiles.p50 * 1000), (.latencyPercentiles.p99 * 1000),
           ((.errorDistribution // {}) | to_entries | map(.value) | add // 0)
             + ((.statusCodeDistribution // {}) | to_entries | map(select(.key != "200")) | map(.value) | add // 0),

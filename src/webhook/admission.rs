@@ -264,8 +264,10 @@ impl Reviewer {
 
     /// Answers one AdmissionReview body.
     pub fn review(&self, endpoint: Endpoint, body: &[u8]) -> Result<Reviewed, ReviewError> {
-        let value: Value = serde_json::from_slice(body).map_err(ReviewError::Json)?;
-        let review: WireReview = serde_json::from_value(value).map_err(ReviewError::Shape)?;
+        let review: WireReview = serde_json::from_slice(body).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => ReviewError::Shape(e),
+            _ => ReviewError::Json(e),
+        })?;
         if review.api_version != "admission.k8s.io/v1" || review.kind != "AdmissionReview" {
             return Err(ReviewError::NotV1 {
                 api_version: review.api_version,
@@ -276,7 +278,8 @@ impl Reviewer {
         if request.uid.is_empty() {
             return Err(ReviewError::EmptyUid);
         }
-        let (answer, object) = self.judge(endpoint, &request);
+        let mut request = request;
+        let (answer, object) = self.judge(endpoint, &mut request);
         let verdict = if answer.skipped.is_some() {
             Verdict::Skipped
         } else if !answer.allowed {
@@ -322,7 +325,7 @@ impl Reviewer {
         })
     }
 
-    fn judge(&self, endpoint: Endpoint, request: &WireRequest) -> (Answer, String) {
+    fn judge(&self, endpoint: Endpoint, request: &mut WireRequest) -> (Answer, String) {
         let requested = || {
             let kind = request.kind.as_ref().map_or("", |k| k.kind.as_str());
             match (&request.namespace, &request.name) {
@@ -341,7 +344,7 @@ impl Reviewer {
         {
             return (Answer::skip("subresource"), requested());
         }
-        let Some(object) = request.object.as_ref().filter(|o| o.is_object()) else {
+        let Some(object) = request.object.take().filter(Value::is_object) else {
             return (Answer::skip("no object"), requested());
         };
         let object = with_namespace(object, request.namespace.as_deref());
@@ -384,7 +387,8 @@ impl Reviewer {
         // legacy workload can still be scaled, labelled or annotated.
         let before = match request.old_object.as_ref().filter(|o| o.is_object()) {
             Some(old) if request.operation == "UPDATE" && outcome.findings.iter().any(denies) => {
-                Some(self.evaluate(name, with_namespace(old, request.namespace.as_deref())))
+                let old = with_namespace(old.clone(), request.namespace.as_deref());
+                Some(self.evaluate(name, old))
             }
             _ => None,
         };
@@ -516,8 +520,7 @@ impl Reviewer {
 /// The object with `metadata.namespace` filled in from the request when it
 /// lacks one (the API server may leave it to the URL), so that exemptions and
 /// messages see the namespace the object is created in.
-fn with_namespace(object: &Value, namespace: Option<&str>) -> Value {
-    let mut object = object.clone();
+fn with_namespace(mut object: Value, namespace: Option<&str>) -> Value {
     let Some(namespace) = namespace.filter(|ns| !ns.is_empty()) else {
         return object;
     };

@@ -32,6 +32,8 @@ use super::tls::{self, CertFiles, Tls, TlsError};
 
 /// Largest review body accepted (the API server's own limit is 3 MiB for an object).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// Bodies up to this size are reviewed on the connection's own task.
+const INLINE_BODY_BYTES: usize = 64 * 1024;
 /// The API server's `timeoutSeconds` when a request does not say (`?timeout=10s`).
 const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that has not finished its TLS handshake by then is dropped.
@@ -145,9 +147,17 @@ async fn review(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Reviewed, ApiError> {
     let body = body.map_err(ApiError::Body)?;
+    // A review of an ordinary object takes well under a millisecond: answer
+    // it right here. A large one goes to a blocking thread, off the threads
+    // that drive connections, with the API server's deadline on it.
+    if body.len() <= INLINE_BODY_BYTES {
+        return state
+            .reviewer
+            .review(endpoint, &body)
+            .map_err(ApiError::Malformed);
+    }
     let budget = budget(uri.query());
     let reviewer = Arc::clone(&state.reviewer);
-    // The engine is synchronous: keep it off the threads that drive connections.
     let work = tokio::task::spawn_blocking(move || reviewer.review(endpoint, &body));
     match tokio::time::timeout(budget, work).await {
         Err(_) => Err(ApiError::Timeout(budget)),
