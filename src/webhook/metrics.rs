@@ -16,11 +16,14 @@ const BUCKETS: [f64; 12] = [
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
 ];
 
+/// Endpoint, the review's verdict, rule, severity.
+type FindingKey = (Endpoint, Verdict, &'static str, Severity);
+
 /// What `/metrics` reports.
 #[derive(Debug, Default)]
 pub struct Metrics {
     reviews: Mutex<BTreeMap<(Endpoint, &'static str), u64>>,
-    findings: Mutex<BTreeMap<(Endpoint, &'static str, Severity), u64>>,
+    findings: Mutex<BTreeMap<FindingKey, u64>>,
     validate_latency: Histogram,
     mutate_latency: Histogram,
     reloads_ok: AtomicU64,
@@ -72,13 +75,21 @@ impl Metrics {
         }
     }
 
-    pub fn findings(&self, endpoint: Endpoint, findings: &[(&'static str, Severity)]) {
+    /// Counts the findings of one review, under the review's verdict.
+    pub fn findings(
+        &self,
+        endpoint: Endpoint,
+        verdict: Verdict,
+        findings: &[(&'static str, Severity)],
+    ) {
         if findings.is_empty() {
             return;
         }
         if let Ok(mut counts) = self.findings.lock() {
             for &(rule, severity) in findings {
-                *counts.entry((endpoint, rule, severity)).or_default() += 1;
+                *counts
+                    .entry((endpoint, verdict, rule, severity))
+                    .or_default() += 1;
             }
         }
     }
@@ -109,15 +120,16 @@ impl Metrics {
             }
         }
         out.push_str(
-            "# HELP rollsafe_admission_findings_total Findings reported in admission reviews, by endpoint, rule and severity.\n\
+            "# HELP rollsafe_admission_findings_total Findings in admission reviews, by endpoint, the review's verdict, rule and severity.\n\
              # TYPE rollsafe_admission_findings_total counter\n",
         );
         if let Ok(findings) = self.findings.lock() {
-            for ((endpoint, rule, severity), count) in findings.iter() {
+            for ((endpoint, verdict, rule, severity), count) in findings.iter() {
                 let _ = writeln!(
                     out,
-                    "rollsafe_admission_findings_total{{endpoint=\"{}\",rule=\"{rule}\",severity=\"{severity}\"}} {count}",
-                    endpoint.as_str()
+                    "rollsafe_admission_findings_total{{endpoint=\"{}\",verdict=\"{}\",rule=\"{rule}\",severity=\"{severity}\"}} {count}",
+                    endpoint.as_str(),
+                    verdict.as_str()
                 );
             }
         }
@@ -168,6 +180,7 @@ mod tests {
         metrics.review(Endpoint::Validate, None, Duration::from_millis(2));
         metrics.findings(
             Endpoint::Validate,
+            Verdict::Denied,
             &[("readiness-probe-missing", Severity::Error)],
         );
         metrics.certificate_reload(true);
@@ -178,7 +191,7 @@ mod tests {
         assert!(text.contains(
             "rollsafe_admission_reviews_total{endpoint=\"validate\",verdict=\"invalid\"} 1"
         ));
-        assert!(text.contains("rollsafe_admission_findings_total{endpoint=\"validate\",rule=\"readiness-probe-missing\",severity=\"error\"} 1"));
+        assert!(text.contains("rollsafe_admission_findings_total{endpoint=\"validate\",verdict=\"denied\",rule=\"readiness-probe-missing\",severity=\"error\"} 1"));
         assert!(text.contains(
             "rollsafe_admission_review_duration_seconds_bucket{endpoint=\"validate\",le=\"0.0005\"} 1"
         ));

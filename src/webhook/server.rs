@@ -127,7 +127,9 @@ async fn answer(
             state
                 .metrics
                 .review(endpoint, Some(reviewed.verdict), elapsed);
-            state.metrics.findings(endpoint, &reviewed.findings);
+            state
+                .metrics
+                .findings(endpoint, reviewed.verdict, &reviewed.findings);
             log_review(endpoint, reviewed, elapsed);
         }
         Err(error) => {
