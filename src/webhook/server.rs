@@ -369,11 +369,15 @@ async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
 /// HTTP/1.1 with keep-alive and HTTP/2, chosen per connection.
 fn http_builder() -> auto::Builder<TokioExecutor> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper times the wait for a request's headers from when the connection
+    // goes idle, so this is also the idle timeout of a keep-alive connection:
+    // longer than the API server's own (Go's 90 s), so that the client closes
+    // idle connections first and never sends on one the server is closing.
     builder
         .http1()
         .timer(TokioTimer::new())
         .keep_alive(true)
-        .header_read_timeout(Duration::from_secs(30));
+        .header_read_timeout(Duration::from_secs(120));
     builder
         .http2()
         .timer(TokioTimer::new())
