@@ -1489,3 +1489,33 @@ fn deploy_renders_with_kubectl_kustomize() {
         assert!(rules.is_empty(), "{overlay}: {rules:?}");
     }
 }
+
+#[test]
+fn a_missing_or_mismatched_certificate_stops_the_start() {
+    let dir = scratch("bad-start");
+    let ca = TestCa::new();
+    let (cert, _) = ca.issue();
+    let (_, other_key) = ca.issue();
+    write(&dir.join("tls.crt"), &cert);
+    write(&dir.join("other.key"), &other_key);
+    let start = |key: &str| {
+        Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+            .arg(dir.join("tls.crt"))
+            .arg("--tls-key")
+            .arg(dir.join(key))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let missing = start("absent.key");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot read"));
+    let mismatched = start("other.key");
+    assert_eq!(mismatched.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&mismatched.stderr).contains("does not belong to the certificate"),
+        "{}",
+        String::from_utf8_lossy(&mismatched.stderr)
+    );
+}
