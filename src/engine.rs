@@ -56,15 +56,14 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
             .into_iter()
             .map(|u| {
                 let location = u.doc.locate(&u.error.pointer);
+                let object = ObjectRef::from_value(&u.doc.value);
                 InputError {
                     file: Some(u.doc.file.clone()),
                     path: u.doc.file.name().to_owned(),
                     range: Some(location.range),
                     message: format!(
-                        "{}: cannot be read as a {}: {}",
-                        ObjectRef::from_value(&u.doc.value),
-                        ObjectRef::from_value(&u.doc.value).kind,
-                        u.error.message
+                        "{object}: cannot be read as a {}: {}",
+                        object.kind, u.error.message
                     ),
                     help: None,
                 }
