@@ -835,6 +835,16 @@ async fn mutation_is_opt_in_idempotent_and_lints_clean() {
         json!({"maxUnavailable": 0, "maxSurge": 1})
     );
     assert!(!lint_rules(&repaired, &policy).contains(&"rollout-zero-availability"));
+    // A drain delay, and a grace period for it: 5s + 25s (annotation) + 5s margin.
+    let pod = &repaired["spec"]["template"]["spec"];
+    assert_eq!(
+        pod["containers"][0]["lifecycle"]["preStop"],
+        json!({"sleep": {"seconds": 5}})
+    );
+    assert_eq!(pod["terminationGracePeriodSeconds"], 35);
+    for rule in ["prestop-hook-missing", "grace-period-too-short"] {
+        assert!(!lint_rules(&repaired, &policy).contains(&rule), "{rule}");
+    }
     assert!(
         warnings(&answer)
             .iter()
@@ -1363,9 +1373,9 @@ async fn deletes_unknown_kinds_and_subresources_are_allowed() {
     assert!(answer["response"].get("patch").is_none());
 }
 
-/// Whatever the shutdown rules propose for a missing drain delay, the patch
-/// follows the Kubernetes version: the `sleep` action from 1.30, an exec
-/// sleep before (and none for a shell-less image).
+/// The patch for a missing drain delay follows the Kubernetes version: the
+/// `sleep` action from 1.30, an exec sleep before; the grace period is raised
+/// to cover it.
 #[tokio::test]
 async fn drain_delay_patches_follow_the_kubernetes_version() {
     let review = fixture("deployment-create-mutate.json").body;
@@ -1377,6 +1387,7 @@ async fn drain_delay_patches_follow_the_kubernetes_version() {
         policy.kubernetes_version = version;
         let object = review["request"]["object"].clone();
         let proposes_hook = fixable(&object, &policy).contains(&"prestop-hook-missing");
+        assert!(proposes_hook, "{version}: no drain delay fix proposed");
         let state = AppState::new(reviewer(policy.clone(), Mode::Enforce, false));
         let answer = oneshot(state.clone(), "/mutate", &review).await;
         let repaired = patched(&review, &answer);
