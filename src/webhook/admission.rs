@@ -13,7 +13,9 @@
 use std::collections::HashSet;
 
 use base64::Engine as _;
-use serde::{Deserialize, Serialize};
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use serde::Deserialize;
 use serde_json::Value;
 
 use crate::engine::{self, Outcome};
@@ -119,6 +121,8 @@ pub enum ReviewError {
     NoRequest,
     #[error("the AdmissionReview request has an empty `uid`")]
     EmptyUid,
+    #[error("cannot write the response: {0}")]
+    Response(#[source] serde_json::Error),
 }
 
 /// A review answered: the AdmissionReview to send back, and what the server
@@ -147,75 +151,46 @@ pub struct Reviewer {
     mutate_all: bool,
 }
 
-// --- the wire (admission.k8s.io/v1), read leniently, written exactly ---------
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireReview {
-    #[serde(default)]
-    api_version: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    request: Option<WireRequest>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct WireRequest {
+/// What `judge` needs of a request: its attributes from kube's typed
+/// `AdmissionRequest`, and the object and old object as the raw JSON the API
+/// server sent. Rules and patches work on that raw JSON: a typed round trip
+/// could drop or reshape what the user wrote.
+struct Request {
     uid: String,
-    #[serde(default)]
     namespace: Option<String>,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    kind: Option<WireKind>,
-    #[serde(default)]
-    operation: String,
-    #[serde(default)]
-    sub_resource: Option<String>,
-    #[serde(default)]
-    object: Option<Value>,
-    #[serde(default)]
-    old_object: Option<Value>,
-    #[serde(default)]
-    dry_run: Option<bool>,
-}
-
-#[derive(Deserialize)]
-struct WireKind {
-    #[serde(default)]
+    name: String,
     kind: String,
+    operation: &'static str,
+    sub_resource: Option<String>,
+    object: Option<Value>,
+    old_object: Option<Value>,
+    dry_run: bool,
 }
 
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireResponseReview<'a> {
-    api_version: &'static str,
-    kind: &'static str,
-    response: WireResponse<'a>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct WireResponse<'a> {
-    uid: &'a str,
-    allowed: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<WireStatus>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    warnings: Vec<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    patch_type: Option<&'static str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    patch: Option<String>,
-}
-
-#[derive(Serialize)]
-struct WireStatus {
-    code: u16,
-    reason: &'static str,
-    message: String,
+impl Request {
+    fn new(request: &AdmissionRequest<DynamicObject>, raw: &Value) -> Self {
+        let raw_object = |field: &str| {
+            raw.pointer(&format!("/request/{field}"))
+                .filter(|v| v.is_object())
+                .cloned()
+        };
+        Request {
+            uid: request.uid.clone(),
+            namespace: request.namespace.clone(),
+            name: request.name.clone(),
+            kind: request.kind.kind.clone(),
+            operation: match request.operation {
+                Operation::Create => "CREATE",
+                Operation::Update => "UPDATE",
+                Operation::Delete => "DELETE",
+                Operation::Connect => "CONNECT",
+            },
+            sub_resource: request.sub_resource.clone(),
+            object: raw_object("object"),
+            old_object: raw_object("oldObject"),
+            dry_run: request.dry_run,
+        }
+    }
 }
 
 /// The answer before it is written out.
@@ -264,22 +239,24 @@ impl Reviewer {
 
     /// Answers one AdmissionReview body.
     pub fn review(&self, endpoint: Endpoint, body: &[u8]) -> Result<Reviewed, ReviewError> {
-        let review: WireReview = serde_json::from_slice(body).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => ReviewError::Shape(e),
-            _ => ReviewError::Json(e),
-        })?;
-        if review.api_version != "admission.k8s.io/v1" || review.kind != "AdmissionReview" {
+        let raw: Value = serde_json::from_slice(body).map_err(ReviewError::Json)?;
+        let text = |field: &str| raw.get(field).and_then(Value::as_str).unwrap_or_default();
+        if text("apiVersion") != "admission.k8s.io/v1" || text("kind") != "AdmissionReview" {
             return Err(ReviewError::NotV1 {
-                api_version: review.api_version,
-                kind: review.kind,
+                api_version: text("apiVersion").to_owned(),
+                kind: text("kind").to_owned(),
             });
         }
-        let request = review.request.ok_or(ReviewError::NoRequest)?;
+        let review =
+            AdmissionReview::<DynamicObject>::deserialize(&raw).map_err(ReviewError::Shape)?;
+        let request: AdmissionRequest<DynamicObject> =
+            review.try_into().map_err(|_| ReviewError::NoRequest)?;
         if request.uid.is_empty() {
             return Err(ReviewError::EmptyUid);
         }
-        let mut request = request;
-        let (answer, object) = self.judge(endpoint, &mut request);
+        let mut response = AdmissionResponse::from(&request);
+        let mut wanted = Request::new(&request, &raw);
+        let (answer, object) = self.judge(endpoint, &mut wanted);
         let verdict = if answer.skipped.is_some() {
             Verdict::Skipped
         } else if !answer.allowed {
@@ -291,50 +268,42 @@ impl Reviewer {
         } else {
             Verdict::Allowed
         };
-        let patch = (!answer.patch.is_empty())
-            .then(|| serde_json::to_vec(&answer.patch).ok())
-            .flatten()
-            .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes));
-        let response = WireResponseReview {
-            api_version: "admission.k8s.io/v1",
-            kind: "AdmissionReview",
-            response: WireResponse {
-                uid: &request.uid,
-                allowed: answer.allowed,
-                status: answer.denial.map(|message| WireStatus {
-                    code: 403,
-                    reason: "Forbidden",
-                    message,
-                }),
-                warnings: answer.warnings,
-                patch_type: patch.as_ref().map(|_| "JSONPatch"),
-                patch,
-            },
-        };
-        // Serialising plain strings, bools and numbers cannot fail.
-        let body = serde_json::to_vec(&response).unwrap_or_default();
+        if let Some(message) = answer.denial {
+            response = response.deny(message);
+            response.result.code = 403;
+            response.result.reason = "Forbidden".to_owned();
+        }
+        if !answer.warnings.is_empty() {
+            response.warnings = Some(answer.warnings);
+        }
+        if !answer.patch.is_empty() {
+            response = with_patch(response, &answer.patch)?;
+        }
+        let body = wire_bytes(&response.into_review()).map_err(ReviewError::Response)?;
         Ok(Reviewed {
             body,
-            uid: request.uid,
+            uid: wanted.uid,
             verdict,
             object,
-            operation: request.operation,
-            dry_run: request.dry_run.unwrap_or(false),
+            operation: wanted.operation.to_owned(),
+            dry_run: wanted.dry_run,
             findings: answer.findings,
             skipped: answer.skipped,
         })
     }
 
-    fn judge(&self, endpoint: Endpoint, request: &mut WireRequest) -> (Answer, String) {
+    fn judge(&self, endpoint: Endpoint, request: &mut Request) -> (Answer, String) {
         let requested = || {
-            let kind = request.kind.as_ref().map_or("", |k| k.kind.as_str());
-            match (&request.namespace, &request.name) {
-                (Some(ns), Some(name)) if !ns.is_empty() => format!("{kind}/{ns}/{name}"),
-                (_, Some(name)) => format!("{kind}/{name}"),
-                _ => kind.to_owned(),
+            let kind = &request.kind;
+            match (&request.namespace, request.name.as_str()) {
+                (Some(ns), name) if !ns.is_empty() && !name.is_empty() => {
+                    format!("{kind}/{ns}/{name}")
+                }
+                (_, "") => kind.to_owned(),
+                (_, name) => format!("{kind}/{name}"),
             }
         };
-        if !matches!(request.operation.as_str(), "CREATE" | "UPDATE") {
+        if !matches!(request.operation, "CREATE" | "UPDATE") {
             return (Answer::skip("operation"), requested());
         }
         if request
@@ -373,7 +342,7 @@ impl Reviewer {
         engine::evaluate(&[Document::detached(name, object)], &self.policy)
     }
 
-    fn validate(&self, request: &WireRequest, object: Value, name: &str) -> Answer {
+    fn validate(&self, request: &Request, object: Value, name: &str) -> Answer {
         let outcome = self.evaluate(name, object);
         let mut answer = Answer::allow();
         answer.findings = outcome
@@ -414,13 +383,7 @@ impl Reviewer {
         answer
     }
 
-    fn mutate(
-        &self,
-        request: &WireRequest,
-        object: Value,
-        identity: &ObjectRef,
-        name: &str,
-    ) -> Answer {
+    fn mutate(&self, request: &Request, object: Value, identity: &ObjectRef, name: &str) -> Answer {
         let opted_in = self.mutate_all
             || object
                 .pointer("/metadata/annotations")
@@ -515,6 +478,46 @@ impl Reviewer {
         }
         (working, titles, first_findings.unwrap_or_default())
     }
+}
+
+/// The response review as the API server reads it. kube serialises the patch
+/// bytes as a JSON array of numbers and an allowed response's empty status as
+/// `{}`; the admission API documents (and kubectl's own webhooks send) the
+/// patch as a base64 string, and no status when allowed: write those.
+fn wire_bytes(review: &AdmissionReview<DynamicObject>) -> Result<Vec<u8>, serde_json::Error> {
+    let mut wire = serde_json::to_value(review)?;
+    if let Some(response) = wire.get_mut("response").and_then(Value::as_object_mut) {
+        if let Some(Value::Array(bytes)) = response.get("patch") {
+            let bytes: Vec<u8> = bytes
+                .iter()
+                .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+            response.insert("patch".to_owned(), Value::String(encoded));
+        }
+        if response
+            .get("status")
+            .and_then(Value::as_object)
+            .is_some_and(|s| s.is_empty())
+        {
+            response.remove("status");
+        }
+    }
+    serde_json::to_vec(&wire)
+}
+
+/// Our add/replace operations as the `json_patch` type kube's response takes
+/// (it writes them base64-encoded with `patchType: JSONPatch`).
+fn with_patch(
+    response: AdmissionResponse,
+    patch: &[PatchOp],
+) -> Result<AdmissionResponse, ReviewError> {
+    let patch: json_patch::Patch = serde_json::to_value(patch)
+        .and_then(serde_json::from_value)
+        .map_err(ReviewError::Response)?;
+    response
+        .with_patch(patch)
+        .map_err(|e| ReviewError::Response(serde_json::Error::io(std::io::Error::other(e))))
 }
 
 /// The object with `metadata.namespace` filled in from the request when it
