@@ -67,23 +67,33 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         errors: &errors,
         files: loaded.files,
     };
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_deref();
     match args.format {
         Format::Human => report::human::render(&run, color, out)?,
         Format::Json => report::json::render(&run, out)?,
+        Format::Sarif => report::sarif::render(&run, &policy, cwd, out)?,
+        Format::Github => report::github::render(&run, cwd, out)?,
+        Format::Junit => report::junit::render(&run, threshold(args.fail_on), cwd, out)?,
     }
     Ok(status(&run, args.fail_on))
+}
+
+/// The lowest severity that fails the run.
+fn threshold(fail_on: FailOn) -> Option<Severity> {
+    match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    }
 }
 
 fn status(run: &Run<'_>, fail_on: FailOn) -> Status {
     if !run.errors.is_empty() {
         return Status::Error;
     }
-    let threshold = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
+    let threshold = threshold(fail_on);
     let failing = threshold.is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
     if failing {
         Status::Findings
