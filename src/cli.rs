@@ -42,6 +42,15 @@ pub struct LintArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Apply the rules' safe fixes to the files in place, then report what is left.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Print the fixes as a unified diff instead of the report; change no file.
+    #[arg(long)]
+    pub diff: bool,
+    /// With `--fix` or `--diff`, apply unsafe fixes too (see `rollsafe explain RULE`).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -3,13 +3,15 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use crate::cli::{ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs};
 use crate::engine;
+use crate::fix;
 use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog};
 use crate::rules::{self, Severity};
-use crate::source::{InputError, Loader};
+use crate::source::{InputError, Loaded, Loader};
 
 /// Exit statuses, as ripgrep and most linters use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +60,37 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         }
     };
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
-    let loaded = Loader::new(&wants).load_paths(&args.paths);
-    let outcome = engine::evaluate(&loaded.documents, &policy);
+    let loader = Loader::new(&wants);
+    let mut loaded = loader.load_paths(&args.paths);
+    let mut outcome = engine::evaluate(&loaded.documents, &policy);
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_deref();
+    if args.diff {
+        let plan = fix::files::plan(&outcome.findings, args.unsafe_fixes);
+        report::diff::render_diff(&plan, cwd, out)?;
+        report::diff::render_summary(&plan, report::diff::Mode::Diff, cwd, err)?;
+        let mut errors = loaded.errors;
+        errors.extend(outcome.errors.iter().cloned());
+        let run = Run {
+            outcome: &outcome,
+            errors: &errors,
+            files: loaded.files,
+        };
+        return Ok(status(&run, args.fail_on));
+    }
+    if args.fix {
+        let (fixed_loaded, fixed_outcome) = {
+            let plan = fix::files::plan(&outcome.findings, args.unsafe_fixes);
+            let write_errors = write_fixes(&plan);
+            report::diff::render_summary(&plan, report::diff::Mode::Fix, cwd, err)?;
+            let mut again = relint(&loader, &loaded, &plan);
+            again.errors.extend(write_errors);
+            let outcome = engine::evaluate(&again.documents, &policy);
+            (again, outcome)
+        };
+        loaded = fixed_loaded;
+        outcome = fixed_outcome;
+    }
     let mut errors = loaded.errors;
     errors.extend(outcome.errors.iter().cloned());
     let run = Run {
@@ -67,8 +98,6 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         errors: &errors,
         files: loaded.files,
     };
-    let cwd = std::env::current_dir().ok();
-    let cwd = cwd.as_deref();
     match args.format {
         Format::Human => report::human::render(&run, color, out)?,
         Format::Json => report::json::render(&run, out)?,
@@ -77,6 +106,50 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         Format::Junit => report::junit::render(&run, threshold(args.fail_on), cwd, out)?,
     }
     Ok(status(&run, args.fail_on))
+}
+
+/// Writes each changed file back (standard input never), keeping a byte
+/// order mark the file had. Failures are input errors of the run.
+fn write_fixes(plan: &fix::files::Plan<'_>) -> Vec<InputError> {
+    let mut errors = Vec::new();
+    for file in plan.files.iter().filter(|f| f.changed() && !f.is_stdin()) {
+        let path = std::path::Path::new(file.file.name());
+        let bom = std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\xef\xbb\xbf"));
+        let text = if bom {
+            format!("\u{feff}{}", file.fixed)
+        } else {
+            file.fixed.clone()
+        };
+        if let Err(error) = std::fs::write(path, text) {
+            errors.push(InputError {
+                file: None,
+                path: file.file.name().to_owned(),
+                range: None,
+                message: format!("cannot write the fixes: {error}"),
+                help: None,
+            });
+        }
+    }
+    errors
+}
+
+/// The run's texts again, with the fixes that were written, for the report
+/// after `--fix` (standard input cannot be read twice, so everything is
+/// re-read from memory). Files that could not be read stay errors.
+fn relint(loader: &Loader<'_>, loaded: &Loaded, plan: &fix::files::Plan<'_>) -> Loaded {
+    let mut again = Loaded::default();
+    for source in &loaded.sources {
+        let fixed = plan
+            .files
+            .iter()
+            .find(|f| Arc::ptr_eq(&f.file, source) && !f.is_stdin())
+            .map_or(source.text(), |f| f.fixed.as_str());
+        loader.load_text(source.name(), fixed.to_owned(), &mut again);
+    }
+    again
+        .errors
+        .extend(loaded.errors.iter().filter(|e| e.file.is_none()).cloned());
+    again
 }
 
 /// The lowest severity that fails the run.

@@ -1,6 +1,7 @@
 //! Renderers: the only code that writes a run's results.
 
 pub mod catalog;
+pub mod diff;
 pub mod github;
 pub mod human;
 pub mod json;
