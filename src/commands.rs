@@ -3,7 +3,6 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use crate::cli::{ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs};
 use crate::engine;
@@ -65,31 +64,33 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     let mut outcome = engine::evaluate(&loaded.documents, &policy);
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_deref();
-    if args.diff {
-        let plan = fix::files::plan(&outcome.findings, args.unsafe_fixes);
-        report::diff::render_diff(&plan, cwd, out)?;
-        report::diff::render_summary(&plan, report::diff::Mode::Diff, cwd, err)?;
-        let mut errors = loaded.errors;
-        errors.extend(outcome.errors.iter().cloned());
-        let run = Run {
-            outcome: &outcome,
-            errors: &errors,
-            files: loaded.files,
-        };
-        return Ok(status(&run, args.fail_on));
-    }
-    if args.fix {
-        let (fixed_loaded, fixed_outcome) = {
-            let plan = fix::files::plan(&outcome.findings, args.unsafe_fixes);
-            let write_errors = write_fixes(&plan);
-            report::diff::render_summary(&plan, report::diff::Mode::Fix, cwd, err)?;
-            let mut again = relint(&loader, &loaded, &plan);
-            again.errors.extend(write_errors);
+    if args.fix || args.diff {
+        let before = status_of(&loaded, &outcome, args.fail_on);
+        let mut lint_texts = |texts: Vec<(String, String)>| {
+            let mut again = Loaded::default();
+            for (name, text) in texts {
+                loader.load_text(&name, text, &mut again);
+            }
             let outcome = engine::evaluate(&again.documents, &policy);
             (again, outcome)
         };
-        loaded = fixed_loaded;
-        outcome = fixed_outcome;
+        let rounds = fix::rounds::fix_in_rounds(
+            loaded,
+            outcome,
+            args.unsafe_fixes,
+            args.fix,
+            &mut lint_texts,
+        );
+        if args.diff {
+            report::diff::render_diff(&rounds, cwd, out)?;
+            report::diff::render_summary(&rounds, report::diff::Mode::Diff, cwd, err)?;
+            return Ok(before);
+        }
+        let write_errors = write_fixes(&rounds);
+        report::diff::render_summary(&rounds, report::diff::Mode::Fix, cwd, err)?;
+        loaded = rounds.loaded;
+        loaded.errors.extend(write_errors);
+        outcome = rounds.outcome;
     }
     let mut errors = loaded.errors;
     errors.extend(outcome.errors.iter().cloned());
@@ -110,20 +111,25 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
 
 /// Writes each changed file back (standard input never), keeping a byte
 /// order mark the file had. Failures are input errors of the run.
-fn write_fixes(plan: &fix::files::Plan<'_>) -> Vec<InputError> {
+fn write_fixes(rounds: &fix::rounds::Rounds) -> Vec<InputError> {
     let mut errors = Vec::new();
-    for file in plan.files.iter().filter(|f| f.changed() && !f.is_stdin()) {
-        let path = std::path::Path::new(file.file.name());
+    for index in rounds.changed() {
+        let name = rounds.original[index].name();
+        if name == "<stdin>" {
+            continue;
+        }
+        let path = std::path::Path::new(name);
         let bom = std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\xef\xbb\xbf"));
+        let text = &rounds.texts[index];
         let text = if bom {
-            format!("\u{feff}{}", file.fixed)
+            format!("\u{feff}{text}")
         } else {
-            file.fixed.clone()
+            text.clone()
         };
         if let Err(error) = std::fs::write(path, text) {
             errors.push(InputError {
                 file: None,
-                path: file.file.name().to_owned(),
+                path: name.to_owned(),
                 range: None,
                 message: format!("cannot write the fixes: {error}"),
                 help: None,
@@ -133,23 +139,15 @@ fn write_fixes(plan: &fix::files::Plan<'_>) -> Vec<InputError> {
     errors
 }
 
-/// The run's texts again, with the fixes that were written, for the report
-/// after `--fix` (standard input cannot be read twice, so everything is
-/// re-read from memory). Files that could not be read stay errors.
-fn relint(loader: &Loader<'_>, loaded: &Loaded, plan: &fix::files::Plan<'_>) -> Loaded {
-    let mut again = Loaded::default();
-    for source in &loaded.sources {
-        let fixed = plan
-            .files
-            .iter()
-            .find(|f| Arc::ptr_eq(&f.file, source) && !f.is_stdin())
-            .map_or(source.text(), |f| f.fixed.as_str());
-        loader.load_text(source.name(), fixed.to_owned(), &mut again);
-    }
-    again
-        .errors
-        .extend(loaded.errors.iter().filter(|e| e.file.is_none()).cloned());
-    again
+fn status_of(loaded: &Loaded, outcome: &engine::Outcome, fail_on: FailOn) -> Status {
+    let mut errors = loaded.errors.clone();
+    errors.extend(outcome.errors.iter().cloned());
+    let run = Run {
+        outcome,
+        errors: &errors,
+        files: loaded.files,
+    };
+    status(&run, fail_on)
 }
 
 /// The lowest severity that fails the run.

@@ -4,6 +4,7 @@
 //! they are; `lint --fix` writes them into the YAML text.
 
 pub mod files;
+pub mod rounds;
 pub mod text;
 
 use serde::Serialize;

@@ -4,6 +4,7 @@
 mod catalog;
 mod cli;
 mod corpus;
+mod fixes;
 mod formats;
 mod rules;
 mod util;

@@ -14,7 +14,8 @@
 //! raised.
 //!
 //! After each fix the text is parsed again and every document of the file
-//! must equal the JSON the operations produce (`fix::apply`); a fix whose
+//! (of the kinds the fixes edit; the others are only scanned) must equal
+//! the JSON the operations produce (`fix::apply`); a fix whose
 //! edit does not read back so is left out, with the reason, and the text is
 //! kept as it was before it. A file is never written half-edited.
 
@@ -94,18 +95,45 @@ pub fn plan(findings: &[Finding], unsafe_fixes: bool) -> Plan<'_> {
     plan
 }
 
-fn parse(name: &str, text: &str) -> (Vec<ParsedDocument>, usize) {
-    let file = SourceFile::new(name, text.to_owned());
-    let (documents, errors) = parse_documents(&file, &|_, _| true);
-    (documents, errors.len())
+/// The kinds of document a file's fixes edit: only those are built when the
+/// file is parsed again (a 1 MB file of CustomResourceDefinitions is then
+/// scanned, not turned into JSON, after each edit). Lists always are.
+struct Kinds(Vec<(String, String)>);
+
+impl Kinds {
+    fn of(findings: &[&Finding]) -> Self {
+        let mut kinds = Vec::new();
+        for finding in findings {
+            let kind = (
+                finding.object.api_version.clone(),
+                finding.object.kind.clone(),
+            );
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        Kinds(kinds)
+    }
+
+    fn parse(&self, name: &str, text: &str) -> (Vec<ParsedDocument>, usize) {
+        let file = SourceFile::new(name, text.to_owned());
+        let wants = |api_version: &str, kind: &str| {
+            is_list(kind) || self.0.iter().any(|(a, k)| a == api_version && k == kind)
+        };
+        let (documents, errors) = parse_documents(&file, &wants);
+        (documents, errors.len())
+    }
 }
 
 fn fix_file<'a>(file: Arc<SourceFile>, findings: Vec<&'a Finding>) -> FileFixes<'a> {
     let json = file.text().trim_start().starts_with(['{', '[']);
-    let (original, error_count) = parse(file.name(), file.text());
+    let kinds = Kinds::of(&findings);
+    let (original, error_count) = kinds.parse(file.name(), file.text());
     let originals: Vec<Value> = original.iter().map(|d| d.value.clone()).collect();
     let mut expected = originals.clone();
     let mut text = file.text().to_owned();
+    // The parse of `text`, kept for the next fix's first edit.
+    let mut parsed: Option<Vec<ParsedDocument>> = None;
     let mut applied = Vec::new();
     let mut failed = Vec::new();
     for finding in findings {
@@ -119,8 +147,12 @@ fn fix_file<'a>(file: Arc<SourceFile>, findings: Vec<&'a Finding>) -> FileFixes<
             if ops.is_empty() {
                 return Ok(None);
             }
-            let candidate = edit_text(file.name(), &text, index, &ops, json)?;
-            let (reread, errors) = parse(file.name(), &candidate);
+            let current = match parsed.take() {
+                Some(current) => current,
+                None => kinds.parse(file.name(), &text).0,
+            };
+            let (candidate, reread, errors) =
+                edit_text(&kinds, file.name(), &text, current, index, &ops, json)?;
             let agrees = errors == error_count
                 && reread.len() == expected.len()
                 && reread
@@ -130,12 +162,13 @@ fn fix_file<'a>(file: Arc<SourceFile>, findings: Vec<&'a Finding>) -> FileFixes<
             if !agrees {
                 return Err("the edited text does not read back as the patched object".to_owned());
             }
-            Ok(Some((index, patched, candidate)))
+            Ok(Some((index, patched, candidate, reread)))
         });
         match result {
-            Ok(Some((index, patched, candidate))) => {
+            Ok(Some((index, patched, candidate, reread))) => {
                 expected[index] = patched;
                 text = candidate;
+                parsed = Some(reread);
                 applied.push(finding);
             }
             Ok(None) => applied.push(finding),
@@ -243,18 +276,22 @@ fn merge(path: &str, now: &Value, new: &Value, out: &mut Vec<PatchOp>) {
     }
 }
 
-/// Performs `ops` on document `index` of `text`, one edit at a time, parsing
-/// again after each (an operation may build on the one before).
+/// Performs `ops` on document `index` of `text` (parsed as `current`), one
+/// edit at a time, parsing again after each (an operation may build on the
+/// one before). Returns the new text, its parse and its error count.
 fn edit_text(
+    kinds: &Kinds,
     name: &str,
     text: &str,
+    current: Vec<ParsedDocument>,
     index: usize,
     ops: &[PatchOp],
     json: bool,
-) -> Result<String, String> {
+) -> Result<(String, Vec<ParsedDocument>, usize), String> {
     let mut text = text.to_owned();
+    let mut documents = current;
+    let mut errors = 0;
     for op in ops {
-        let (documents, _) = parse(name, &text);
         let doc = documents
             .get(index)
             .ok_or_else(|| "the document was lost while editing".to_owned())?;
@@ -266,8 +303,9 @@ fn edit_text(
         };
         let edit = text::edit(&target, op).map_err(|e| e.to_string())?;
         text = edit.apply(&text);
+        (documents, errors) = kinds.parse(name, &text);
     }
-    Ok(text)
+    Ok((text, documents, errors))
 }
 
 #[cfg(test)]
