@@ -24,6 +24,29 @@ pub enum Command {
     Rules(PolicyArgs),
     /// Print what a rule checks, why it matters and how to fix it.
     Explain(ExplainArgs),
+    /// Draw each workload's pod termination on a time axis, and its rollout step by step.
+    Timeline(TimelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Files, folders or `-` (stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Human)]
+    pub format: TimelineFormat,
+    /// When to colour the picture.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Args)]

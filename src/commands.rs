@@ -4,7 +4,9 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::cli::{ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs};
+use crate::cli::{
+    ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs, TimelineArgs, TimelineFormat,
+};
 use crate::engine;
 use crate::fix;
 use crate::policy::{Policy, Profile};
@@ -215,4 +217,36 @@ pub fn explain(
             Ok(Status::Error)
         }
     }
+}
+
+pub fn timeline(
+    args: &TimelineArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let color = use_color(args.color, std::io::stdout().is_terminal());
+    let policy = match resolve_policy(&args.policy) {
+        Ok(policy) => policy,
+        Err(errors) => {
+            report::human::render_errors(&errors, color, err)?;
+            return Ok(Status::Error);
+        }
+    };
+    let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
+    let loaded = Loader::new(&wants).load_paths(&args.paths);
+    let (timelines, undecodable) = crate::timeline::timelines(&loaded.documents, &policy);
+    let mut errors = loaded.errors;
+    errors.extend(undecodable);
+    match args.format {
+        TimelineFormat::Human => {
+            report::timeline::render(&timelines, color, out)?;
+            report::human::render_errors(&errors, color, err)?;
+        }
+        TimelineFormat::Json => report::timeline::render_json(&timelines, &errors, out)?,
+    }
+    Ok(if errors.is_empty() {
+        Status::Clean
+    } else {
+        Status::Error
+    })
 }

@@ -14,6 +14,7 @@ fn main() -> ExitCode {
         Command::Lint(args) => commands::lint(args, &mut out, &mut err),
         Command::Rules(_) => commands::rules(&mut out, &mut err),
         Command::Explain(args) => commands::explain(args, &mut out, &mut err),
+        Command::Timeline(args) => commands::timeline(args, &mut out, &mut err),
     };
     let flushed = out.flush();
     match flushed.and(result) {

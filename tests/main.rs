@@ -7,4 +7,5 @@ mod corpus;
 mod fixes;
 mod formats;
 mod rules;
+mod timeline;
 mod util;

@@ -7,6 +7,7 @@ pub mod human;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod timeline;
 
 use std::path::{Component, Path, PathBuf};
 
