@@ -454,3 +454,61 @@ fn unsafe_fixes_wait_for_the_flag_and_stdin_is_never_written() {
     let output = util::run_rollsafe(&["lint", "--fix", "--diff", "web.yaml"], None, Some(&dir));
     assert_eq!(output.status.code(), Some(2), "--fix and --diff conflict");
 }
+
+/// Two containers whose fixes each raise the grace period, and the grace
+/// period finding's own raise: one value is written, the largest.
+#[test]
+fn conflicting_raises_take_the_largest() {
+    let text = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: two, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: two}}
+  template:
+    metadata: {labels: {app: two}}
+    spec:
+      terminationGracePeriodSeconds: 10
+      containers:
+        - name: a
+          image: example/a:1
+          ports: [{containerPort: 8080}]
+          env: [{name: SHUTDOWN_TIMEOUT, value: 20s}]
+        - name: b
+          image: example/b:1
+          ports: [{containerPort: 9090}]
+          env: [{name: SHUTDOWN_TIMEOUT, value: 40s}]
+";
+    let policy = util::policy(Profile::Default);
+    let wants = |api_version: &str, kind: &str| rollsafe::engine::wants(&policy, api_version, kind);
+    let mut loaded = rollsafe::source::Loaded::default();
+    rollsafe::source::Loader::new(&wants).load_text("two.yaml", text.to_owned(), &mut loaded);
+    let outcome = rollsafe::engine::evaluate(&loaded.documents, &policy);
+    let raises: Vec<i64> = outcome
+        .findings
+        .iter()
+        .filter_map(|f| f.fix.as_ref())
+        .flat_map(|fix| &fix.patch)
+        .filter(|op| op.path().ends_with("/terminationGracePeriodSeconds"))
+        .filter_map(|op| op.value().as_i64())
+        .collect();
+    assert!(raises.len() >= 3, "{raises:?}");
+    let largest = raises.iter().copied().max().unwrap_or_default();
+    assert!(raises.iter().any(|r| *r < largest), "{raises:?}");
+    let planned = plan(&outcome.findings, false);
+    let file = &planned.files[0];
+    assert!(file.failed.is_empty(), "{:?}", file.failed);
+    let docs = documents(&file.fixed);
+    assert_eq!(
+        docs[0].pointer("/spec/template/spec/terminationGracePeriodSeconds"),
+        Some(&Value::from(largest))
+    );
+    assert_eq!(
+        file.fixed.matches("terminationGracePeriodSeconds").count(),
+        1
+    );
+    assert!(
+        file.fixed
+            .contains(&format!("      terminationGracePeriodSeconds: {largest}\n"))
+    );
+}

@@ -60,6 +60,23 @@ fn sarif_is_valid_sarif_2_1_0() {
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(errors.is_empty(), "{errors:#?}");
+    // Standard input has no URI: the artifact is described instead.
+    let output = util::run_rollsafe(
+        &["lint", "--format", "sarif", "-"],
+        Some(&WEB.replace("name: web\n", "name: piped\n")),
+        None,
+    );
+    let piped: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(&piped)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert_eq!(
+        piped["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["description"]
+            ["text"],
+        "standard input"
+    );
 
     // One rule per rule of the catalog, in catalog order.
     let rules = log["runs"][0]["tool"]["driver"]["rules"]
