@@ -28,6 +28,29 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Run the validating and mutating admission webhook (HTTPS).
     Serve(ServeArgs),
+    /// Draw each workload's pod termination on a time axis, and its rollout step by step.
+    Timeline(TimelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Files, folders or `-` (stdin).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = TimelineFormat::Human)]
+    pub format: TimelineFormat,
+    /// When to colour the picture.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TimelineFormat {
+    Human,
+    Json,
 }
 
 #[derive(Debug, Args)]
@@ -46,6 +69,15 @@ pub struct LintArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Apply the rules' safe fixes to the files in place, then report what is left.
+    #[arg(long, conflicts_with = "diff")]
+    pub fix: bool,
+    /// Print the fixes as a unified diff instead of the report; change no file.
+    #[arg(long)]
+    pub diff: bool,
+    /// With `--fix` or `--diff`, apply unsafe fixes too (see `rollsafe explain RULE`).
+    #[arg(long)]
+    pub unsafe_fixes: bool,
 }
 
 #[derive(Debug, Args)]

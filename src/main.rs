@@ -16,6 +16,7 @@ fn main() -> ExitCode {
         Command::Rules(_) => commands::rules(&mut out, &mut err),
         Command::Explain(args) => commands::explain(args, &mut out, &mut err),
         Command::Serve(args) => commands::serve(args, &mut err),
+        Command::Timeline(args) => commands::timeline(args, &mut out, &mut err),
     };
     let flushed = out.flush();
     match flushed.and(result) {

@@ -4,6 +4,10 @@
 mod catalog;
 mod cli;
 mod corpus;
+mod fixes;
+mod formats;
+mod hooks;
 mod rules;
+mod timeline;
 mod util;
 mod webhook;
