@@ -4,12 +4,15 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use crate::cli::{ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs};
+use crate::cli::{
+    ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs, ServeArgs, TimelineArgs, TimelineFormat,
+};
 use crate::engine;
+use crate::fix;
 use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog};
 use crate::rules::{self, Severity};
-use crate::source::{InputError, Loader};
+use crate::source::{InputError, Loaded, Loader};
 
 /// Exit statuses, as ripgrep and most linters use them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,8 +61,39 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         }
     };
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
-    let loaded = Loader::new(&wants).load_paths(&args.paths);
-    let outcome = engine::evaluate(&loaded.documents, &policy);
+    let loader = Loader::new(&wants);
+    let mut loaded = loader.load_paths(&args.paths);
+    let mut outcome = engine::evaluate(&loaded.documents, &policy);
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_deref();
+    if args.fix || args.diff {
+        let before = status_of(&loaded, &outcome, args.fail_on);
+        let mut lint_texts = |texts: Vec<(String, String)>| {
+            let mut again = Loaded::default();
+            for (name, text) in texts {
+                loader.load_text(&name, text, &mut again);
+            }
+            let outcome = engine::evaluate(&again.documents, &policy);
+            (again, outcome)
+        };
+        let rounds = fix::rounds::fix_in_rounds(
+            loaded,
+            outcome,
+            args.unsafe_fixes,
+            args.fix,
+            &mut lint_texts,
+        );
+        if args.diff {
+            report::diff::render_diff(&rounds, cwd, out)?;
+            report::diff::render_summary(&rounds, report::diff::Mode::Diff, cwd, err)?;
+            return Ok(before);
+        }
+        let write_errors = write_fixes(&rounds);
+        report::diff::render_summary(&rounds, report::diff::Mode::Fix, cwd, err)?;
+        loaded = rounds.loaded;
+        loaded.errors.extend(write_errors);
+        outcome = rounds.outcome;
+    }
     let mut errors = loaded.errors;
     errors.extend(outcome.errors.iter().cloned());
     let run = Run {
@@ -70,20 +104,69 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     match args.format {
         Format::Human => report::human::render(&run, color, out)?,
         Format::Json => report::json::render(&run, out)?,
+        Format::Sarif => report::sarif::render(&run, &policy, cwd, out)?,
+        Format::Github => report::github::render(&run, cwd, out)?,
+        Format::Junit => report::junit::render(&run, threshold(args.fail_on), cwd, out)?,
     }
     Ok(status(&run, args.fail_on))
+}
+
+/// Writes each changed file back (standard input never), keeping a byte
+/// order mark the file had. Failures are input errors of the run.
+fn write_fixes(rounds: &fix::rounds::Rounds) -> Vec<InputError> {
+    let mut errors = Vec::new();
+    for index in rounds.changed() {
+        let name = rounds.original[index].name();
+        if name == "<stdin>" {
+            continue;
+        }
+        let path = std::path::Path::new(name);
+        let bom = std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\xef\xbb\xbf"));
+        let text = &rounds.texts[index];
+        let text = if bom {
+            format!("\u{feff}{text}")
+        } else {
+            text.clone()
+        };
+        if let Err(error) = std::fs::write(path, text) {
+            errors.push(InputError {
+                file: None,
+                path: name.to_owned(),
+                range: None,
+                message: format!("cannot write the fixes: {error}"),
+                help: None,
+            });
+        }
+    }
+    errors
+}
+
+fn status_of(loaded: &Loaded, outcome: &engine::Outcome, fail_on: FailOn) -> Status {
+    let mut errors = loaded.errors.clone();
+    errors.extend(outcome.errors.iter().cloned());
+    let run = Run {
+        outcome,
+        errors: &errors,
+        files: loaded.files,
+    };
+    status(&run, fail_on)
+}
+
+/// The lowest severity that fails the run.
+fn threshold(fail_on: FailOn) -> Option<Severity> {
+    match fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Info),
+        FailOn::Never => None,
+    }
 }
 
 fn status(run: &Run<'_>, fail_on: FailOn) -> Status {
     if !run.errors.is_empty() {
         return Status::Error;
     }
-    let threshold = match fail_on {
-        FailOn::Error => Some(Severity::Error),
-        FailOn::Warning => Some(Severity::Warning),
-        FailOn::Info => Some(Severity::Info),
-        FailOn::Never => None,
-    };
+    let threshold = threshold(fail_on);
     let failing = threshold.is_some_and(|t| run.outcome.findings.iter().any(|f| f.severity >= t));
     if failing {
         Status::Findings
@@ -134,4 +217,64 @@ pub fn explain(
             Ok(Status::Error)
         }
     }
+}
+
+/// `rollsafe serve`: resolves the policy, then serves until SIGTERM.
+pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
+    let policy = match resolve_policy(&args.policy) {
+        Ok(policy) => policy,
+        Err(errors) => {
+            report::human::render_errors(&errors, false, err)?;
+            return Ok(Status::Error);
+        }
+    };
+    crate::webhook::init_logging();
+    let options = crate::webhook::ServeOptions {
+        listen: args.listen,
+        metrics_listen: args.metrics_listen,
+        tls_cert: args.tls_cert.clone(),
+        tls_key: args.tls_key.clone(),
+        drain_delay: args.drain_delay.into(),
+        shutdown_timeout: args.shutdown_timeout.into(),
+    };
+    let reviewer = crate::webhook::Reviewer::new(policy, args.mode, args.mutate_all);
+    match crate::webhook::serve(options, reviewer) {
+        Ok(()) => Ok(Status::Clean),
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            Ok(Status::Error)
+        }
+    }
+}
+
+pub fn timeline(
+    args: &TimelineArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let color = use_color(args.color, std::io::stdout().is_terminal());
+    let policy = match resolve_policy(&args.policy) {
+        Ok(policy) => policy,
+        Err(errors) => {
+            report::human::render_errors(&errors, color, err)?;
+            return Ok(Status::Error);
+        }
+    };
+    let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
+    let loaded = Loader::new(&wants).load_paths(&args.paths);
+    let (timelines, undecodable) = crate::timeline::timelines(&loaded.documents, &policy);
+    let mut errors = loaded.errors;
+    errors.extend(undecodable);
+    match args.format {
+        TimelineFormat::Human => {
+            report::timeline::render(&timelines, color, out)?;
+            report::human::render_errors(&errors, color, err)?;
+        }
+        TimelineFormat::Json => report::timeline::render_json(&timelines, &errors, out)?,
+    }
+    Ok(if errors.is_empty() {
+        Status::Clean
+    } else {
+        Status::Error
+    })
 }

@@ -39,6 +39,16 @@ pub struct Outcome {
     pub errors: Vec<InputError>,
     /// Objects of the kinds rollsafe reads that were evaluated.
     pub objects: usize,
+    /// Those objects: workloads, then PodDisruptionBudgets (for reports that
+    /// list every object).
+    pub evaluated: Vec<Evaluated>,
+}
+
+/// An object the rules ran over.
+#[derive(Debug, Clone)]
+pub struct Evaluated {
+    pub doc: Document,
+    pub object: ObjectRef,
 }
 
 impl Outcome {
@@ -181,6 +191,16 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
         }
     }
     outcome.objects = index.workloads.len() + index.pdbs.len();
+    outcome.evaluated = index
+        .workloads
+        .iter()
+        .map(|w| (&w.doc, &w.object))
+        .chain(index.pdbs.iter().map(|p| (&p.doc, &p.object)))
+        .map(|(doc, object)| Evaluated {
+            doc: doc.clone(),
+            object: object.clone(),
+        })
+        .collect();
     outcome
         .findings
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -3,6 +3,10 @@
 //! unknown fields and add defaulted ones). The mutating webhook sends them as
 //! they are; `lint --fix` writes them into the YAML text.
 
+pub mod files;
+pub mod rounds;
+pub mod text;
+
 use serde::Serialize;
 use serde_json::Value;
 

@@ -18,3 +18,5 @@ pub mod policy;
 pub mod report;
 pub mod schema;
 pub mod source;
+pub mod timeline;
+pub mod webhook;

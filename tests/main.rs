@@ -4,6 +4,11 @@
 mod catalog;
 mod cli;
 mod corpus;
+mod fixes;
+mod formats;
+mod hooks;
 mod rules;
 mod schema;
+mod timeline;
 mod util;
+mod webhook;

@@ -25,14 +25,14 @@ use rollsafe::source::Document;
 
 use crate::util;
 
-struct Fixture {
-    rule: String,
-    policy: Policy,
+pub(crate) struct Fixture {
+    pub(crate) rule: String,
+    pub(crate) policy: Policy,
     /// (line, rule id) pairs the marks expect.
-    expected: BTreeSet<(usize, String)>,
+    pub(crate) expected: BTreeSet<(usize, String)>,
 }
 
-fn read_fixture(path: &Path) -> Fixture {
+pub(crate) fn read_fixture(path: &Path) -> Fixture {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let rule = path
         .parent()

@@ -184,6 +184,19 @@ impl Policy {
         self.levels.get(rule).and_then(|level| level.severity())
     }
 
+    /// Turns a rule off, as `rules: {id: off}` would.
+    pub fn disable(&mut self, rule: &str) {
+        self.levels.insert(rule.to_owned(), Level::Off);
+    }
+
+    /// Whether an exemption covers every rule for this object (an exempt
+    /// namespace, say): then there is nothing to evaluate.
+    pub fn exempts_entirely(&self, object: &ObjectRef) -> bool {
+        self.exemptions
+            .iter()
+            .any(|e| e.rules.is_empty() && e.covers(object, ""))
+    }
+
     /// The first exemption that covers this object and rule.
     pub fn exemption(&self, object: &ObjectRef, rule: &str) -> Option<&Exemption> {
         self.exemptions.iter().find(|e| e.covers(object, rule))

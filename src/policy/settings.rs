@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Deserializer};
 
 use crate::model::{Millis, TemplatePaths, parse_duration};
+use crate::rules::Severity;
 
 /// Settings after `extends` is resolved: every value present.
 #[derive(Debug, Clone, PartialEq)]
@@ -27,6 +28,9 @@ pub struct Settings {
     /// Folders of JSON Schemas for custom resources (`{kind}_{version}.json`),
     /// resolved against the policy file that names them.
     pub schema_dirs: Vec<PathBuf>,
+    /// The lowest severity the admission webhook denies in enforce mode
+    /// (`error` or `warning`); findings below it become admission warnings.
+    pub deny_on: Severity,
 }
 
 /// Settings as a policy file writes them: any subset.
@@ -47,6 +51,7 @@ pub struct SettingsPatch {
     pub shelless_images: Option<Vec<String>>,
     pub template_paths: Option<TemplatePaths>,
     pub schema_dirs: Option<Vec<PathBuf>>,
+    pub deny_on: Option<Severity>,
 }
 
 /// A duration written as Go syntax (`5s`) or as a number of seconds.
@@ -94,6 +99,7 @@ impl SettingsPatch {
             shelless_images: self.shelless_images.or(base.shelless_images),
             template_paths: self.template_paths.or(base.template_paths),
             schema_dirs: self.schema_dirs.or(base.schema_dirs),
+            deny_on: self.deny_on.or(base.deny_on),
         }
     }
 
@@ -112,6 +118,7 @@ impl SettingsPatch {
             shelless_images: self.shelless_images.ok_or("shellessImages")?,
             template_paths: self.template_paths.unwrap_or_default(),
             schema_dirs: self.schema_dirs.unwrap_or_default(),
+            deny_on: self.deny_on.unwrap_or(Severity::Error),
         })
     }
 }
@@ -130,4 +137,5 @@ pub const SETTING_NAMES: &[&str] = &[
     "shellessImages",
     "templatePaths",
     "schemaDirs",
+    "denyOn",
 ];

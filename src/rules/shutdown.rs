@@ -1347,7 +1347,7 @@ fn image_glob<'s>(cx: &'s Context<'_>, c: &ContainerRef<'_>) -> Option<&'s str> 
 
 /// Image tags of variants that ship a busybox shell: distroless `:debug`,
 /// `:debug-nonroot`, chainguard `:latest-dev`.
-fn has_debug_shell(image: &str) -> bool {
+pub(crate) fn has_debug_shell(image: &str) -> bool {
     let without_digest = image.split_once('@').map_or(image, |(name, _)| name);
     let Some((_, tag)) = without_digest.rsplit_once(':') else {
         return false;

@@ -107,6 +107,8 @@ pub struct Loaded {
     pub documents: Vec<Document>,
     pub errors: Vec<InputError>,
     pub files: usize,
+    /// Every text read, in order (files with no document of interest too).
+    pub sources: Vec<Arc<SourceFile>>,
 }
 
 /// What the caller wants from the inputs: kinds it reads, decided on
@@ -174,6 +176,7 @@ impl<'a> Loader<'a> {
         };
         let file = Arc::new(SourceFile::new(name, text));
         loaded.files += 1;
+        loaded.sources.push(Arc::clone(&file));
         let wants =
             |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
         let (parsed, errors) = parse_documents(&file, &wants);

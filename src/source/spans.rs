@@ -54,6 +54,12 @@ impl SpanIndex {
         }
     }
 
+    /// Where this view starts in the table: `""` for a whole document,
+    /// `/items/3` for an item of a `List`.
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
     /// The span of `pointer` itself, if the node exists in the source.
     pub fn exact(&self, pointer: &str) -> Option<NodeSpan> {
         if self.prefix.is_empty() {

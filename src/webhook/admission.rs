@@ -1,0 +1,737 @@
+//! AdmissionReview in, AdmissionReview out: the webhook's adapter to the
+//! engine. No HTTP here: the server hands over the request body and sends back
+//! what this returns.
+//!
+//! The object under review becomes the same document the linter builds
+//! ([`Document::detached`]) and goes through the same [`engine::evaluate`] and
+//! policy, so a denial reads like the finding `rollsafe lint` prints.
+//!
+//! The webhook sees one object at a time. Rules whose verdict depends on
+//! other objects it cannot see are not run here (see [`UNSEEN_OBJECT_RULES`]);
+//! everything else is judged exactly as the linter judges it.
+
+use std::collections::HashSet;
+
+use base64::Engine as _;
+use kube::core::DynamicObject;
+use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation};
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::engine::{self, Outcome};
+use crate::finding::Finding;
+use crate::fix::{self, FixSafety, PatchOp};
+use crate::model::ObjectRef;
+use crate::policy::Policy;
+use crate::rules::Severity;
+use crate::source::{Document, push_token};
+
+/// The annotation an object opts in to mutation with (value `"true"`).
+pub const MUTATE_ANNOTATION: &str = "rollsafe.dev/mutate";
+
+/// Rules the webhook does not run, and why: each needs objects of the input
+/// that an admission request does not carry, so on a single object it would
+/// report what a PodDisruptionBudget or HorizontalPodAutoscaler elsewhere in
+/// the cluster already takes care of (or could never fire at all).
+pub const UNSEEN_OBJECT_RULES: &[(&str, &str)] = &[
+    (
+        "pdb-missing",
+        "needs the PodDisruptionBudgets of the namespace",
+    ),
+    (
+        "single-replica",
+        "a HorizontalPodAutoscaler the webhook cannot see may set the scale",
+    ),
+    (
+        "hpa-replicas-conflict",
+        "needs the HorizontalPodAutoscaler that targets the workload",
+    ),
+];
+
+/// The API server truncates longer warnings; kubectl prints each on a line.
+const MAX_WARNING_CHARS: usize = 240;
+/// More warnings than this are summed up in a last one.
+const MAX_WARNINGS: usize = 20;
+/// Rounds of evaluate-and-fix before a mutation gives up converging.
+const MAX_FIX_ROUNDS: usize = 4;
+
+/// `--mode`: whether findings at or above the policy's `denyOn` deny.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mode {
+    /// Deny objects with findings at or above the policy's `denyOn` severity.
+    Enforce,
+    /// Never deny: every finding becomes an admission warning.
+    Warn,
+}
+
+/// Which webhook a review came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Endpoint {
+    Validate,
+    Mutate,
+}
+
+impl Endpoint {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Validate => "validate",
+            Endpoint::Mutate => "mutate",
+        }
+    }
+}
+
+/// What became of a review.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    /// Allowed with nothing to say.
+    Allowed,
+    /// Allowed, with warnings.
+    Warned,
+    Denied,
+    /// Allowed with a patch.
+    Patched,
+    /// Not judged: an operation, subresource, kind or namespace rollsafe leaves alone.
+    Skipped,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Warned => "warned",
+            Verdict::Denied => "denied",
+            Verdict::Patched => "patched",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+/// Why a body is not a review the webhook can answer (HTTP 400).
+#[derive(Debug, thiserror::Error)]
+pub enum ReviewError {
+    #[error("the body is not JSON: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("the body is not an AdmissionReview: {0}")]
+    Shape(#[source] serde_json::Error),
+    #[error(
+        "expected an `admission.k8s.io/v1` `AdmissionReview`, got apiVersion `{api_version}` kind `{kind}`"
+    )]
+    NotV1 { api_version: String, kind: String },
+    #[error("the AdmissionReview has no `request`")]
+    NoRequest,
+    #[error("the AdmissionReview request has an empty `uid`")]
+    EmptyUid,
+    #[error("cannot write the response: {0}")]
+    Response(#[source] serde_json::Error),
+}
+
+/// A review answered: the AdmissionReview to send back, and what the server
+/// logs and counts about it.
+#[derive(Debug)]
+pub struct Reviewed {
+    /// The serialised response AdmissionReview.
+    pub body: Vec<u8>,
+    pub uid: String,
+    pub verdict: Verdict,
+    /// `Deployment/shop/web`, or what the request names when it has no object.
+    pub object: String,
+    pub operation: String,
+    pub dry_run: bool,
+    /// Rule and severity of every finding reported (denied or warned).
+    pub findings: Vec<(&'static str, Severity)>,
+    /// Why the review was skipped, when it was.
+    pub skipped: Option<&'static str>,
+}
+
+/// Judges admission requests with one policy.
+#[derive(Debug)]
+pub struct Reviewer {
+    policy: Policy,
+    mode: Mode,
+    mutate_all: bool,
+}
+
+/// What `judge` needs of a request: its attributes from kube's typed
+/// `AdmissionRequest`, and the object and old object as the raw JSON the API
+/// server sent. Rules and patches work on that raw JSON: a typed round trip
+/// could drop or reshape what the user wrote.
+struct Request {
+    uid: String,
+    namespace: Option<String>,
+    name: String,
+    kind: String,
+    operation: &'static str,
+    sub_resource: Option<String>,
+    object: Option<Value>,
+    old_object: Option<Value>,
+    dry_run: bool,
+}
+
+impl Request {
+    fn new(request: &AdmissionRequest<DynamicObject>, raw: &Value) -> Self {
+        let raw_object = |field: &str| {
+            raw.pointer(&format!("/request/{field}"))
+                .filter(|v| v.is_object())
+                .cloned()
+        };
+        Request {
+            uid: request.uid.clone(),
+            namespace: request.namespace.clone(),
+            name: request.name.clone(),
+            kind: request.kind.kind.clone(),
+            operation: match request.operation {
+                Operation::Create => "CREATE",
+                Operation::Update => "UPDATE",
+                Operation::Delete => "DELETE",
+                Operation::Connect => "CONNECT",
+            },
+            sub_resource: request.sub_resource.clone(),
+            object: raw_object("object"),
+            old_object: raw_object("oldObject"),
+            dry_run: request.dry_run,
+        }
+    }
+}
+
+/// The answer before it is written out.
+#[derive(Default)]
+struct Answer {
+    allowed: bool,
+    denial: Option<String>,
+    warnings: Vec<String>,
+    patch: Vec<PatchOp>,
+    findings: Vec<(&'static str, Severity)>,
+    skipped: Option<&'static str>,
+}
+
+impl Answer {
+    fn allow() -> Self {
+        Answer {
+            allowed: true,
+            ..Answer::default()
+        }
+    }
+
+    fn skip(reason: &'static str) -> Self {
+        Answer {
+            skipped: Some(reason),
+            ..Answer::allow()
+        }
+    }
+}
+
+impl Reviewer {
+    /// `policy` as given, less the rules that need objects the webhook cannot see.
+    pub fn new(mut policy: Policy, mode: Mode, mutate_all: bool) -> Self {
+        for (rule, _) in UNSEEN_OBJECT_RULES {
+            policy.disable(rule);
+        }
+        Reviewer {
+            policy,
+            mode,
+            mutate_all,
+        }
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Answers one AdmissionReview body.
+    pub fn review(&self, endpoint: Endpoint, body: &[u8]) -> Result<Reviewed, ReviewError> {
+        let raw: Value = serde_json::from_slice(body).map_err(ReviewError::Json)?;
+        let text = |field: &str| raw.get(field).and_then(Value::as_str).unwrap_or_default();
+        if text("apiVersion") != "admission.k8s.io/v1" || text("kind") != "AdmissionReview" {
+            return Err(ReviewError::NotV1 {
+                api_version: text("apiVersion").to_owned(),
+                kind: text("kind").to_owned(),
+            });
+        }
+        let review =
+            AdmissionReview::<DynamicObject>::deserialize(&raw).map_err(ReviewError::Shape)?;
+        let request: AdmissionRequest<DynamicObject> =
+            review.try_into().map_err(|_| ReviewError::NoRequest)?;
+        if request.uid.is_empty() {
+            return Err(ReviewError::EmptyUid);
+        }
+        let mut response = AdmissionResponse::from(&request);
+        let mut wanted = Request::new(&request, &raw);
+        let (answer, object) = self.judge(endpoint, &mut wanted);
+        let verdict = if answer.skipped.is_some() {
+            Verdict::Skipped
+        } else if !answer.allowed {
+            Verdict::Denied
+        } else if !answer.patch.is_empty() {
+            Verdict::Patched
+        } else if !answer.warnings.is_empty() {
+            Verdict::Warned
+        } else {
+            Verdict::Allowed
+        };
+        if let Some(message) = answer.denial {
+            response = response.deny(message);
+            response.result.code = 403;
+            response.result.reason = "Forbidden".to_owned();
+        }
+        if !answer.warnings.is_empty() {
+            response.warnings = Some(answer.warnings);
+        }
+        if !answer.patch.is_empty() {
+            response = with_patch(response, &answer.patch)?;
+        }
+        let body = wire_bytes(&response.into_review()).map_err(ReviewError::Response)?;
+        Ok(Reviewed {
+            body,
+            uid: wanted.uid,
+            verdict,
+            object,
+            operation: wanted.operation.to_owned(),
+            dry_run: wanted.dry_run,
+            findings: answer.findings,
+            skipped: answer.skipped,
+        })
+    }
+
+    fn judge(&self, endpoint: Endpoint, request: &mut Request) -> (Answer, String) {
+        let requested = || {
+            let kind = &request.kind;
+            match (&request.namespace, request.name.as_str()) {
+                (Some(ns), name) if !ns.is_empty() && !name.is_empty() => {
+                    format!("{kind}/{ns}/{name}")
+                }
+                (_, "") => kind.to_owned(),
+                (_, name) => format!("{kind}/{name}"),
+            }
+        };
+        if !matches!(request.operation, "CREATE" | "UPDATE") {
+            return (Answer::skip("operation"), requested());
+        }
+        if request
+            .sub_resource
+            .as_deref()
+            .is_some_and(|s| !s.is_empty())
+        {
+            return (Answer::skip("subresource"), requested());
+        }
+        let Some(object) = request.object.take().filter(Value::is_object) else {
+            return (Answer::skip("no object"), requested());
+        };
+        let object = with_namespace(object, request.namespace.as_deref());
+        let identity = ObjectRef::from_value(&object);
+        let name = identity.to_string();
+        if !engine::wants(&self.policy, &identity.api_version, &identity.kind) {
+            return (Answer::skip("kind"), name);
+        }
+        if self.policy.exempts_entirely(&identity) {
+            return (Answer::skip("exempt"), name);
+        }
+        // A Deployment's ReplicaSets and their pods, a CronJob's Jobs: judged
+        // (and repaired) at their owner. Denying them would stop a rollout
+        // the owner was allowed to start; patching them would fight it.
+        if has_controller(&object) {
+            return (Answer::skip("owned by a controller"), name);
+        }
+        let answer = match endpoint {
+            Endpoint::Validate => self.validate(request, object, &name),
+            Endpoint::Mutate => self.mutate(request, object, &identity, &name),
+        };
+        (answer, name)
+    }
+
+    fn evaluate(&self, name: &str, object: Value) -> Outcome {
+        engine::evaluate(&[Document::detached(name, object)], &self.policy)
+    }
+
+    fn validate(&self, request: &Request, object: Value, name: &str) -> Answer {
+        let outcome = self.evaluate(name, object);
+        let mut answer = Answer::allow();
+        answer.findings = outcome
+            .findings
+            .iter()
+            .map(|f| (f.rule.id, f.severity))
+            .collect();
+        let threshold = self.policy.settings.deny_on;
+        let denies = |f: &Finding| self.mode == Mode::Enforce && f.severity >= threshold;
+        // An update does not deny for what the stored object already had: a
+        // legacy workload can still be scaled, labelled or annotated.
+        let before = match request.old_object.as_ref().filter(|o| o.is_object()) {
+            Some(old) if request.operation == "UPDATE" && outcome.findings.iter().any(denies) => {
+                let old = with_namespace(old.clone(), request.namespace.as_deref());
+                Some(self.evaluate(name, old))
+            }
+            _ => None,
+        };
+        let known: HashSet<(&str, Option<&str>)> = before
+            .iter()
+            .flat_map(|b| b.findings.iter().map(finding_key))
+            .collect();
+        let (denying, others): (Vec<&Finding>, Vec<&Finding>) = outcome
+            .findings
+            .iter()
+            .partition(|f| denies(f) && !known.contains(&finding_key(f)));
+        answer.warnings = warnings(&others);
+        answer.warnings.extend(
+            outcome
+                .errors
+                .iter()
+                .map(|e| shorten(&format!("rollsafe cannot read {}", e.message))),
+        );
+        if !denying.is_empty() {
+            answer.allowed = false;
+            answer.denial = Some(denial(name, &denying));
+        }
+        answer
+    }
+
+    fn mutate(&self, request: &Request, object: Value, identity: &ObjectRef, name: &str) -> Answer {
+        let opted_in = self.mutate_all
+            || object
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(MUTATE_ANNOTATION))
+                .and_then(Value::as_str)
+                == Some("true");
+        if !opted_in {
+            return Answer::skip("not opted in");
+        }
+        // A Pod's spec is immutable once created: patching it on update
+        // would only make the update fail.
+        if identity.kind == "Pod" && request.operation != "CREATE" {
+            return Answer::skip("pod update");
+        }
+        let (repaired, fixed, findings) = self.repair(name, &object);
+        let mut answer = Answer::allow();
+        answer.findings = findings;
+        answer.patch = diff(&object, &repaired);
+        if !answer.patch.is_empty() {
+            // What the object became, field by field: later rounds may have
+            // raised what earlier ones set.
+            answer.warnings.push(shorten(&format!(
+                "rollsafe mutated {name} to fix {}",
+                fixed.join(", ")
+            )));
+            answer
+                .warnings
+                .extend(answer.patch.iter().take(MAX_WARNINGS).map(|op| {
+                    shorten(&format!(
+                        "rollsafe set `{}` to `{}`",
+                        field_path(op.path()),
+                        op.value()
+                    ))
+                }));
+        }
+        answer
+    }
+
+    /// Applies the safe fixes of the findings until none is left (or
+    /// [`MAX_FIX_ROUNDS`] pass): each round re-evaluates the repaired object,
+    /// so fixes are always computed against what the previous ones wrote, and
+    /// a fix that touches a field another fix of the same round already
+    /// wrote waits for the next round. Returns what the mutated object
+    /// becomes (reviewing it again finds nothing left to fix), the rules
+    /// whose fixes were applied, and the findings of the first round.
+    pub fn repair(
+        &self,
+        name: &str,
+        object: &Value,
+    ) -> (Value, Vec<&'static str>, Vec<(&'static str, Severity)>) {
+        let mut working = object.clone();
+        let mut titles = Vec::new();
+        let mut first_findings = None;
+        for _ in 0..MAX_FIX_ROUNDS {
+            let outcome = self.evaluate(name, working.clone());
+            if first_findings.is_none() {
+                first_findings = Some(
+                    outcome
+                        .findings
+                        .iter()
+                        .map(|f| (f.rule.id, f.severity))
+                        .collect(),
+                );
+            }
+            let mut written: Vec<&str> = Vec::new();
+            let mut progressed = false;
+            for finding in &outcome.findings {
+                let Some(fix) = finding.fix.as_ref().filter(|f| f.safety == FixSafety::Safe) else {
+                    continue;
+                };
+                let touches_written = fix
+                    .patch
+                    .iter()
+                    .any(|op| written.iter().any(|w| overlaps(w, op.path())));
+                if fix.patch.is_empty() || touches_written {
+                    continue;
+                }
+                let mut candidate = working.clone();
+                if fix::apply(&mut candidate, &fix.patch).is_err() || candidate == working {
+                    continue;
+                }
+                working = candidate;
+                written.extend(fix.patch.iter().map(PatchOp::path));
+                if !titles.contains(&finding.rule.id) {
+                    titles.push(finding.rule.id);
+                }
+                progressed = true;
+            }
+            if !progressed {
+                break;
+            }
+        }
+        (working, titles, first_findings.unwrap_or_default())
+    }
+}
+
+/// The response review as the API server reads it. kube serialises the patch
+/// bytes as a JSON array of numbers and an allowed response's empty status as
+/// `{}`; the admission API documents (and kubectl's own webhooks send) the
+/// patch as a base64 string, and no status when allowed: write those.
+fn wire_bytes(review: &AdmissionReview<DynamicObject>) -> Result<Vec<u8>, serde_json::Error> {
+    let mut wire = serde_json::to_value(review)?;
+    if let Some(response) = wire.get_mut("response").and_then(Value::as_object_mut) {
+        if let Some(Value::Array(bytes)) = response.get("patch") {
+            let bytes: Vec<u8> = bytes
+                .iter()
+                .filter_map(|b| b.as_u64().and_then(|b| u8::try_from(b).ok()))
+                .collect();
+            let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
+            response.insert("patch".to_owned(), Value::String(encoded));
+        }
+        if response
+            .get("status")
+            .and_then(Value::as_object)
+            .is_some_and(|s| s.is_empty())
+        {
+            response.remove("status");
+        }
+    }
+    serde_json::to_vec(&wire)
+}
+
+/// Our add/replace operations as the `json_patch` type kube's response takes
+/// (it writes them base64-encoded with `patchType: JSONPatch`).
+fn with_patch(
+    response: AdmissionResponse,
+    patch: &[PatchOp],
+) -> Result<AdmissionResponse, ReviewError> {
+    let patch: json_patch::Patch = serde_json::to_value(patch)
+        .and_then(serde_json::from_value)
+        .map_err(ReviewError::Response)?;
+    response
+        .with_patch(patch)
+        .map_err(|e| ReviewError::Response(serde_json::Error::io(std::io::Error::other(e))))
+}
+
+/// The object with `metadata.namespace` filled in from the request when it
+/// lacks one (the API server may leave it to the URL), so that exemptions and
+/// messages see the namespace the object is created in.
+fn with_namespace(mut object: Value, namespace: Option<&str>) -> Value {
+    let Some(namespace) = namespace.filter(|ns| !ns.is_empty()) else {
+        return object;
+    };
+    let has_namespace = object
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .is_some_and(|ns| !ns.is_empty());
+    if !has_namespace
+        && let Some(metadata) = object.get_mut("metadata").and_then(Value::as_object_mut)
+    {
+        metadata.insert("namespace".to_owned(), Value::String(namespace.to_owned()));
+    }
+    object
+}
+
+fn has_controller(object: &Value) -> bool {
+    object
+        .pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .is_some_and(|owners| {
+            owners
+                .iter()
+                .any(|o| o.get("controller").and_then(Value::as_bool) == Some(true))
+        })
+}
+
+/// What makes two findings "the same" across an update: the rule and the
+/// container (pointers shift when containers are added or reordered).
+fn finding_key(f: &Finding) -> (&'static str, Option<&str>) {
+    (f.rule.id, f.container.as_deref())
+}
+
+fn overlaps(a: &str, b: &str) -> bool {
+    let under = |inner: &str, outer: &str| {
+        inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('/'))
+    };
+    a == b || under(a, b) || under(b, a)
+}
+
+/// `rollsafe denied Deployment/shop/web: rule at field: message; …`
+fn denial(name: &str, denying: &[&Finding]) -> String {
+    let parts: Vec<String> = denying
+        .iter()
+        .map(|f| {
+            format!(
+                "{} at `{}`: {}",
+                f.rule.id,
+                field_path(&f.pointer),
+                f.message
+            )
+        })
+        .collect();
+    let count = match denying.len() {
+        1 => "1 finding".to_owned(),
+        n => format!("{n} findings"),
+    };
+    format!("rollsafe denied {name} ({count}): {}", parts.join("; "))
+}
+
+/// One short line per finding, most severe first.
+fn warnings(findings: &[&Finding]) -> Vec<String> {
+    let mut sorted: Vec<&&Finding> = findings.iter().collect();
+    sorted.sort_by_key(|f| std::cmp::Reverse(f.severity));
+    let mut out: Vec<String> = sorted
+        .iter()
+        .take(MAX_WARNINGS)
+        .map(|f| shorten(&format!("{} {}: {}", f.severity, f.rule.id, f.message)))
+        .collect();
+    if findings.len() > MAX_WARNINGS {
+        out.push(format!(
+            "rollsafe: {} more findings; run `rollsafe lint` on the manifest for all of them",
+            findings.len() - MAX_WARNINGS
+        ));
+    }
+    out
+}
+
+fn shorten(text: &str) -> String {
+    let single_line: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    if single_line.chars().count() <= MAX_WARNING_CHARS {
+        return single_line;
+    }
+    let mut out: String = single_line.chars().take(MAX_WARNING_CHARS - 1).collect();
+    out.push('…');
+    out
+}
+
+/// `/spec/template/spec/containers/0/lifecycle` → `spec.template.spec.containers[0].lifecycle`.
+pub fn field_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(&token);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    if out.is_empty() {
+        "the object".to_owned()
+    } else {
+        out
+    }
+}
+
+/// The JSON Patch that turns `old` into `new`, with `add` and `replace`
+/// only: a member `new` lacks is never removed on its own (the repairs only
+/// add or raise; a replaced hook is replaced whole).
+pub fn diff(old: &Value, new: &Value) -> Vec<PatchOp> {
+    let mut out = Vec::new();
+    let mut path = String::new();
+    diff_into(&mut path, old, new, &mut out);
+    out
+}
+
+fn diff_into(path: &mut String, old: &Value, new: &Value, out: &mut Vec<PatchOp>) {
+    if old == new {
+        return;
+    }
+    match (old, new) {
+        (Value::Object(a), Value::Object(b)) if a.keys().all(|k| b.contains_key(k)) => {
+            for (key, b_value) in b {
+                let len = path.len();
+                push_token(path, key);
+                match a.get(key) {
+                    Some(a_value) => diff_into(path, a_value, b_value, out),
+                    None => out.push(PatchOp::Add {
+                        path: path.clone(),
+                        value: b_value.clone(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        (Value::Array(a), Value::Array(b)) if b.len() >= a.len() => {
+            for (i, b_value) in b.iter().enumerate() {
+                let len = path.len();
+                push_token(path, &i.to_string());
+                match a.get(i) {
+                    Some(a_value) => diff_into(path, a_value, b_value, out),
+                    None => out.push(PatchOp::Add {
+                        path: path.clone(),
+                        value: b_value.clone(),
+                    }),
+                }
+                path.truncate(len);
+            }
+        }
+        _ => out.push(PatchOp::Replace {
+            path: path.clone(),
+            value: new.clone(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn field_paths_read_like_kubectl_explain() {
+        assert_eq!(
+            field_path("/spec/template/spec/containers/0/lifecycle"),
+            "spec.template.spec.containers[0].lifecycle"
+        );
+        assert_eq!(
+            field_path("/metadata/annotations/a~1b"),
+            "metadata.annotations.a/b"
+        );
+        assert_eq!(field_path(""), "the object");
+    }
+
+    #[test]
+    fn diff_adds_and_replaces_and_never_removes() {
+        let old = json!({"a": 1, "b": {"c": [1, 2]}, "d": {"exec": {"command": ["sh"]}}});
+        let new = json!({"a": 2, "b": {"c": [1, 2, 3], "e": true}, "d": {"sleep": {"seconds": 5}}});
+        let patch = diff(&old, &new);
+        assert!(patch.iter().all(|op| !op.path().is_empty()));
+        let mut applied = old.clone();
+        assert_eq!(fix::apply(&mut applied, &patch), Ok(()));
+        assert_eq!(applied, new);
+        assert_eq!(diff(&new, &new), Vec::new());
+    }
+
+    #[test]
+    fn overlapping_paths() {
+        assert!(overlaps("/a/b", "/a/b"));
+        assert!(overlaps("/a/b", "/a/b/c"));
+        assert!(overlaps("/a/b/c", "/a/b"));
+        assert!(!overlaps("/a/b", "/a/bc"));
+    }
+
+    #[test]
+    fn warnings_are_one_short_line() {
+        let text = format!("a\nb{}", "x".repeat(400));
+        let short = shorten(&text);
+        assert!(!short.contains('\n'));
+        assert_eq!(short.chars().count(), MAX_WARNING_CHARS);
+    }
+}

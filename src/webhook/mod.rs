@@ -1,0 +1,48 @@
+//! `rollsafe serve`: the validating and mutating admission webhook.
+//!
+//! - [`admission`]: AdmissionReview → engine → AdmissionReview (+ patch); no HTTP.
+//! - [`server`]: the axum router, the HTTPS listener, graceful shutdown.
+//! - [`tls`]: the rustls configuration and certificate reload.
+//! - [`metrics`]: counters and a latency histogram in the Prometheus text format.
+
+pub mod admission;
+pub mod metrics;
+pub mod server;
+pub mod tls;
+
+use std::io::IsTerminal;
+
+pub use admission::{Endpoint, Mode, Reviewer, Verdict};
+pub use server::{AppState, ServeError, ServeOptions, router};
+
+/// Logs to stderr: JSON lines when stderr is not a terminal (a pod's log), a
+/// readable format otherwise. `RUST_LOG` filters (default `info`).
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let result = if std::io::stderr().is_terminal() {
+        builder.try_init()
+    } else {
+        builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init()
+    };
+    // Already initialised (tests): keep the subscriber there is.
+    let _ = result;
+}
+
+/// Runs the server on a multi-threaded runtime until it has shut down.
+pub fn serve(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        // Reviews run on blocking threads; a few per core are plenty.
+        .max_blocking_threads(32)
+        .build()
+        .map_err(ServeError::Signal)?;
+    runtime.block_on(server::run(options, reviewer))
+}

@@ -1,0 +1,487 @@
+//! The HTTPS server: routes, the accept loop, TLS handshakes off the accept
+//! path, and a graceful shutdown with a deadline.
+//!
+//! On SIGTERM (or SIGINT) the server practises what rollsafe enforces:
+//! `/readyz` fails at once, reviews are still served (and connections still
+//! accepted) for the drain delay while endpoints catch up, then the listener
+//! closes, in-flight reviews finish within the shutdown timeout, and the
+//! process exits 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::TlsAcceptor;
+
+use super::admission::{Endpoint, ReviewError, Reviewed, Reviewer, Verdict};
+use super::metrics::Metrics;
+use super::tls::{self, CertFiles, Tls, TlsError};
+
+/// Largest review body accepted (the API server's own limit is 3 MiB for an object).
+pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
+/// Bodies up to this size are reviewed on the connection's own task.
+const INLINE_BODY_BYTES: usize = 64 * 1024;
+/// The API server's `timeoutSeconds` when a request does not say (`?timeout=10s`).
+const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client that has not finished its TLS handshake by then is dropped.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    pub reviewer: Arc<Reviewer>,
+    pub metrics: Arc<Metrics>,
+    /// False from the first shutdown signal on: `/readyz` fails.
+    pub ready: Arc<AtomicBool>,
+}
+
+impl AppState {
+    pub fn new(reviewer: Reviewer) -> Self {
+        AppState {
+            reviewer: Arc::new(reviewer),
+            metrics: Arc::new(Metrics::default()),
+            ready: Arc::new(AtomicBool::new(true)),
+        }
+    }
+}
+
+/// The webhook's routes: `POST /validate`, `POST /mutate`, `GET /healthz`,
+/// `GET /readyz`. Public so that tests can send requests without a socket.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/mutate", post(mutate))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+/// `GET /metrics`, on its own plain-HTTP listener.
+pub fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    Router::new()
+        .route("/metrics", get(render_metrics))
+        .with_state(metrics)
+}
+
+async fn validate(
+    State(state): State<AppState>,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    answer(state, Endpoint::Validate, &uri, body).await
+}
+
+async fn mutate(
+    State(state): State<AppState>,
+    uri: Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    answer(state, Endpoint::Mutate, &uri, body).await
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
+    if state.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ok\n")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    }
+}
+
+async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        metrics.render(),
+    )
+}
+
+/// Reviews a body within the API server's timeout, counts and logs it.
+async fn answer(
+    state: AppState,
+    endpoint: Endpoint,
+    uri: &Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let result = review(&state, endpoint, uri, body).await;
+    let elapsed = started.elapsed();
+    match &result {
+        Ok(reviewed) => {
+            state
+                .metrics
+                .review(endpoint, Some(reviewed.verdict), elapsed);
+            state
+                .metrics
+                .findings(endpoint, reviewed.verdict, &reviewed.findings);
+            log_review(endpoint, reviewed, elapsed);
+        }
+        Err(error) => {
+            state.metrics.review(endpoint, None, elapsed);
+            tracing::warn!(endpoint = endpoint.as_str(), %error, "refused a request");
+        }
+    }
+    result.map(|reviewed| {
+        ([(header::CONTENT_TYPE, "application/json")], reviewed.body).into_response()
+    })
+}
+
+async fn review(
+    state: &AppState,
+    endpoint: Endpoint,
+    uri: &Uri,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Reviewed, ApiError> {
+    let body = body.map_err(ApiError::Body)?;
+    // A review of an ordinary object takes well under a millisecond: answer
+    // it right here. A large one goes to a blocking thread, off the threads
+    // that drive connections, with the API server's deadline on it.
+    if body.len() <= INLINE_BODY_BYTES {
+        return state
+            .reviewer
+            .review(endpoint, &body)
+            .map_err(ApiError::Malformed);
+    }
+    let budget = budget(uri.query());
+    let reviewer = Arc::clone(&state.reviewer);
+    let work = tokio::task::spawn_blocking(move || reviewer.review(endpoint, &body));
+    match tokio::time::timeout(budget, work).await {
+        Err(_) => Err(ApiError::Timeout(budget)),
+        Ok(Err(join)) => Err(ApiError::Internal(join.to_string())),
+        Ok(Ok(result)) => result.map_err(ApiError::Malformed),
+    }
+}
+
+/// Time to answer in: below the API server's timeout (`?timeout=10s`), so
+/// that a late answer is an error the API server's `failurePolicy` handles
+/// rather than a hung call.
+pub fn budget(query: Option<&str>) -> Duration {
+    let api = query
+        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("timeout=")))
+        .and_then(|value| crate::model::parse_duration(value).ok())
+        .map(Duration::from)
+        .filter(|d| !d.is_zero())
+        .unwrap_or(DEFAULT_API_TIMEOUT)
+        .min(Duration::from_secs(30));
+    api.saturating_sub(Duration::from_secs(1)).max(api / 2)
+}
+
+fn log_review(endpoint: Endpoint, reviewed: &Reviewed, elapsed: Duration) {
+    let rules: Vec<&str> = reviewed.findings.iter().map(|(rule, _)| *rule).collect();
+    let rules = rules.join(",");
+    let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+    macro_rules! event {
+        ($level:ident) => {
+            tracing::$level!(
+                uid = %reviewed.uid,
+                endpoint = endpoint.as_str(),
+                object = %reviewed.object,
+                operation = %reviewed.operation,
+                dry_run = reviewed.dry_run,
+                verdict = reviewed.verdict.as_str(),
+                rules = %rules,
+                skipped = reviewed.skipped.unwrap_or(""),
+                elapsed_us = micros,
+                "review"
+            )
+        };
+    }
+    match reviewed.verdict {
+        Verdict::Denied | Verdict::Patched => event!(info),
+        Verdict::Allowed | Verdict::Warned | Verdict::Skipped => event!(debug),
+    }
+}
+
+/// Everything a request can fail with; each becomes a status and a short
+/// JSON message. Unexpected failures are logged in full and answered briefly.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{}", .0.body_text())]
+    Body(BytesRejection),
+    #[error(transparent)]
+    Malformed(ReviewError),
+    #[error("the review took longer than {0:?}, the time left before the API server gives up")]
+    Timeout(Duration),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = match &self {
+            ApiError::Body(rejection) => rejection.status(),
+            ApiError::Malformed(_) => StatusCode::BAD_REQUEST,
+            ApiError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let message = match &self {
+            ApiError::Body(_) if status == StatusCode::PAYLOAD_TOO_LARGE => format!(
+                "the body is larger than {} MiB",
+                MAX_BODY_BYTES / (1024 * 1024)
+            ),
+            ApiError::Internal(detail) => {
+                tracing::error!(%detail, "review failed");
+                "internal error".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let body = serde_json::json!({"code": status.as_u16(), "message": message});
+        (
+            status,
+            [(header::CONTENT_TYPE, "application/json")],
+            body.to_string(),
+        )
+            .into_response()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        address: SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot handle signals: {0}")]
+    Signal(#[source] std::io::Error),
+}
+
+/// What `rollsafe serve` was asked to do.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub listen: SocketAddr,
+    pub metrics_listen: Option<SocketAddr>,
+    pub tls_cert: std::path::PathBuf,
+    pub tls_key: std::path::PathBuf,
+    pub drain_delay: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+/// Serves until SIGTERM or SIGINT, then shuts down as described above.
+pub async fn run(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeError> {
+    tls::install_provider();
+    let tls = Arc::new(Tls::load(CertFiles {
+        cert: options.tls_cert.clone(),
+        key: options.tls_key.clone(),
+    })?);
+    let acceptor = TlsAcceptor::from(tls.server_config()?);
+    let state = AppState::new(reviewer);
+    let mut signals = Signals::new()?;
+
+    let listener = bind(options.listen).await?;
+    let metrics_listener = match options.metrics_listen {
+        Some(address) => Some(bind(address).await?),
+        None => None,
+    };
+    let address = listener.local_addr().unwrap_or(options.listen);
+    let poll = tls::poll_interval();
+    tracing::info!(
+        %address,
+        policy = %state.reviewer.policy().name,
+        poll_interval_ms = u64::try_from(poll.as_millis()).unwrap_or(u64::MAX),
+        "listening for admission reviews (HTTPS)"
+    );
+    if let (Some(listener), Some(address)) = (metrics_listener, options.metrics_listen) {
+        let address = listener.local_addr().unwrap_or(address);
+        tracing::info!(%address, "serving /metrics (HTTP)");
+        let app = metrics_router(Arc::clone(&state.metrics));
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, app).await {
+                tracing::error!(%error, "the metrics listener failed");
+            }
+        });
+    }
+    let watcher = tokio::spawn(Arc::clone(&tls).watch(poll, Arc::clone(&state.metrics)));
+
+    let connections = Connections {
+        acceptor,
+        builder: Arc::new(http_builder()),
+        service: TowerToHyperService::new(router(state.clone())),
+        graceful: GracefulShutdown::new(),
+    };
+
+    // Serve until told to stop.
+    loop {
+        tokio::select! {
+            signal = signals.next() => {
+                tracing::info!(signal, drain_delay_ms = millis(options.drain_delay), "shutting down: /readyz fails; serving on for the drain delay");
+                break;
+            }
+            accepted = listener.accept() => connections.accept(accepted).await,
+        }
+    }
+    state.ready.store(false, Ordering::Relaxed);
+    // Keep serving while endpoints stop sending traffic here.
+    let drained = tokio::time::sleep(options.drain_delay);
+    tokio::pin!(drained);
+    loop {
+        tokio::select! {
+            () = &mut drained => break,
+            accepted = listener.accept() => connections.accept(accepted).await,
+        }
+    }
+    drop(listener);
+    watcher.abort();
+    let open = connections.graceful.count();
+    tracing::info!(
+        open_connections = open,
+        shutdown_timeout_ms = millis(options.shutdown_timeout),
+        "stopped accepting connections; finishing in-flight reviews"
+    );
+    // Axum's and hyper's graceful shutdowns wait forever: give them a deadline.
+    match tokio::time::timeout(options.shutdown_timeout, connections.graceful.shutdown()).await {
+        Ok(()) => tracing::info!("all connections closed; exiting"),
+        Err(_) => tracing::warn!("shutdown timeout reached with connections still open; exiting"),
+    }
+    Ok(())
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+async fn bind(address: SocketAddr) -> Result<TcpListener, ServeError> {
+    TcpListener::bind(address)
+        .await
+        .map_err(|source| ServeError::Bind { address, source })
+}
+
+/// HTTP/1.1 with keep-alive and HTTP/2, chosen per connection.
+fn http_builder() -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // hyper times the wait for a request's headers from when the connection
+    // goes idle, so this is also the idle timeout of a keep-alive connection:
+    // longer than the API server's own (Go's 90 s), so that the client closes
+    // idle connections first and never sends on one the server is closing.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(Duration::from_secs(120));
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Duration::from_secs(30));
+    builder
+}
+
+struct Connections {
+    acceptor: TlsAcceptor,
+    builder: Arc<auto::Builder<TokioExecutor>>,
+    service: TowerToHyperService<Router>,
+    graceful: GracefulShutdown,
+}
+
+impl Connections {
+    /// Hands an accepted socket to its own task: the TLS handshake happens
+    /// there, never in the accept loop, so a slow client stalls nobody.
+    async fn accept(&self, accepted: std::io::Result<(TcpStream, SocketAddr)>) {
+        let (tcp, peer) = match accepted {
+            Ok(pair) => pair,
+            Err(error) => {
+                // Out of file descriptors, say: back off a little.
+                tracing::warn!(%error, "accept failed");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                return;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = self.acceptor.clone();
+        let builder = Arc::clone(&self.builder);
+        let service = self.service.clone();
+        // Watched from before the handshake, so shutdown waits for it too.
+        let watcher = self.graceful.watcher();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(stream)) => stream,
+                Ok(Err(error)) => {
+                    tracing::debug!(%peer, %error, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = watcher.watch(connection.into_owned()).await {
+                tracing::debug!(%peer, %error, "connection ended with an error");
+            }
+        });
+    }
+}
+
+/// SIGTERM and SIGINT.
+struct Signals {
+    #[cfg(unix)]
+    term: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self, ServeError> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                term: signal(SignalKind::terminate()).map_err(ServeError::Signal)?,
+                int: signal(SignalKind::interrupt()).map_err(ServeError::Signal)?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn next(&mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.term.recv() => "SIGTERM",
+                _ = self.int.recv() => "SIGINT",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            "ctrl-c"
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn budget_stays_below_the_api_server_timeout() {
+        assert_eq!(budget(Some("timeout=10s")), Duration::from_secs(9));
+        assert_eq!(budget(Some("a=b&timeout=2s")), Duration::from_secs(1));
+        assert_eq!(budget(Some("timeout=1s")), Duration::from_millis(500));
+        assert_eq!(budget(None), Duration::from_secs(9));
+        assert_eq!(budget(Some("timeout=bogus")), Duration::from_secs(9));
+        assert_eq!(budget(Some("timeout=5m")), Duration::from_secs(29));
+    }
+}

@@ -1,0 +1,150 @@
+//! The files other tools read: the pre-commit hook definitions and the CI
+//! examples parse, and run commands that exist.
+
+use std::collections::BTreeSet;
+
+use serde_yaml::Value;
+
+use crate::util;
+
+fn yaml(relative: &str) -> Value {
+    let path = util::repo().join(relative);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+fn text<'a>(value: &'a Value, key: &str) -> &'a str {
+    value[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string `{key}` in {value:?}"))
+}
+
+/// The binary's file name, as `cargo install` puts it on PATH.
+fn binary_name() -> String {
+    std::path::Path::new(env!("CARGO_BIN_EXE_rollsafe"))
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[test]
+fn pre_commit_hooks_run_rollsafe_lint_on_yaml_and_json() {
+    let hooks = yaml(".pre-commit-hooks.yaml");
+    let hooks = hooks.as_sequence().unwrap_or_else(|| panic!("not a list"));
+    let ids: BTreeSet<&str> = hooks.iter().map(|h| text(h, "id")).collect();
+    assert!(ids.contains("rollsafe"), "{ids:?}");
+    assert_eq!(ids.len(), hooks.len(), "ids are unique");
+    let dir = util::scratch_dir("pre-commit");
+    util::write(
+        &dir.join("deploy/web.yaml"),
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: web, image: web:1, ports: [{containerPort: 80}]}]\n",
+    );
+    util::write(&dir.join("values.yaml"), "replicas: 3\n");
+    util::write(&dir.join("package.json"), "{\"name\": \"x\"}\n");
+    for hook in hooks {
+        let id = text(hook, "id");
+        let language = text(hook, "language");
+        assert!(
+            ["rust", "system"].contains(&language),
+            "{id}: language {language}"
+        );
+        if language == "rust" {
+            // pre-commit builds the repository with `cargo install`.
+            assert!(util::repo().join("Cargo.toml").exists());
+        }
+        let types: Vec<&str> = hook["types_or"]
+            .as_sequence()
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        assert_eq!(types, ["yaml", "json"], "{id}");
+        assert_ne!(
+            hook["pass_filenames"].as_bool(),
+            Some(false),
+            "{id}: files are passed"
+        );
+        let entry: Vec<&str> = text(hook, "entry").split_whitespace().collect();
+        assert_eq!(entry.first().copied(), Some(binary_name().as_str()), "{id}");
+        assert_eq!(entry.get(1).copied(), Some("lint"), "{id}");
+        // Run the entry as pre-commit does: its arguments, then the staged files.
+        let mut args: Vec<&str> = entry[1..].to_vec();
+        args.extend(["deploy/web.yaml", "values.yaml", "package.json"]);
+        let output = util::run_rollsafe(&args, None, Some(&dir));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(1), "{id}: {stdout}");
+        assert!(stdout.contains("readiness-probe-missing"), "{stdout}");
+        assert!(stdout.contains("from 3 files"), "{stdout}");
+    }
+}
+
+/// The steps of every job of a GitHub Actions workflow.
+fn steps(workflow: &Value) -> Vec<Value> {
+    workflow["jobs"]
+        .as_mapping()
+        .map(|jobs| {
+            jobs.values()
+                .flat_map(|job| job["steps"].as_sequence().cloned().unwrap_or_default())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_github_actions_example_uploads_sarif() {
+    let workflow = yaml("docs/github-actions.yml");
+    assert_eq!(
+        workflow["permissions"]["security-events"].as_str(),
+        Some("write")
+    );
+    let steps = steps(&workflow);
+    let lint = steps
+        .iter()
+        .filter_map(|s| s["run"].as_str())
+        .find(|run| run.contains("rollsafe lint --format sarif"))
+        .unwrap_or_else(|| panic!("no step runs `rollsafe lint --format sarif`"));
+    let (command, file) = lint
+        .split_once('>')
+        .unwrap_or_else(|| panic!("the SARIF is not written to a file: {lint}"));
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("github/codeql-action/upload-sarif@"))
+        })
+        .unwrap_or_else(|| panic!("no upload-sarif step"));
+    assert_eq!(text(&upload["with"], "sarif_file"), file.trim());
+    assert_eq!(upload["if"].as_str(), Some("always()"));
+    // The command runs as written (on a folder of manifests).
+    let args: Vec<&str> = command.split_whitespace().skip(1).collect();
+    assert_eq!(args[..3], ["lint", "--format", "sarif"]);
+    let dir = util::scratch_dir("github-actions");
+    std::fs::create_dir_all(dir.join("deploy")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::copy(
+        util::testdata("examples/catalog.yaml"),
+        dir.join("deploy/catalog.yaml"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let output = util::run_rollsafe(&args, None, Some(&dir));
+    assert_eq!(output.status.code(), Some(0));
+    let log: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(log["version"], "2.1.0");
+}
+
+#[test]
+fn the_gitlab_example_reports_junit() {
+    let ci = yaml("docs/gitlab-ci.yml");
+    let job = &ci["rollsafe"];
+    let script: Vec<&str> = job["script"]
+        .as_sequence()
+        .map(|s| s.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let lint = script
+        .iter()
+        .find(|line| line.contains("rollsafe lint --format junit"))
+        .unwrap_or_else(|| panic!("no `rollsafe lint --format junit` in {script:?}"));
+    let file = lint.split_once('>').map(|(_, f)| f.trim()).unwrap_or("");
+    assert_eq!(text(&job["artifacts"]["reports"], "junit"), file);
+    assert_eq!(job["artifacts"]["when"].as_str(), Some("always"));
+}

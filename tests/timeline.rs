@@ -1,0 +1,130 @@
+//! `rollsafe timeline`: the text picture (snapshots), the JSON with the same
+//! data, and colour only when asked for.
+
+use std::path::PathBuf;
+
+use rollsafe::policy::Profile;
+use rollsafe::timeline::timelines;
+use serde_json::Value;
+
+use crate::util;
+
+fn picture(relative: &str) -> String {
+    let policy = util::policy(Profile::Default);
+    let (loaded, _) = util::lint(&[PathBuf::from(relative)], &policy);
+    let (timelines, errors) = timelines(&loaded.documents, &policy);
+    assert!(errors.is_empty(), "{errors:?}");
+    let mut out = Vec::new();
+    rollsafe::report::timeline::render(&timelines, false, &mut out)
+        .unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8(out).unwrap_or_else(|e| panic!("{e}"))
+}
+
+macro_rules! snapshot {
+    ($name:ident, $path:literal) => {
+        #[test]
+        fn $name() {
+            insta::assert_snapshot!(picture($path));
+        }
+    };
+}
+
+// A grace period too short and no drain delay; a rollout that is an outage.
+snapshot!(storefront, "testdata/examples/storefront.yaml");
+// Everything in order.
+snapshot!(catalog, "testdata/examples/catalog.yaml");
+// An exec hook that fails in a distroless image.
+snapshot!(payments, "testdata/examples/payments.yaml");
+// A hook that never ends; a StatefulSet replacing one pod at a time.
+snapshot!(
+    sleep_infinity,
+    "testdata/rules/prestop-exceeds-grace-period/fail-sleep-infinity.yaml"
+);
+// Recreate and OnDelete.
+snapshot!(
+    recreate,
+    "testdata/rules/rollout-recreate-strategy/fail-recreate-and-on-delete.yaml"
+);
+// Native sidecars and a CronJob, without a rollout.
+snapshot!(
+    sidecar_and_cronjob,
+    "testdata/rules/grace-period-too-short/fail-native-sidecar-and-cronjob.yaml"
+);
+
+#[test]
+fn json_carries_the_same_data() {
+    let output = util::run_rollsafe(
+        &[
+            "timeline",
+            "--format",
+            "json",
+            "testdata/examples/storefront.yaml",
+        ],
+        None,
+        None,
+    );
+    assert_eq!(output.status.code(), Some(0));
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let workload = &report["workloads"][0];
+    assert_eq!(workload["object"]["name"], "storefront");
+    assert_eq!(workload["file"], "testdata/examples/storefront.yaml");
+    assert_eq!(workload["gracePeriodSeconds"], 20);
+    let web = &workload["containers"][0];
+    assert_eq!(web["name"], "web");
+    assert_eq!(web["servesTraffic"], true);
+    assert_eq!(web["preStop"]["kind"], "none");
+    assert_eq!(web["sigtermAt"], 0.0);
+    assert_eq!(web["appDeadline"], 25.0);
+    assert_eq!(web["sigkillAt"], 20.0);
+    assert_eq!(web["shutdownTimeout"]["source"], "env `SHUTDOWN_TIMEOUT`");
+    let kinds: Vec<&str> = web["problems"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p["kind"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        kinds,
+        ["sigterm-before-endpoints-settle", "sigkill-before-deadline"]
+    );
+    let rollout = &workload["rollout"];
+    assert_eq!(rollout["strategy"], "RollingUpdate");
+    assert_eq!(rollout["replicas"], 2);
+    assert_eq!(rollout["maxUnavailable"]["pods"], 2);
+    assert_eq!(rollout["end"], "complete");
+    let steps = rollout["steps"].as_array().cloned().unwrap_or_default();
+    assert_eq!(steps.first().map(|s| &s["old"]), Some(&Value::from(2)));
+    assert_eq!(steps.last().map(|s| &s["new"]), Some(&Value::from(2)));
+    assert!(steps.iter().any(|s| s["unavailable"] == 2));
+    assert_eq!(rollout["problems"][0]["kind"], "all-pods-down");
+}
+
+#[test]
+fn colour_only_when_asked_and_policy_flags_apply() {
+    let path = "testdata/examples/storefront.yaml";
+    let plain = util::run_rollsafe(&["timeline", path], None, None);
+    let plain = String::from_utf8_lossy(&plain.stdout).into_owned();
+    assert!(!plain.contains('\u{1b}'), "no colour off a terminal");
+    let coloured = util::run_rollsafe(&["timeline", "--color", "always", path], None, None);
+    let coloured = String::from_utf8_lossy(&coloured.stdout).into_owned();
+    assert!(coloured.contains("\u{1b}[31m✗"));
+
+    let dir = util::scratch_dir("timeline-policy");
+    util::write(
+        &dir.join("policy.yaml"),
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  minDrainDelay: 12s\n",
+    );
+    let output = util::run_rollsafe(
+        &[
+            "timeline",
+            "--policy",
+            dir.join("policy.yaml").to_str().unwrap_or_default(),
+            path,
+        ],
+        None,
+        None,
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("minDrainDelay 12s"), "{text}");
+
+    let output = util::run_rollsafe(&["timeline", "-"], Some("a: [\n"), None);
+    assert_eq!(output.status.code(), Some(2), "input errors exit 2");
+}
