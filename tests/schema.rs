@@ -227,3 +227,31 @@ spec:
         assert_eq!(unknown, minor < 29, "1.{minor}");
     }
 }
+
+/// A schema file in `schemaDirs` that cannot be used is an input error
+/// naming the file, once, and the documents are still checked otherwise.
+#[test]
+fn an_unusable_schema_file_is_an_input_error() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("schema-broken");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("schemas")).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("schemas/widget_v1.json"), "{not json")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let policy_path = dir.join("policy.yml");
+    std::fs::write(
+        &policy_path,
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  schemaDirs: [schemas]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let policy = Policy::from_file(&policy_path).unwrap_or_else(|e| panic!("{e:?}"));
+    let text = "apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: a}\n---\napiVersion: example.com/v1\nkind: Widget\nmetadata: {name: b}\n";
+    let (loaded, outcome) = lint_text(text, &policy);
+    assert_eq!(
+        loaded.documents.len(),
+        2,
+        "kinds with a schema file are read"
+    );
+    assert_eq!(outcome.errors.len(), 1, "{:?}", outcome.errors);
+    assert!(outcome.errors[0].path.ends_with("widget_v1.json"));
+    assert!(outcome.errors[0].message.contains("not JSON"));
+}
