@@ -128,7 +128,7 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
                 }));
             }
         }
-        if needs.schema {
+        if needs.schema || needs.decode_errors {
             checked.push((doc, problems));
         }
     }

@@ -2,10 +2,10 @@
 //!
 //! A rule reads one workload (or one PodDisruptionBudget, or one document as
 //! written), the cross-object index and the policy settings, and pushes
-//! violations. It does no I/O, keeps
-//! no state, and does not know which front end called it. Its documentation is
-//! its doc comment, captured by [`declare_rule!`] so that `rollsafe explain`
-//! prints exactly what the source says.
+//! violations. It does no I/O, keeps no state, and does not know which front
+//! end called it. Its documentation is its doc comment, captured by
+//! [`declare_rule!`] so that `rollsafe explain` prints exactly what the source
+//! says.
 
 use std::fmt;
 
