@@ -62,7 +62,7 @@ openssl x509 -req -in "$WORK/tls.csr" -CA "$WORK/ca.crt" -CAkey "$WORK/ca.key" \
 jq -c .body "$REVIEW" > "$WORK/review.json"
 
 start_server() {
-  RUST_LOG=info taskset -c "$SERVER_CPU" "$BIN" serve --listen 127.0.0.1:0 \
+  RUST_LOG=${RUST_LOG:-info} taskset -c "$SERVER_CPU" "$BIN" serve --listen 127.0.0.1:0 \
     --tls-cert "$WORK/tls.crt" --tls-key "$WORK/tls.key" \
     --drain-delay 0s --shutdown-timeout 2s 2> "$WORK/server.log" &
   SERVER_PID=$!

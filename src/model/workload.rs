@@ -357,6 +357,11 @@ pub fn decode_object<T: Resource + DeserializeOwned>(value: &Value) -> Result<T,
 
 /// Decodes a typed value, naming the offending field by JSON pointer.
 pub fn decode_at<T: DeserializeOwned>(value: &Value, base: &str) -> Result<T, DecodeError> {
+    // Tracking the path costs as much as decoding: decode plainly, and only
+    // when that fails decode again to learn where.
+    if let Ok(typed) = T::deserialize(value) {
+        return Ok(typed);
+    }
     serde_path_to_error::deserialize(value).map_err(|error| {
         let mut pointer = base.to_owned();
         for segment in error.path().iter() {

@@ -7,7 +7,9 @@
 //! policy, so a denial reads like the finding `rollsafe lint` prints.
 //!
 //! The webhook sees one object at a time. Rules whose verdict depends on
-//! other objects it cannot see are not run here (see [`UNSEEN_OBJECT_RULES`]);
+//! other objects it cannot see are not run here (see [`UNSEEN_OBJECT_RULES`]),
+//! nor the schema rules, whose work the API server has done before
+//! (see [`DECODED_BY_API_SERVER_RULES`]);
 //! everything else is judged exactly as the linter judges it.
 
 use std::collections::HashSet;
@@ -45,6 +47,21 @@ pub const UNSEEN_OBJECT_RULES: &[(&str, &str)] = &[
     (
         "hpa-replicas-conflict",
         "needs the HorizontalPodAutoscaler that targets the workload",
+    ),
+];
+
+/// Rules the webhook does not run because the API server has already done
+/// their work: it decodes the object against its schema (unknown fields are
+/// dropped or refused, wrong types refused) before any webhook sees it, so on
+/// an admitted object they could only ever be silent, at a cost per review.
+pub const DECODED_BY_API_SERVER_RULES: &[(&str, &str)] = &[
+    (
+        "unknown-field",
+        "the API server has dropped or refused unknown fields before the webhook sees the object",
+    ),
+    (
+        "invalid-field-value",
+        "the API server has refused values of the wrong type or form before the webhook sees the object",
     ),
 ];
 
@@ -151,6 +168,28 @@ pub struct Reviewer {
     mutate_all: bool,
 }
 
+/// The object and old object of a review, taken out of its raw JSON.
+struct RawObjects {
+    object: Option<Value>,
+    old_object: Option<Value>,
+}
+
+impl RawObjects {
+    /// Moves them out, leaving `null`: kube then reads the request's
+    /// attributes without decoding the objects a second time.
+    fn take(raw: &mut Value) -> Self {
+        let mut take = |field: &str| {
+            raw.pointer_mut(&format!("/request/{field}"))
+                .map(Value::take)
+                .filter(Value::is_object)
+        };
+        RawObjects {
+            object: take("object"),
+            old_object: take("oldObject"),
+        }
+    }
+}
+
 /// What `judge` needs of a request: its attributes from kube's typed
 /// `AdmissionRequest`, and the object and old object as the raw JSON the API
 /// server sent. Rules and patches work on that raw JSON: a typed round trip
@@ -168,12 +207,7 @@ struct Request {
 }
 
 impl Request {
-    fn new(request: &AdmissionRequest<DynamicObject>, raw: &Value) -> Self {
-        let raw_object = |field: &str| {
-            raw.pointer(&format!("/request/{field}"))
-                .filter(|v| v.is_object())
-                .cloned()
-        };
+    fn new(request: &AdmissionRequest<DynamicObject>, objects: RawObjects) -> Self {
         Request {
             uid: request.uid.clone(),
             namespace: request.namespace.clone(),
@@ -186,8 +220,8 @@ impl Request {
                 Operation::Connect => "CONNECT",
             },
             sub_resource: request.sub_resource.clone(),
-            object: raw_object("object"),
-            old_object: raw_object("oldObject"),
+            object: objects.object,
+            old_object: objects.old_object,
             dry_run: request.dry_run,
         }
     }
@@ -223,7 +257,10 @@ impl Answer {
 impl Reviewer {
     /// `policy` as given, less the rules that need objects the webhook cannot see.
     pub fn new(mut policy: Policy, mode: Mode, mutate_all: bool) -> Self {
-        for (rule, _) in UNSEEN_OBJECT_RULES {
+        for (rule, _) in UNSEEN_OBJECT_RULES
+            .iter()
+            .chain(DECODED_BY_API_SERVER_RULES)
+        {
             policy.disable(rule);
         }
         Reviewer {
@@ -239,7 +276,7 @@ impl Reviewer {
 
     /// Answers one AdmissionReview body.
     pub fn review(&self, endpoint: Endpoint, body: &[u8]) -> Result<Reviewed, ReviewError> {
-        let raw: Value = serde_json::from_slice(body).map_err(ReviewError::Json)?;
+        let mut raw: Value = serde_json::from_slice(body).map_err(ReviewError::Json)?;
         let text = |field: &str| raw.get(field).and_then(Value::as_str).unwrap_or_default();
         if text("apiVersion") != "admission.k8s.io/v1" || text("kind") != "AdmissionReview" {
             return Err(ReviewError::NotV1 {
@@ -247,15 +284,16 @@ impl Reviewer {
                 kind: text("kind").to_owned(),
             });
         }
+        let objects = RawObjects::take(&mut raw);
         let review =
-            AdmissionReview::<DynamicObject>::deserialize(&raw).map_err(ReviewError::Shape)?;
+            AdmissionReview::<DynamicObject>::deserialize(raw).map_err(ReviewError::Shape)?;
         let request: AdmissionRequest<DynamicObject> =
             review.try_into().map_err(|_| ReviewError::NoRequest)?;
         if request.uid.is_empty() {
             return Err(ReviewError::EmptyUid);
         }
         let mut response = AdmissionResponse::from(&request);
-        let mut wanted = Request::new(&request, &raw);
+        let mut wanted = Request::new(&request, objects);
         let (answer, object) = self.judge(endpoint, &mut wanted);
         let verdict = if answer.skipped.is_some() {
             Verdict::Skipped
@@ -717,6 +755,25 @@ mod tests {
         assert_eq!(fix::apply(&mut applied, &patch), Ok(()));
         assert_eq!(applied, new);
         assert_eq!(diff(&new, &new), Vec::new());
+    }
+
+    #[test]
+    fn rules_the_webhook_cannot_use_are_off() {
+        let policy =
+            Policy::builtin(crate::policy::Profile::Strict).unwrap_or_else(|e| panic!("{e:?}"));
+        let reviewer = Reviewer::new(policy, Mode::Enforce, false);
+        for (rule, _) in UNSEEN_OBJECT_RULES
+            .iter()
+            .chain(DECODED_BY_API_SERVER_RULES)
+        {
+            assert_eq!(reviewer.policy().severity(rule), None, "{rule}");
+        }
+        assert!(
+            reviewer
+                .policy()
+                .severity("readiness-probe-missing")
+                .is_some()
+        );
     }
 
     #[test]
