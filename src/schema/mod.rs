@@ -289,9 +289,9 @@ fn container_of(value: &Value, pointer: &str) -> Option<String> {
 
 /// Compiles a schema. Every validator is built here, with the crate's own
 /// entry point: references resolve only within the schema (the crate is
-/// built without any retriever, so nothing is fetched), the draft is the
-/// schema's `$schema` or 2020-12, and formats are annotations (the forms
-/// Kubernetes checks are patterns in the embedded schemas). Building through
+/// built without any retriever, so nothing is fetched) and the draft is the
+/// schema's `$schema` (draft 7 for the embedded schemas, whose Kubernetes
+/// forms are patterns; 2020-12 when a file names none). Building through
 /// the configurable options instead would compile a second copy of the
 /// validator code into the binary (1.3 MB), beside the one the crate
 /// compiles for itself.
