@@ -61,7 +61,11 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         }
     };
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
-    let loader = Loader::new(&wants);
+    let loader = if args.fix || args.diff {
+        Loader::new(&wants).keeping_sources()
+    } else {
+        Loader::new(&wants)
+    };
     let mut loaded = loader.load_paths(&args.paths);
     let mut outcome = engine::evaluate(&loaded.documents, &policy);
     let cwd = std::env::current_dir().ok();

@@ -107,7 +107,9 @@ pub struct Loaded {
     pub documents: Vec<Document>,
     pub errors: Vec<InputError>,
     pub files: usize,
-    /// Every text read, in order (files with no document of interest too).
+    /// Every text read, in order (files with no document of interest too),
+    /// when the loader keeps them ([`Loader::keeping_sources`]): `--fix` and
+    /// `--diff` rewrite texts, a plain lint lets go of a text nobody cites.
     pub sources: Vec<Arc<SourceFile>>,
 }
 
@@ -115,11 +117,21 @@ pub struct Loaded {
 /// `apiVersion` and `kind`. Lists are always read for their items.
 pub struct Loader<'a> {
     interest: Interest<'a>,
+    keep_sources: bool,
 }
 
 impl<'a> Loader<'a> {
     pub fn new(interest: Interest<'a>) -> Self {
-        Loader { interest }
+        Loader {
+            interest,
+            keep_sources: false,
+        }
+    }
+
+    /// A loader that keeps every text it reads in [`Loaded::sources`].
+    pub fn keeping_sources(mut self) -> Self {
+        self.keep_sources = true;
+        self
     }
 
     /// Reads files, folders (recursively: `*.yaml`, `*.yml`, `*.json`) and `-`
@@ -176,7 +188,9 @@ impl<'a> Loader<'a> {
         };
         let file = Arc::new(SourceFile::new(name, text));
         loaded.files += 1;
-        loaded.sources.push(Arc::clone(&file));
+        if self.keep_sources {
+            loaded.sources.push(Arc::clone(&file));
+        }
         let wants =
             |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
         let (parsed, errors) = parse_documents(&file, &wants);
