@@ -13,7 +13,8 @@
 use serde::Serialize;
 
 use crate::model::rollout::{
-    self, DaemonSetStrategyType, DeploymentStrategyType, PlanEnd, StatefulSetStrategyType, written,
+    self, DaemonSetStrategyType, DeploymentStrategyType, PlanEnd, StatefulSetStrategyType, Step,
+    written,
 };
 use crate::model::shutdown::{
     Delay, PreStopHook, ShutdownTimeout, TimeoutSettings, drain_delay, matching_image_glob,
@@ -125,36 +126,6 @@ pub struct Budget {
     pub defaulted: bool,
     /// Pods it resolves to; `None` for a DaemonSet's share of nodes.
     pub pods: Option<i64>,
-}
-
-/// Pod counts after the controller's moves of one step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Step {
-    /// Old pods still running and ready.
-    pub old: i64,
-    /// New pods, ready or starting.
-    pub new: i64,
-    /// New pods not ready yet.
-    pub starting: i64,
-    /// Pods stopping.
-    pub terminating: i64,
-    pub ready: i64,
-    /// Replicas short of the desired count.
-    pub unavailable: i64,
-}
-
-impl From<rollout::Step> for Step {
-    fn from(s: rollout::Step) -> Self {
-        Step {
-            old: s.old,
-            new: s.new,
-            starting: s.starting,
-            terminating: s.terminating,
-            ready: s.ready,
-            unavailable: s.unavailable,
-        }
-    }
 }
 
 /// The timelines of every workload in `documents`, and the documents that
@@ -425,7 +396,7 @@ fn rollout_timeline(w: &Workload, index: &Index, policy: &Policy) -> Option<Roll
                             PlanEnd::Stalled => "stalled",
                             PlanEnd::Truncated => "truncated",
                         });
-                        out.steps = plan.steps.into_iter().map(Step::from).collect();
+                        out.steps = plan.steps;
                     }
                     Ok(None) => {}
                     Err(error) => {
@@ -537,14 +508,8 @@ fn rollout_timeline(w: &Workload, index: &Index, policy: &Policy) -> Option<Roll
 
 /// Recreate: all old pods stop, then the new ones start and become ready.
 fn recreate_steps(replicas: i64) -> Vec<Step> {
-    let step = |old, new, starting, terminating| Step {
-        old,
-        new,
-        starting,
-        terminating,
-        ready: old + new - starting,
-        unavailable: (replicas - (old + new - starting)).max(0),
-    };
+    let step =
+        |old, new, starting, terminating| Step::of(replicas, old, new, starting, terminating);
     vec![
         step(replicas, 0, 0, 0),
         step(0, 0, 0, replicas),
@@ -558,14 +523,8 @@ fn recreate_steps(replicas: i64) -> Vec<Step> {
 fn statefulset_steps(replicas: i64, updated: i64, at_once: i64) -> Vec<Step> {
     let mut steps = Vec::new();
     let (mut old, mut new) = (replicas, 0);
-    let snapshot = |old: i64, new: i64, starting: i64, terminating: i64| Step {
-        old,
-        new,
-        starting,
-        terminating,
-        ready: old + new - starting,
-        unavailable: (replicas - (old + new - starting)).max(0),
-    };
+    let snapshot =
+        |old, new, starting, terminating| Step::of(replicas, old, new, starting, terminating);
     steps.push(snapshot(old, new, 0, 0));
     let mut left = updated;
     while left > 0 && steps.len() < rollout::MAX_PLAN_STEPS {

@@ -1,8 +1,7 @@
 //! The real binary: exit codes, stdin, folders, output shapes, errors.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::Output;
 
 use serde_json::Value;
 
@@ -13,23 +12,7 @@ fn rollsafe(args: &[&str]) -> Output {
 }
 
 fn rollsafe_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
-        .args(args)
-        .env_remove("NO_COLOR")
-        .stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start rollsafe: {e}"));
-    if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
-        pipe.write_all(text.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
+    util::run_rollsafe(args, stdin, None)
 }
 
 fn code(output: &Output) -> i32 {
@@ -51,14 +34,6 @@ fn json(output: &Output) -> Value {
 
 fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
-}
-
-/// A scratch folder under the target directory, emptied first.
-fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    dir
 }
 
 const GOOD: &str = "apiVersion: apps/v1
@@ -87,7 +62,7 @@ spec:
 
 #[test]
 fn exit_codes_follow_the_threshold() {
-    let dir = scratch("exit-codes");
+    let dir = util::scratch_dir("exit-codes");
     let bad = dir.join("bad.yaml");
     std::fs::write(&bad, NO_READINESS).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(code(&rollsafe(&["lint", path(&bad)])), 1);
@@ -109,7 +84,7 @@ fn exit_codes_follow_the_threshold() {
 
 #[test]
 fn warnings_fail_only_when_asked() {
-    let dir = scratch("warnings");
+    let dir = util::scratch_dir("warnings");
     let file = dir.join("good.yaml");
     std::fs::write(&file, GOOD).unwrap_or_else(|e| panic!("{e}"));
     // No port, no Service: only warnings and infos (no liveness probe, no PDB…).
@@ -181,7 +156,7 @@ fn json_output_has_the_documented_shape() {
 
 #[test]
 fn folders_are_read_recursively_and_a_parse_error_does_not_stop_the_run() {
-    let dir = scratch("folders");
+    let dir = util::scratch_dir("folders");
     std::fs::create_dir_all(dir.join("apps/web")).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.join("apps/web/pod.yml"), NO_READINESS).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(
@@ -292,7 +267,7 @@ fn rules_and_explain_print_the_catalog() {
 
 #[test]
 fn policy_files_extend_and_errors_name_the_line() {
-    let dir = scratch("policies");
+    let dir = util::scratch_dir("policies");
     let policy = dir.join("policy.yaml");
     std::fs::write(
         &policy,

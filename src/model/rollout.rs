@@ -546,8 +546,11 @@ pub fn validate_deployment_strategy(strategy: Option<&DeploymentStrategy>) -> Ve
 // Deployment rollout plan
 // ---------------------------------------------------------------------------
 
-/// One moment of a simulated Deployment rolling update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One moment of a simulated rolling update (pod counts after the
+/// controller's moves of one step); `rollsafe timeline --format json` prints
+/// it as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Step {
     /// Old pods still running and ready.
     pub old: i64,
@@ -562,6 +565,22 @@ pub struct Step {
     /// Replicas short of the desired count (`replicas − ready`, never below
     /// 0): the Deployment's `unavailableReplicas` at that moment.
     pub unavailable: i64,
+}
+
+impl Step {
+    /// The step with `old` ready old pods and `new` new pods of which
+    /// `starting` are not ready yet, out of `replicas` desired.
+    pub fn of(replicas: i64, old: i64, new: i64, starting: i64, terminating: i64) -> Step {
+        let ready = old.saturating_add(new).saturating_sub(starting);
+        Step {
+            old,
+            new,
+            starting,
+            terminating,
+            ready,
+            unavailable: replicas.saturating_sub(ready).max(0),
+        }
+    }
 }
 
 /// How a simulation ended.
@@ -625,15 +644,13 @@ pub fn rollout_plan(fenceposts: &Fenceposts) -> RolloutPlan {
     let mut starting: i64 = 0;
     let mut terminating: i64 = 0;
     let snapshot = |old: i64, new_ready: i64, starting: i64, terminating: i64| {
-        let ready = old.saturating_add(new_ready);
-        Step {
+        Step::of(
+            replicas,
             old,
-            new: new_ready.saturating_add(starting),
+            new_ready.saturating_add(starting),
             starting,
             terminating,
-            ready,
-            unavailable: replicas.saturating_sub(ready).max(0),
-        }
+        )
     };
 
     let mut steps = vec![snapshot(old, new_ready, starting, terminating)];
