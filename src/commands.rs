@@ -43,6 +43,21 @@ pub fn resolve_policy(args: &PolicyArgs) -> Result<Policy, Vec<InputError>> {
     Ok(policy)
 }
 
+/// [`resolve_policy`], with its errors written to `err`.
+fn resolve_policy_or_report(
+    args: &PolicyArgs,
+    color: bool,
+    err: &mut dyn Write,
+) -> std::io::Result<Option<Policy>> {
+    match resolve_policy(args) {
+        Ok(policy) => Ok(Some(policy)),
+        Err(errors) => {
+            report::human::render_errors(&errors, color, err)?;
+            Ok(None)
+        }
+    }
+}
+
 fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
     match choice {
         ColorChoice::Always => true,
@@ -53,12 +68,8 @@ fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
 
 pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
     let color = use_color(args.color, std::io::stdout().is_terminal());
-    let policy = match resolve_policy(&args.policy) {
-        Ok(policy) => policy,
-        Err(errors) => {
-            report::human::render_errors(&errors, color, err)?;
-            return Ok(Status::Error);
-        }
+    let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
+        return Ok(Status::Error);
     };
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
     let loader = if args.fix || args.diff {
@@ -225,12 +236,8 @@ pub fn explain(
 
 /// `rollsafe serve`: resolves the policy, then serves until SIGTERM.
 pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
-    let policy = match resolve_policy(&args.policy) {
-        Ok(policy) => policy,
-        Err(errors) => {
-            report::human::render_errors(&errors, false, err)?;
-            return Ok(Status::Error);
-        }
+    let Some(policy) = resolve_policy_or_report(&args.policy, false, err)? else {
+        return Ok(Status::Error);
     };
     crate::webhook::init_logging();
     let options = crate::webhook::ServeOptions {
@@ -257,12 +264,8 @@ pub fn timeline(
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
     let color = use_color(args.color, std::io::stdout().is_terminal());
-    let policy = match resolve_policy(&args.policy) {
-        Ok(policy) => policy,
-        Err(errors) => {
-            report::human::render_errors(&errors, color, err)?;
-            return Ok(Status::Error);
-        }
+    let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
+        return Ok(Status::Error);
     };
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
     let loaded = Loader::new(&wants).load_paths(&args.paths);
