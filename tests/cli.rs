@@ -64,7 +64,7 @@ spec:
 fn exit_codes_follow_the_threshold() {
     let dir = util::scratch_dir("exit-codes");
     let bad = dir.join("bad.yaml");
-    std::fs::write(&bad, NO_READINESS).unwrap_or_else(|e| panic!("{e}"));
+    util::write(&bad, NO_READINESS);
     assert_eq!(code(&rollsafe(&["lint", path(&bad)])), 1);
     assert_eq!(
         code(&rollsafe(&["lint", "--fail-on", "never", path(&bad)])),
@@ -72,11 +72,10 @@ fn exit_codes_follow_the_threshold() {
     );
 
     let quiet = dir.join("quiet.yaml");
-    std::fs::write(
+    util::write(
         &quiet,
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {a: b}\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let output = rollsafe(&["lint", path(&quiet)]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
     assert!(stdout(&output).contains("no findings"));
@@ -86,7 +85,7 @@ fn exit_codes_follow_the_threshold() {
 fn warnings_fail_only_when_asked() {
     let dir = util::scratch_dir("warnings");
     let file = dir.join("good.yaml");
-    std::fs::write(&file, GOOD).unwrap_or_else(|e| panic!("{e}"));
+    util::write(&file, GOOD);
     // No port, no Service: only warnings and infos (no liveness probe, no PDB…).
     let output = rollsafe(&["lint", "--format", "json", path(&file)]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
@@ -158,27 +157,24 @@ fn json_output_has_the_documented_shape() {
 fn folders_are_read_recursively_and_a_parse_error_does_not_stop_the_run() {
     let dir = util::scratch_dir("folders");
     std::fs::create_dir_all(dir.join("apps/web")).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.join("apps/web/pod.yml"), NO_READINESS).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        dir.join("apps/good.json"),
-        serde_json::to_string(&serde_json::json!({
+    util::write(&dir.join("apps/web/pod.yml"), NO_READINESS);
+    util::write(
+        &dir.join("apps/good.json"),
+        &serde_json::to_string(&serde_json::json!({
             "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "json-pod"},
             "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 80}]}]}
         }))
         .unwrap_or_default(),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        dir.join("apps/chart.yaml"),
+    );
+    util::write(
+        &dir.join("apps/chart.yaml"),
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(dir.join("README.md"), "not a manifest").unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        dir.join("values.yaml"),
+    );
+    util::write(&dir.join("README.md"), "not a manifest");
+    util::write(
+        &dir.join("values.yaml"),
         "replicaCount: 2\nimage: {tag: latest}\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
 
     let output = rollsafe(&["lint", "--format", "json", path(&dir)]);
     assert_eq!(code(&output), 2, "an input error exits 2");
@@ -269,11 +265,10 @@ fn rules_and_explain_print_the_catalog() {
 fn policy_files_extend_and_errors_name_the_line() {
     let dir = util::scratch_dir("policies");
     let policy = dir.join("policy.yaml");
-    std::fs::write(
+    util::write(
         &policy,
         "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nrules:\n  readiness-probe-missing: warning\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let output = rollsafe_with_stdin(
         &["lint", "--policy", path(&policy), "--format", "json", "-"],
         Some(NO_READINESS),
@@ -286,11 +281,10 @@ fn policy_files_extend_and_errors_name_the_line() {
     );
 
     let bad = dir.join("bad.yaml");
-    std::fs::write(
+    util::write(
         &bad,
         "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  minDrainDelay: soon\nrules:\n  readiness-probe-mising: off\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let output = rollsafe_with_stdin(
         &["lint", "--policy", path(&bad), "--color", "never", "-"],
         Some(NO_READINESS),
@@ -305,11 +299,10 @@ fn policy_files_extend_and_errors_name_the_line() {
     );
 
     let quoted = dir.join("version.yaml");
-    std::fs::write(
+    util::write(
         &quoted,
         "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nkubernetesVersion: 1.30\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    );
     let output = rollsafe_with_stdin(
         &["lint", "--policy", path(&quoted), "-"],
         Some(NO_READINESS),

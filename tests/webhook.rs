@@ -96,16 +96,7 @@ impl TestCa {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join("webhook")
-        .join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    dir
-}
-
-fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("write {}: {e}", path.display()));
+    util::scratch_dir(&format!("webhook/{name}"))
 }
 
 // --- the server process -------------------------------------------------------
@@ -124,9 +115,9 @@ impl Server {
         let dir = scratch(name);
         let ca = TestCa::new();
         let (cert, key) = ca.issue();
-        write(&dir.join("tls.crt"), &cert);
-        write(&dir.join("tls.key"), &key);
-        write(&dir.join("ca.crt"), &ca.pem);
+        util::write(&dir.join("tls.crt"), &cert);
+        util::write(&dir.join("tls.key"), &key);
+        util::write(&dir.join("ca.crt"), &ca.pem);
         let mut child = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
             .arg("serve")
             .args(["--listen", "127.0.0.1:0"])
@@ -1212,8 +1203,8 @@ async fn sigterm_drains_then_exits_without_failing_a_request() {
 fn project_secret(dir: &Path, version: &str, cert: &str, key: &str) {
     let folder = dir.join(version);
     std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
-    write(&folder.join("tls.crt"), cert);
-    write(&folder.join("tls.key"), key);
+    util::write(&folder.join("tls.crt"), cert);
+    util::write(&folder.join("tls.key"), key);
     let link = |target: &str, name: &str| {
         let temporary = dir.join(format!("{name}.tmp"));
         let _ = std::fs::remove_file(&temporary);
@@ -1313,7 +1304,7 @@ async fn rules_that_need_unseen_objects_are_not_run() {
 async fn deny_on_warning_and_exempt_namespaces() {
     let dir = scratch("policies");
     let policy_file = dir.join("policy.yaml");
-    write(
+    util::write(
         &policy_file,
         "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  denyOn: warning\nexemptions:\n  - namespaces: [legacy]\n",
     );
@@ -1494,7 +1485,7 @@ fn deploy_renders_with_kubectl_kustomize() {
         // What kubectl renders lints clean too.
         let dir = scratch(&format!("rendered-{}", overlay.replace('/', "-")));
         let file = dir.join("rendered.yaml");
-        write(&file, &text);
+        util::write(&file, &text);
         let (_, outcome) = util::lint(&[file], &util::policy(Profile::Strict));
         let rules: Vec<&str> = outcome.findings.iter().map(|f| f.rule.id).collect();
         assert!(rules.is_empty(), "{overlay}: {rules:?}");
@@ -1507,8 +1498,8 @@ fn a_missing_or_mismatched_certificate_stops_the_start() {
     let ca = TestCa::new();
     let (cert, _) = ca.issue();
     let (_, other_key) = ca.issue();
-    write(&dir.join("tls.crt"), &cert);
-    write(&dir.join("other.key"), &other_key);
+    util::write(&dir.join("tls.crt"), &cert);
+    util::write(&dir.join("other.key"), &other_key);
     let start = |key: &str| {
         Command::new(env!("CARGO_BIN_EXE_rollsafe"))
             .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
