@@ -473,26 +473,35 @@ mod tests {
 
     /// Applies `path := new` to the first document of `text`, re-parses, and
     /// checks the document equals the patched JSON.
-    fn set(text: &str, path: &str, new: Value) -> String {
+    /// The value of `text`'s first document, which must parse.
+    fn first_value(text: &str) -> Value {
         let file = SourceFile::new("t.yaml", text.to_owned());
-        let (docs, errors) = parse_documents(&file, &|_, _| true);
-        assert!(errors.is_empty(), "{errors:?}");
-        let doc = &docs[0];
+        let (mut docs, errors) = parse_documents(&file, &|_, _| true);
+        assert!(errors.is_empty(), "{errors:?}\n{text}");
+        docs.swap_remove(0).value
+    }
+
+    /// The text edit for `op` on `text`'s first document.
+    fn edit_text(text: &str, op: &PatchOp) -> Result<Edit, TextError> {
+        let file = SourceFile::new("t.yaml", text.to_owned());
+        let (docs, _) = parse_documents(&file, &|_, _| true);
         let target = Target {
             text,
-            value: &doc.value,
-            spans: &doc.spans,
+            value: &docs[0].value,
+            spans: &docs[0].spans,
             json: text.trim_start().starts_with('{'),
         };
-        let op = crate::fix::set(&doc.value, path.to_owned(), new);
-        let edit = edit(&target, &op).unwrap_or_else(|e| panic!("{e}"));
+        edit(&target, op)
+    }
+
+    fn set(text: &str, path: &str, new: Value) -> String {
+        let value = first_value(text);
+        let op = crate::fix::set(&value, path.to_owned(), new);
+        let edit = edit_text(text, &op).unwrap_or_else(|e| panic!("{e}"));
         let fixed = edit.apply(text);
-        let mut expected = doc.value.clone();
+        let mut expected = value;
         crate::fix::apply(&mut expected, &[op]).unwrap_or_else(|e| panic!("{e}"));
-        let file = SourceFile::new("t.yaml", fixed.clone());
-        let (docs, errors) = parse_documents(&file, &|_, _| true);
-        assert!(errors.is_empty(), "{errors:?}\n{fixed}");
-        assert_eq!(docs[0].value, expected, "\n{fixed}");
+        assert_eq!(first_value(&fixed), expected, "\n{fixed}");
         fixed
     }
 
@@ -620,34 +629,18 @@ mod tests {
         let text = format!("{HEAD}base: &b {{grace: 10}}\nspec:\n  <<: *b\n  x: 1\nother: *b\n");
         let fixed = set(&text, "/spec/grace", json!(40));
         assert!(fixed.contains("  x: 1\n  grace: 40\n"), "{fixed}");
-        let file = SourceFile::new("t.yaml", text.clone());
-        let (docs, _) = parse_documents(&file, &|_, _| true);
-        let target = Target {
-            text: &text,
-            value: &docs[0].value,
-            spans: &docs[0].spans,
-            json: false,
-        };
         let op = PatchOp::Add {
             path: "/other/y".into(),
             value: json!(1),
         };
-        assert!(edit(&target, &op).is_err());
+        assert!(edit_text(&text, &op).is_err());
         // `add` in a list inserts: not a text edit done here.
         let text = format!("{HEAD}l: [1]\n");
-        let file = SourceFile::new("t.yaml", text.clone());
-        let (docs, _) = parse_documents(&file, &|_, _| true);
-        let target = Target {
-            text: &text,
-            value: &docs[0].value,
-            spans: &docs[0].spans,
-            json: false,
-        };
         let op = PatchOp::Add {
             path: "/l/0".into(),
             value: json!(1),
         };
-        assert!(edit(&target, &op).is_err());
+        assert!(edit_text(&text, &op).is_err());
     }
 
     #[test]

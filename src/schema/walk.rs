@@ -107,17 +107,10 @@ fn child<'a>(
         return Some(within(additional));
     }
     if depth < 8 {
-        for combinator in ["allOf", "anyOf", "oneOf"] {
-            for branch in schema
-                .get(combinator)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                let branch = deref(within(branch), resolver);
-                if let Some(found) = child(branch, token, resolver, depth + 1) {
-                    return Some(found);
-                }
+        for branch in branches(schema) {
+            let branch = deref(within(branch), resolver);
+            if let Some(found) = child(branch, token, resolver, depth + 1) {
+                return Some(found);
             }
         }
     }
@@ -142,17 +135,18 @@ fn collect_properties<'a>(
         out.extend(properties.keys().map(String::as_str));
     }
     if depth < 8 {
-        for combinator in ["allOf", "anyOf", "oneOf"] {
-            for branch in schema
-                .get(combinator)
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-            {
-                collect_properties(branch, resolver, out, depth + 1);
-            }
+        for branch in branches(schema) {
+            collect_properties(branch, resolver, out, depth + 1);
         }
     }
+}
+
+/// The subschemas of `allOf`, `anyOf` and `oneOf`, in that order.
+fn branches(schema: &Value) -> impl Iterator<Item = &Value> {
+    ["allOf", "anyOf", "oneOf"]
+        .into_iter()
+        .filter_map(|combinator| schema.get(combinator).and_then(Value::as_array))
+        .flatten()
 }
 
 /// Resolves local references (`#/definitions/Foo`, `#/$defs/Foo`) within one
