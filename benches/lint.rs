@@ -57,11 +57,7 @@ fn main() {
         "workload", "bytes", "lint ms", "base ms", "ratio", "lint MiB", "base MiB", "ratio"
     );
     for (name, path) in workloads {
-        let bytes: u64 = manifests(&path)
-            .iter()
-            .filter_map(|p| p.metadata().ok())
-            .map(|m| m.len())
-            .sum();
+        let bytes = total_bytes(&path);
         let path = path.to_string_lossy().into_owned();
         let lint = measure(
             env!("CARGO_BIN_EXE_rollsafe"),
@@ -120,11 +116,7 @@ fn schema_cost(repo: &Path) {
         "ratio"
     );
     for (name, path) in workloads {
-        let bytes: u64 = manifests(&path)
-            .iter()
-            .filter_map(|p| p.metadata().ok())
-            .map(|m| m.len())
-            .sum();
+        let bytes = total_bytes(&path);
         let path = path.to_string_lossy().into_owned();
         let lint = ["lint", "--format", "json", "--fail-on", "never"];
         let on = measure(
@@ -204,6 +196,15 @@ struct Sample {
 }
 
 /// Median wall time, CPU time and peak RSS over `RUNS` runs, after one warm-up.
+/// The size of the manifests under `path`.
+fn total_bytes(path: &Path) -> u64 {
+    manifests(path)
+        .iter()
+        .filter_map(|p| p.metadata().ok())
+        .map(|m| m.len())
+        .sum()
+}
+
 fn measure(program: &str, args: &[&str]) -> Sample {
     let mut walls = Vec::with_capacity(RUNS);
     let mut cpus = Vec::with_capacity(RUNS);
