@@ -1,6 +1,11 @@
 //! A source text and the arithmetic between bytes, characters and lines.
 
 use std::ops::Range;
+use std::sync::OnceLock;
+
+/// Bytes per entry of [`SourceFile`]'s character table: a lookup scans at
+/// most this many bytes, whatever the length of the line.
+const CHAR_BLOCK: usize = 64;
 
 /// One input: a file, or standard input. Owns the text every diagnostic quotes.
 #[derive(Debug)]
@@ -8,6 +13,11 @@ pub struct SourceFile {
     name: String,
     text: String,
     line_starts: Vec<u32>,
+    /// For text that is not ASCII: the number of characters before each
+    /// [`CHAR_BLOCK`]-byte block, built on first use. Minified JSON is one
+    /// line, so counting from the start of the line would make every lookup
+    /// cost the length of the file.
+    chars_before_block: OnceLock<Option<Vec<u32>>>,
 }
 
 impl SourceFile {
@@ -23,6 +33,7 @@ impl SourceFile {
             name: name.into(),
             text,
             line_starts,
+            chars_before_block: OnceLock::new(),
         }
     }
 
@@ -40,11 +51,60 @@ impl SourceFile {
         let byte = byte.min(self.text.len());
         let line = self.line_starts.partition_point(|&s| s as usize <= byte) - 1;
         let start = self.line_starts[line] as usize;
-        let column = self
-            .text
-            .get(start..byte)
-            .map_or(byte - start, |prefix| prefix.chars().count());
+        let column = self.chars_before(byte) - self.chars_before(start);
         (line + 1, column + 1)
+    }
+
+    fn char_table(&self) -> Option<&[u32]> {
+        self.chars_before_block
+            .get_or_init(|| {
+                if self.text.is_ascii() {
+                    return None;
+                }
+                let mut table = Vec::with_capacity(self.text.len() / CHAR_BLOCK + 1);
+                let mut count = 0u32;
+                for block in self.text.as_bytes().chunks(CHAR_BLOCK) {
+                    table.push(count);
+                    count += block.iter().filter(|&&b| is_char_start(b)).count() as u32;
+                }
+                Some(table)
+            })
+            .as_deref()
+    }
+
+    /// Characters in the text before byte offset `byte`.
+    pub fn chars_before(&self, byte: usize) -> usize {
+        let byte = byte.min(self.text.len());
+        let Some(table) = self.char_table() else {
+            return byte;
+        };
+        let block = byte / CHAR_BLOCK;
+        let counted = table.get(block).map_or(0, |&n| n as usize);
+        let bytes = &self.text.as_bytes()[block * CHAR_BLOCK..byte];
+        counted + bytes.iter().filter(|&&b| is_char_start(b)).count()
+    }
+
+    /// Byte offset of the character with index `char_index` in the text (the
+    /// text's length past its end). The YAML scanner counts characters;
+    /// miette and slicing need bytes.
+    pub fn byte_of_char(&self, char_index: usize) -> usize {
+        let Some(table) = self.char_table() else {
+            return char_index.min(self.text.len());
+        };
+        let block = table
+            .partition_point(|&n| n as usize <= char_index)
+            .saturating_sub(1);
+        let mut remaining = char_index - table.get(block).map_or(0, |&n| n as usize);
+        let bytes = self.text.as_bytes();
+        for (offset, &b) in bytes.iter().enumerate().skip(block * CHAR_BLOCK) {
+            if is_char_start(b) {
+                if remaining == 0 {
+                    return offset;
+                }
+                remaining -= 1;
+            }
+        }
+        self.text.len()
     }
 
     /// Byte range of a 1-based line, without its line break.
@@ -66,22 +126,29 @@ impl SourceFile {
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }
+}
 
-    /// Byte offset of the `column`-th character (0-based) of a 1-based line.
-    /// The YAML scanner counts characters; miette and slicing need bytes.
-    pub fn byte_at(&self, line: usize, column: usize) -> usize {
-        let start =
-            self.line_starts[line.saturating_sub(1).min(self.line_starts.len() - 1)] as usize;
-        let rest = &self.text[start..];
-        rest.char_indices()
-            .nth(column)
-            .map_or(self.text.len(), |(offset, _)| start + offset)
-    }
+/// Whether a byte starts a UTF-8 character (is not a continuation byte).
+fn is_char_start(byte: u8) -> bool {
+    byte & 0xC0 != 0x80
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn character_offsets_on_one_long_line_agree_with_a_plain_count() {
+        let text: String = (0..500)
+            .map(|i| if i % 7 == 0 { "é" } else { "ab" })
+            .collect();
+        let file = SourceFile::new("x", text.clone());
+        for (index, (byte, _)) in text.char_indices().enumerate() {
+            assert_eq!(file.byte_of_char(index), byte);
+            assert_eq!(file.chars_before(byte), index);
+            assert_eq!(file.line_col(byte), (1, index + 1));
+        }
+    }
 
     #[test]
     fn lines_and_columns_are_one_based_and_count_characters() {
@@ -90,7 +157,9 @@ mod tests {
         assert_eq!(file.line_col(5), (2, 1));
         let u = file.text().find('ü').unwrap_or_default();
         assert_eq!(file.line_col(u), (2, 7));
-        assert_eq!(file.byte_at(2, 6), u);
+        assert_eq!(file.byte_of_char(file.chars_before(u)), u);
+        assert_eq!(file.chars_before(u), 11);
+        assert_eq!(file.byte_of_char(1_000), file.text().len());
         assert_eq!(&file.text()[file.line_range(2)], "namé: ü");
         assert_eq!(&file.text()[file.line_range(3)], "z");
     }

@@ -7,7 +7,7 @@
 //! Documents whose `apiVersion`/`kind` nobody asked for are scanned but not
 //! built, so a 2 MB CustomResourceDefinition costs little more than reading it.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Value};
@@ -62,10 +62,9 @@ pub fn parse_documents(
     let mut documents = Vec::new();
     let mut errors = Vec::new();
     let mut base_byte = 0;
-    let mut base_line = 1;
     loop {
         let chunk = &scanned[base_byte..];
-        let mut builder = Builder::new(file, interest, base_byte, base_line, chunk.is_ascii());
+        let mut builder = Builder::new(file, interest, base_byte);
         match builder.run(chunk, &mut documents, &mut errors) {
             Ok(()) => break,
             Err(failure) => {
@@ -76,7 +75,6 @@ pub fn parse_documents(
                     break;
                 };
                 base_byte = next;
-                base_line = file.line_col(next).0;
             }
         }
     }
@@ -117,7 +115,7 @@ enum Frame {
         map: Map<String, Value>,
         key: Option<PendingKey>,
         /// Keys a `<<` merge set: an explicit key may override them once.
-        merged: Vec<String>,
+        merged: HashSet<String>,
         common: FrameCommon,
     },
     Seq {
@@ -146,8 +144,9 @@ struct Builder<'a> {
     file: &'a SourceFile,
     interest: Interest<'a>,
     base_byte: usize,
-    base_line: usize,
-    ascii: bool,
+    /// Characters of the file before `base_byte`: markers count characters
+    /// from the start of the chunk.
+    base_char: usize,
     // Per document:
     pointer: String,
     spans: HashMap<Box<str>, NodeSpan>,
@@ -166,19 +165,12 @@ struct Builder<'a> {
 }
 
 impl<'a> Builder<'a> {
-    fn new(
-        file: &'a SourceFile,
-        interest: Interest<'a>,
-        base_byte: usize,
-        base_line: usize,
-        ascii: bool,
-    ) -> Self {
+    fn new(file: &'a SourceFile, interest: Interest<'a>, base_byte: usize) -> Self {
         Builder {
             file,
             interest,
             base_byte,
-            base_line,
-            ascii,
+            base_char: file.chars_before(base_byte),
             pointer: String::new(),
             spans: HashMap::new(),
             stack: Vec::new(),
@@ -196,12 +188,7 @@ impl<'a> Builder<'a> {
     }
 
     fn byte(&self, marker: &Marker) -> usize {
-        if self.ascii {
-            self.base_byte + marker.index()
-        } else {
-            self.file
-                .byte_at(self.base_line + marker.line() - 1, marker.col())
-        }
+        self.file.byte_of_char(self.base_char + marker.index())
     }
 
     fn range(&self, span: &Span) -> (u32, u32) {
@@ -356,7 +343,7 @@ impl<'a> Builder<'a> {
             Frame::Map {
                 map: Map::new(),
                 key: None,
-                merged: Vec::new(),
+                merged: HashSet::new(),
                 common,
             }
         } else {
@@ -567,13 +554,7 @@ impl<'a> Builder<'a> {
                     if depth == 1 && (key.text == "apiVersion" || key.text == "kind") {
                         top_level_key = value.as_str().map(|v| (key.text.clone(), v.to_owned()));
                     }
-                    let overrides_merge = match merged.iter().position(|k| *k == key.text) {
-                        Some(i) => {
-                            merged.swap_remove(i);
-                            true
-                        }
-                        None => false,
-                    };
+                    let overrides_merge = merged.remove(&key.text);
                     if map.insert(key.text.clone(), value).is_some() && !overrides_merge {
                         refusal = Some((key.span.0, format!("duplicate key `{}`", key.text)));
                     }
@@ -609,14 +590,12 @@ impl<'a> Builder<'a> {
 /// map holds so far; in a list of mappings, earlier ones win.
 fn merge_into(
     map: &mut Map<String, Value>,
-    merged_keys: &mut Vec<String>,
+    merged_keys: &mut HashSet<String>,
     merged: Value,
 ) -> Result<(), String> {
     let mut merge_one = |entries: Map<String, Value>| {
         for (key, value) in entries {
-            if !merged_keys.contains(&key) {
-                merged_keys.push(key.clone());
-            }
+            merged_keys.insert(key.clone());
             map.insert(key, value);
         }
     };
