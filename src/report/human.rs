@@ -3,7 +3,6 @@
 
 use std::fmt;
 use std::io::{self, Write};
-use std::sync::Arc;
 
 use miette::{
     Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, SourceCode,
@@ -107,24 +106,119 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// A source file, named, as miette reads it.
-#[derive(Debug, Clone)]
-struct FileSource(Arc<SourceFile>);
+/// Lines of context a diagnostic quotes above and below its span.
+const CONTEXT_LINES: usize = 2;
+/// Characters of a quoted line: longer lines are cut to a window around the
+/// span, as rustc and ruff cut them, so that a finding on a minified line
+/// quotes a few dozen characters, not the whole file.
+const MAX_LINE_CHARS: usize = 160;
+/// Characters a window keeps before the span when it must cut.
+const LEAD_CHARS: usize = 40;
 
-impl SourceCode for FileSource {
+/// What a diagnostic quotes of its file: the lines around the span, each cut
+/// to the same window of columns, with `…` where text was left out. miette
+/// reads it as the whole source, so line numbers and the column it prints are
+/// translated back to the file's.
+#[derive(Debug, Clone)]
+struct Excerpt {
+    name: String,
+    text: String,
+    /// The span, in `text`.
+    span: std::ops::Range<usize>,
+    /// 0-based line of the file where `text` starts.
+    first_line: usize,
+    /// 0-based line (in `text`) and the file's column (in characters) of the
+    /// span's start.
+    span_line: usize,
+    span_column: usize,
+}
+
+impl Excerpt {
+    fn new(file: &SourceFile, range: std::ops::Range<usize>) -> Self {
+        let text = file.text();
+        let start = range.start.min(text.len());
+        let (line, column) = file.line_col(start);
+        let (line, column) = (line - 1, column - 1);
+        let span_line_range = file.line_range(line + 1);
+        let end = range.end.clamp(start, span_line_range.end.max(start));
+        let span_chars = text.get(start..end).map_or(0, |t| t.chars().count());
+        let line_chars =
+            file.chars_before(span_line_range.end) - file.chars_before(span_line_range.start);
+        // The window of columns every quoted line is cut to.
+        let window = if line_chars <= MAX_LINE_CHARS {
+            0..MAX_LINE_CHARS
+        } else {
+            let from = column.saturating_sub(LEAD_CHARS);
+            let from = from.min(line_chars.saturating_sub(MAX_LINE_CHARS));
+            from..from + MAX_LINE_CHARS
+        };
+        let first_line = line.saturating_sub(CONTEXT_LINES);
+        let last_line = (line + CONTEXT_LINES).min(file.line_count() - 1);
+        let mut out = String::new();
+        let mut span = 0..0;
+        for number in first_line..=last_line {
+            if number > first_line {
+                out.push('\n');
+            }
+            let full = &text[file.line_range(number + 1)];
+            let cut_before = window.start > 0 && full.chars().count() > window.start;
+            if cut_before {
+                out.push('…');
+            }
+            let line_start = out.len();
+            let kept: String = full
+                .chars()
+                .skip(window.start)
+                .take(window.end - window.start)
+                .collect();
+            out.push_str(&kept);
+            if number == line {
+                let skipped = column.saturating_sub(window.start);
+                let offset = kept
+                    .char_indices()
+                    .nth(skipped)
+                    .map_or(kept.len(), |(o, _)| o);
+                let length: usize = kept[offset..]
+                    .chars()
+                    .take(span_chars)
+                    .map(char::len_utf8)
+                    .sum();
+                span = line_start + offset..line_start + offset + length;
+            }
+            if full.chars().count() > window.end {
+                out.push('…');
+            }
+        }
+        Excerpt {
+            name: file.name().to_owned(),
+            text: out,
+            span,
+            first_line,
+            span_line: line - first_line,
+            span_column: column,
+        }
+    }
+}
+
+impl SourceCode for Excerpt {
     fn read_span<'a>(
         &'a self,
         span: &SourceSpan,
         before: usize,
         after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self.0.text().read_span(span, before, after)?;
+        let inner = self.text.read_span(span, before, after)?;
+        let column = if inner.line() == self.span_line {
+            self.span_column
+        } else {
+            inner.column()
+        };
         Ok(Box::new(miette::MietteSpanContents::new_named(
-            self.0.name().to_owned(),
+            self.name.clone(),
             inner.data(),
             *inner.span(),
-            inner.line(),
-            inner.column(),
+            self.first_line + inner.line(),
+            column,
             inner.line_count(),
         )))
     }
@@ -135,14 +229,17 @@ struct FindingDiagnostic {
     message: String,
     severity: miette::Severity,
     help: String,
-    source: FileSource,
+    source: Option<Excerpt>,
     label: Option<LabeledSpan>,
 }
 
 impl FindingDiagnostic {
     fn new(finding: &Finding) -> Self {
-        let label = (!finding.doc.file.text().is_empty())
-            .then(|| LabeledSpan::new_primary_with_span(None, finding.location.range.clone()));
+        let source = (!finding.doc.file.text().is_empty())
+            .then(|| Excerpt::new(&finding.doc.file, finding.location.range.clone()));
+        let label = source
+            .as_ref()
+            .map(|excerpt| LabeledSpan::new_primary_with_span(None, excerpt.span.clone()));
         FindingDiagnostic {
             code: format!("{}[{}]", finding.severity, finding.rule.id),
             message: format!("{}: {}", finding.object, finding.message),
@@ -152,7 +249,7 @@ impl FindingDiagnostic {
                 Severity::Info => miette::Severity::Advice,
             },
             help: finding.help.clone(),
-            source: FileSource(Arc::clone(&finding.doc.file)),
+            source,
             label,
         }
     }
@@ -186,7 +283,7 @@ impl Diagnostic for FindingDiagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.label.as_ref().map(|_| &self.source as &dyn SourceCode)
+        self.source.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -199,13 +296,17 @@ impl Diagnostic for FindingDiagnostic {
 struct ErrorDiagnostic {
     message: String,
     help: Option<String>,
-    source: Option<FileSource>,
+    source: Option<Excerpt>,
     label: Option<LabeledSpan>,
 }
 
 impl ErrorDiagnostic {
     fn new(error: &InputError) -> Self {
-        let located = error.file.as_ref().zip(error.range.clone());
+        let source = error
+            .file
+            .as_ref()
+            .zip(error.range.clone())
+            .map(|(file, range)| Excerpt::new(file, range));
         let message = match error.line_col() {
             Some(_) => error.message.clone(),
             None => format!("{}: {}", error.path, error.message),
@@ -213,12 +314,10 @@ impl ErrorDiagnostic {
         ErrorDiagnostic {
             message,
             help: error.help.clone(),
-            source: located
-                .as_ref()
-                .map(|(file, _)| FileSource(Arc::clone(file))),
-            label: located.map(|(_, range)| {
-                LabeledSpan::new_primary_with_span(Some("here".to_owned()), range)
+            label: source.as_ref().map(|excerpt| {
+                LabeledSpan::new_primary_with_span(Some("here".to_owned()), excerpt.span.clone())
             }),
+            source,
         }
     }
 }
