@@ -34,9 +34,8 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TimelineArgs {
-    /// Files, folders or `-` (stdin).
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Output format.
@@ -55,9 +54,8 @@ pub enum TimelineFormat {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// Files, folders or `-` (stdin).
-    #[arg(required = true, value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    #[command(flatten)]
+    pub input: InputArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
     /// Output format.
@@ -78,6 +76,18 @@ pub struct LintArgs {
     /// With `--fix` or `--diff`, apply unsafe fixes too (see `rollsafe explain RULE`).
     #[arg(long)]
     pub unsafe_fixes: bool,
+}
+
+/// What to read.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Files, folders or `-` (stdin). Folders are walked for `*.yaml`,
+    /// `*.yml` and `*.json` files without following symbolic links.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Refuse any input larger than this (`64MiB`, `512KiB`, or bytes).
+    #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = size)]
+    pub max_file_size: u64,
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +144,26 @@ fn duration(text: &str) -> Result<Millis, String> {
     parse_duration(text).map_err(|e| e.to_string())
 }
 
+/// `64MiB`, `64M`, `512KiB`, `1GiB` (powers of 1024), or a number of bytes.
+fn size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size: give a number, e.g. `64MiB`"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kb" | "kib" => 10,
+        "m" | "mb" | "mib" => 20,
+        "g" | "gb" | "gib" => 30,
+        other => return Err(format!("unknown size unit `{other}`: use KiB, MiB or GiB")),
+    };
+    number
+        .checked_mul(1 << shift)
+        .ok_or_else(|| format!("`{text}` is too large"))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Error,
@@ -147,4 +177,18 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size("64MiB"), Ok(64 << 20));
+        assert_eq!(size("512k"), Ok(512 << 10));
+        assert_eq!(size("100"), Ok(100));
+        assert!(size("lots").is_err());
+        assert!(size("5 PiB").is_err());
+    }
 }

@@ -3,12 +3,13 @@
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
+use crate::apply::{self, Safety};
 use crate::cli::{
     ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs, ServeArgs, TimelineArgs, TimelineFormat,
 };
 use crate::engine;
-use crate::fix;
 use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog};
 use crate::rules::{self, Severity};
@@ -72,42 +73,43 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         return Ok(Status::Error);
     };
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
+    let loader = Loader::new(&wants).with_max_file_size(args.input.max_file_size);
     let loader = if args.fix || args.diff {
-        Loader::new(&wants).keeping_sources()
+        loader.keeping_sources()
     } else {
-        Loader::new(&wants)
+        loader
     };
-    let mut loaded = loader.load_paths(&args.paths);
+    let mut loaded = loader.load_paths(&args.input.paths);
     let mut outcome = engine::evaluate(&loaded.documents, &policy);
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_deref();
     if args.fix || args.diff {
         let before = status_of(&loaded, &outcome, args.fail_on);
-        let mut lint_texts = |texts: Vec<(String, String)>| {
-            let mut again = Loaded::default();
-            for (name, text) in texts {
-                loader.load_text(&name, text, &mut again);
-            }
-            let outcome = engine::evaluate(&again.documents, &policy);
-            (again, outcome)
+        let safety = if args.unsafe_fixes {
+            Safety::All
+        } else {
+            Safety::SafeOnly
         };
-        let rounds = fix::rounds::fix_in_rounds(
-            loaded,
-            outcome,
-            args.unsafe_fixes,
-            args.fix,
-            &mut lint_texts,
-        );
+        let mut fixes = apply::lint::fix_run(&loaded, outcome, &policy, safety, args.fix);
         if args.diff {
-            report::diff::render_diff(&rounds, cwd, out)?;
-            report::diff::render_summary(&rounds, report::diff::Mode::Diff, cwd, err)?;
+            report::diff::render_diff(&fixes, cwd, out)?;
+            report::diff::render_summary(&fixes, report::diff::Mode::Diff, cwd, err)?;
             return Ok(before);
         }
-        let write_errors = write_fixes(&rounds);
-        report::diff::render_summary(&rounds, report::diff::Mode::Fix, cwd, err)?;
-        loaded = rounds.loaded;
-        loaded.errors.extend(write_errors);
-        outcome = rounds.outcome;
+        let write_errors = write_fixes(&mut fixes);
+        report::diff::render_summary(&fixes, report::diff::Mode::Fix, cwd, err)?;
+        // Report what the files hold now.
+        let mut again = Loaded::default();
+        for (source, text) in fixes.original.iter().zip(&fixes.texts) {
+            loader.load_text(source.name(), text.clone(), &mut again);
+        }
+        // Files that could not be read are not read again.
+        again
+            .errors
+            .extend(loaded.errors.iter().filter(|e| e.file.is_none()).cloned());
+        again.errors.extend(write_errors);
+        outcome = engine::evaluate(&again.documents, &policy);
+        loaded = again;
     }
     let mut errors = loaded.errors;
     errors.extend(outcome.errors.iter().cloned());
@@ -126,31 +128,27 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     Ok(status(&run, args.fail_on))
 }
 
-/// Writes each changed file back (standard input never), keeping a byte
-/// order mark the file had. Failures are input errors of the run.
-fn write_fixes(rounds: &fix::rounds::Rounds) -> Vec<InputError> {
+/// Writes each changed file back (standard input never), each atomically and
+/// only if it still holds what was read. A file that could not be written is
+/// an input error of the run, and its fixes are given up.
+fn write_fixes(fixes: &mut apply::lint::Fixes) -> Vec<InputError> {
     let mut errors = Vec::new();
-    for index in rounds.changed() {
-        let name = rounds.original[index].name();
-        if name == "<stdin>" {
+    let changed: Vec<usize> = fixes.changed().collect();
+    for index in changed {
+        let source = Arc::clone(&fixes.original[index]);
+        if source.name() == apply::lint::STDIN {
             continue;
         }
-        let path = std::path::Path::new(name);
-        let bom = std::fs::read(path).is_ok_and(|bytes| bytes.starts_with(b"\xef\xbb\xbf"));
-        let text = &rounds.texts[index];
-        let text = if bom {
-            format!("\u{feff}{text}")
-        } else {
-            text.clone()
-        };
-        if let Err(error) = std::fs::write(path, text) {
+        let path = std::path::Path::new(source.name());
+        if let Err(error) = apply::write::replace_file(path, &source, &fixes.texts[index]) {
             errors.push(InputError {
                 file: None,
-                path: name.to_owned(),
+                path: source.name().to_owned(),
                 range: None,
-                message: format!("cannot write the fixes: {error}"),
+                message: error.to_string(),
                 help: None,
             });
+            fixes.revert(index, error.to_string());
         }
     }
     errors
@@ -268,7 +266,9 @@ pub fn timeline(
         return Ok(Status::Error);
     };
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
-    let loaded = Loader::new(&wants).load_paths(&args.paths);
+    let loaded = Loader::new(&wants)
+        .with_max_file_size(args.input.max_file_size)
+        .load_paths(&args.input.paths);
     let (timelines, undecodable) = crate::timeline::timelines(&loaded.documents, &policy);
     let mut errors = loaded.errors;
     errors.extend(undecodable);

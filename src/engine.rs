@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::deadline::{Deadline, Expired};
 use crate::finding::Finding;
 use crate::model::index::Undecodable;
 use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths};
@@ -90,6 +91,16 @@ const MAX_DECODE_TRIES: usize = 16;
 
 /// Runs the policy's rules over the documents of one run.
 pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
+    evaluate_within(documents, policy, &Deadline::none()).unwrap_or_default()
+}
+
+/// [`evaluate`], abandoned between documents, workloads and rules once
+/// `deadline` has passed.
+pub fn evaluate_within(
+    documents: &[Document],
+    policy: &Policy,
+    deadline: &Deadline,
+) -> Result<Outcome, Expired> {
     let templates = &policy.settings.template_paths;
     let needs = document_needs(policy);
     let checker = schema::Checker {
@@ -101,6 +112,7 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
     let mut index = Index::default();
     let mut checked = Vec::new();
     for doc in documents {
+        deadline.check()?;
         let mut problems = Vec::new();
         if needs.schema {
             let result = checker.check(doc);
@@ -143,6 +155,7 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
         .collect();
     let mut violations = Vec::new();
     for (doc, problems) in &checked {
+        deadline.check()?;
         let object = ObjectRef::from_value(&doc.value);
         let view = DocumentView {
             doc,
@@ -164,6 +177,7 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
     }
     for workload in &index.workloads {
         for &(rule, severity) in &enabled {
+            deadline.check()?;
             rule.check_workload(workload, &cx, &mut violations);
             place(
                 &mut outcome,
@@ -177,6 +191,7 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
         }
     }
     for pdb in &index.pdbs {
+        deadline.check()?;
         for &(rule, severity) in &enabled {
             rule.check_pdb(pdb, &cx, &mut violations);
             place(
@@ -207,7 +222,7 @@ pub fn evaluate(documents: &[Document], policy: &Policy) -> Outcome {
     outcome
         .suppressed
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    outcome
+    Ok(outcome)
 }
 
 /// Today's input error for a document that does not decode as its kind.
@@ -290,6 +305,7 @@ fn place(
             message: violation.message,
             help: violation.help,
             fix: violation.fix,
+            shortfall: violation.shortfall,
             suppression: suppression(policy, doc, object, info.id),
         };
         if finding.suppression.is_some() {

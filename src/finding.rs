@@ -18,6 +18,8 @@ pub struct Finding {
     pub message: String,
     pub help: String,
     pub fix: Option<Fix>,
+    /// How far short of the rule's bound, in the rule's unit (larger is worse).
+    pub shortfall: Option<i64>,
     /// Why the finding is not counted, when it is suppressed.
     pub suppression: Option<String>,
 }

@@ -8,8 +8,10 @@
 #[macro_use]
 pub mod rules;
 
+pub mod apply;
 pub mod cli;
 pub mod commands;
+pub mod deadline;
 pub mod engine;
 pub mod finding;
 pub mod fix;

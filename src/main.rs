@@ -6,6 +6,7 @@ use rollsafe::cli::{Cli, Command};
 use rollsafe::commands::{self, Status};
 
 fn main() -> ExitCode {
+    ignore_file_size_signal();
     let cli = Cli::parse();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -27,5 +28,15 @@ fn main() -> ExitCode {
             let _ = writeln!(err, "error: {error}");
             Status::Error.into()
         }
+    }
+}
+
+/// Past a file-size limit (`ulimit -f`) a write then fails with an error
+/// `--fix` reports, instead of SIGXFSZ killing the process mid-write.
+fn ignore_file_size_signal() {
+    #[cfg(unix)]
+    // SAFETY: sets a signal's disposition before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
     }
 }

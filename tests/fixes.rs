@@ -6,11 +6,15 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use std::sync::Arc;
+
+use rollsafe::apply::Safety;
+use rollsafe::apply::files::edit_files;
+use rollsafe::apply::lint::fix_run;
 use rollsafe::finding::Finding;
-use rollsafe::fix::files::{FileFixes, plan};
 use rollsafe::fix::{self, PatchOp};
 use rollsafe::policy::{Policy, Profile};
-use rollsafe::source::{SourceFile, is_list, parse_documents};
+use rollsafe::source::{Loaded, SourceFile, is_list, parse_documents};
 use serde_json::Value;
 use similar::{ChangeTag, TextDiff};
 
@@ -115,14 +119,26 @@ fn documents(text: &str) -> Vec<Value> {
 
 /// The property: fixing one finding's text gives what `fix::apply` gives
 /// the document, and leaves the file's other documents alone.
-fn assert_text_fix_equals_patch(finding: &Finding) {
+fn assert_text_fix_equals_patch(loaded: &Loaded, finding: &Finding) {
     let Some(fix) = &finding.fix else {
         return;
     };
     let original = finding.doc.file.text();
-    let single = std::slice::from_ref(finding);
-    let planned = plan(single, true);
-    let file = &planned.files[0];
+    // The document as read: a finding on an object that needed repairs to
+    // decode carries the repaired copy.
+    let doc = loaded
+        .documents
+        .iter()
+        .find(|d| Arc::ptr_eq(&d.file, &finding.doc.file) && d.start == finding.doc.start)
+        .unwrap_or_else(|| panic!("{}: document not found", finding.file_name()));
+    let mut value = (*doc.value).clone();
+    fix::apply(&mut value, &fix.patch).unwrap_or_else(|e| panic!("{e}"));
+    let edited = edit_files(
+        &[Arc::clone(&finding.doc.file)],
+        std::slice::from_ref(doc),
+        &[Arc::new(value)],
+    );
+    let file = &edited[0];
     assert!(
         file.failed.is_empty(),
         "{}: {} {:?}",
@@ -147,7 +163,7 @@ fn assert_text_fix_equals_patch(finding: &Finding) {
         })
         .collect();
     fix::apply(&mut expected[index], &patch).unwrap_or_else(|e| panic!("{e}"));
-    let got = documents(&file.fixed);
+    let got = documents(&file.text);
     assert_eq!(
         got,
         expected,
@@ -182,14 +198,23 @@ fn relint(name: &str, text: &str, policy: &Policy) -> Vec<(String, String, Optio
 }
 
 /// Files past this size get the whole-file checks only: the one-finding
-/// property re-parses the file for every finding, slow in a debug build.
+/// property edits the file once for every finding, slow in a debug build.
 const PROPERTY_SIZE_LIMIT: usize = 100_000;
+
+/// (rule, object, container) of a finding.
+fn key(finding: &Finding) -> (String, String, Option<String>) {
+    (
+        finding.rule.id.to_owned(),
+        finding.object.to_string(),
+        finding.container.clone(),
+    )
+}
 
 /// Fixes every finding of `path` in memory and checks the three promises.
 /// Returns how many fixes applied.
 fn check_file(path: &Path, policy: &Policy) -> usize {
     let relative = path.strip_prefix(util::repo()).unwrap_or(path).to_owned();
-    let (_, outcome) = util::lint(&[relative], policy);
+    let (loaded, outcome) = util::lint(&[relative], policy);
     let fixable: Vec<&Finding> = outcome
         .findings
         .iter()
@@ -200,33 +225,29 @@ fn check_file(path: &Path, policy: &Policy) -> usize {
     }
     for finding in &fixable {
         if finding.doc.file.text().len() <= PROPERTY_SIZE_LIMIT {
-            assert_text_fix_equals_patch(finding);
+            assert_text_fix_equals_patch(&loaded, finding);
         }
     }
-    let planned = plan(&outcome.findings, true);
-    assert_eq!(planned.files.len(), 1);
-    let file: &FileFixes<'_> = &planned.files[0];
-    let name = file.file.name();
-    assert!(file.failed.is_empty(), "{name}: {:?}", file.failed);
-    assert_eq!(file.applied.len(), fixable.len(), "{name}");
-    let original = file.file.text();
-    let touched: Vec<Range<usize>> = fixable.iter().flat_map(|f| touched(f, original)).collect();
-    assert_only_touched_lines_change(name, original, &file.fixed, &touched);
-    let left = relint(name, &file.fixed, policy);
-    for finding in &fixable {
-        let key = (
-            finding.rule.id.to_owned(),
-            finding.object.to_string(),
-            finding.container.clone(),
-        );
+    let keys: Vec<_> = fixable.iter().map(|f| key(f)).collect();
+    let original = loaded.sources[0].text().to_owned();
+    let touched: Vec<Range<usize>> = fixable.iter().flat_map(|f| touched(f, &original)).collect();
+    let name = loaded.sources[0].name().to_owned();
+    let count = fixable.len();
+    let fixes = fix_run(&loaded, outcome, policy, Safety::All, false);
+    assert!(fixes.failed.is_empty(), "{name}: {:?}", fixes.failed);
+    assert!(fixes.settled, "{name}");
+    assert!(fixes.fixed_count() >= count, "{name}");
+    let fixed = &fixes.texts[0];
+    assert_only_touched_lines_change(&name, &original, fixed, &touched);
+    let left = relint(&name, fixed, policy);
+    for key in &keys {
         assert!(
-            !left.contains(&key),
-            "{name}: {} is still reported after --fix:\n{}",
-            finding.rule.id,
-            file.fixed
+            !left.contains(key),
+            "{name}: {} is still reported after --fix:\n{fixed}",
+            key.0
         );
     }
-    fixable.len()
+    count
 }
 
 #[test]
@@ -481,8 +502,10 @@ spec:
 ";
     let policy = util::policy(Profile::Default);
     let wants = |api_version: &str, kind: &str| rollsafe::engine::wants(&policy, api_version, kind);
-    let mut loaded = rollsafe::source::Loaded::default();
-    rollsafe::source::Loader::new(&wants).load_text("two.yaml", text.to_owned(), &mut loaded);
+    let mut loaded = Loaded::default();
+    rollsafe::source::Loader::new(&wants)
+        .keeping_sources()
+        .load_text("two.yaml", text.to_owned(), &mut loaded);
     let outcome = rollsafe::engine::evaluate(&loaded.documents, &policy);
     let raises: Vec<i64> = outcome
         .findings
@@ -495,20 +518,14 @@ spec:
     assert!(raises.len() >= 3, "{raises:?}");
     let largest = raises.iter().copied().max().unwrap_or_default();
     assert!(raises.iter().any(|r| *r < largest), "{raises:?}");
-    let planned = plan(&outcome.findings, false);
-    let file = &planned.files[0];
-    assert!(file.failed.is_empty(), "{:?}", file.failed);
-    let docs = documents(&file.fixed);
+    let fixes = fix_run(&loaded, outcome, &policy, Safety::SafeOnly, false);
+    assert!(fixes.failed.is_empty(), "{:?}", fixes.failed);
+    let fixed = &fixes.texts[0];
+    let docs = documents(fixed);
     assert_eq!(
         docs[0].pointer("/spec/template/spec/terminationGracePeriodSeconds"),
         Some(&Value::from(largest))
     );
-    assert_eq!(
-        file.fixed.matches("terminationGracePeriodSeconds").count(),
-        1
-    );
-    assert!(
-        file.fixed
-            .contains(&format!("      terminationGracePeriodSeconds: {largest}\n"))
-    );
+    assert_eq!(fixed.matches("terminationGracePeriodSeconds").count(), 1);
+    assert!(fixed.contains(&format!("      terminationGracePeriodSeconds: {largest}\n")));
 }

@@ -24,10 +24,11 @@ pub fn policy(profile: Profile) -> Policy {
     Policy::builtin(profile).unwrap_or_else(|errors| panic!("built-in policy: {errors:?}"))
 }
 
-/// Loads paths the way `rollsafe lint` does and evaluates them.
+/// Loads paths the way `rollsafe lint --fix` does (keeping the texts) and
+/// evaluates them.
 pub fn lint(paths: &[PathBuf], policy: &Policy) -> (Loaded, Outcome) {
     let wants = |api_version: &str, kind: &str| engine::wants(policy, api_version, kind);
-    let loaded = Loader::new(&wants).load_paths(paths);
+    let loaded = Loader::new(&wants).keeping_sources().load_paths(paths);
     let outcome = engine::evaluate(&loaded.documents, policy);
     (loaded, outcome)
 }

@@ -20,7 +20,7 @@ pub use settings::{DurationSetting, SETTING_NAMES, Settings, SettingsPatch};
 use crate::model::glob::glob_matches;
 use crate::model::{KubeVersion, ObjectRef};
 use crate::rules::{self, Severity};
-use crate::source::{InputError, SourceFile, parse_documents};
+use crate::source::{InputError, SourceFile, parse_documents, read_text_file};
 
 const DEFAULT_POLICY: &str = include_str!("../../policies/default.yaml");
 const STRICT_POLICY: &str = include_str!("../../policies/strict.yaml");
@@ -163,6 +163,10 @@ struct Layer {
     policy: PolicyFile,
 }
 
+/// A policy is a page of YAML; anything much larger (`extends: /dev/zero`)
+/// is not one.
+const MAX_POLICY_BYTES: u64 = 1024 * 1024;
+
 /// `extends` chains longer than this are surely cycles.
 const MAX_EXTENDS: usize = 8;
 
@@ -219,16 +223,16 @@ fn resolve_layers(
             profile.text().to_owned(),
             None,
         ),
-        Origin::File(path) => match std::fs::read_to_string(path) {
+        Origin::File(path) => match read_text_file(path, MAX_POLICY_BYTES) {
             Ok(text) => (
                 path.display().to_string(),
                 text,
                 path.parent().map(Path::to_owned),
             ),
-            Err(error) => {
+            Err(unreadable) => {
                 return Err(vec![plain_error(
                     &path.display().to_string(),
-                    format!("cannot read policy: {error}"),
+                    format!("cannot read policy: {}", unreadable.message),
                 )]);
             }
         },

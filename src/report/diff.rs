@@ -7,15 +7,16 @@ use std::path::Path;
 use similar::TextDiff;
 
 use super::repo_path;
-use crate::fix::rounds::{MAX_ROUNDS, Rounds};
+use crate::apply::MAX_ROUNDS;
+use crate::apply::lint::Fixes;
 
 /// One unified diff per file the fixes change, `a/` and `b/` prefixed so
 /// that `git apply` takes it from the working directory.
-pub fn render_diff(rounds: &Rounds, cwd: Option<&Path>, out: &mut dyn Write) -> io::Result<()> {
-    for index in rounds.changed() {
-        let source = &rounds.original[index];
+pub fn render_diff(fixes: &Fixes, cwd: Option<&Path>, out: &mut dyn Write) -> io::Result<()> {
+    for index in fixes.changed() {
+        let source = &fixes.original[index];
         let name = repo_path(source.name(), cwd).unwrap_or_else(|| "<stdin>".to_owned());
-        let diff = TextDiff::from_lines(source.text(), rounds.texts[index].as_str());
+        let diff = TextDiff::from_lines(source.text(), fixes.texts[index].as_str());
         write!(
             out,
             "{}",
@@ -37,13 +38,13 @@ pub enum Mode {
 /// What was fixed, what could not be and why, what needs `--unsafe-fixes`,
 /// and that standard input is never written.
 pub fn render_summary(
-    rounds: &Rounds,
+    fixes: &Fixes,
     mode: Mode,
     cwd: Option<&Path>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
-    let fixed = rounds.fixed;
-    let files = rounds.changed().count();
+    let fixed = fixes.fixed_count();
+    let files = fixes.changed().count();
     let verb = match mode {
         Mode::Fix => "fixed",
         Mode::Diff => "would fix",
@@ -55,11 +56,22 @@ pub fn render_summary(
             plural(fixed),
             plural(files)
         )?;
-    } else if rounds.stdin_fixes == 0 && rounds.failed.is_empty() && rounds.unsafe_rules.is_empty()
+    } else if fixes.stdin_fixes == 0
+        && fixes.failed.is_empty()
+        && fixes.unsafe_rules.is_empty()
+        && fixes.unwritten.is_empty()
     {
         writeln!(out, "no fixes to apply")?;
     }
-    for failure in &rounds.failed {
+    for (file, lost, reason) in &fixes.unwritten {
+        let name = repo_path(file, cwd).unwrap_or_else(|| file.clone());
+        writeln!(
+            out,
+            "{name} was left as it was: {lost} fix{} not written ({reason})",
+            if *lost == 1 { "" } else { "es" }
+        )?;
+    }
+    for failure in &fixes.failed {
         let name = repo_path(&failure.file, cwd).unwrap_or_else(|| "<stdin>".to_owned());
         writeln!(
             out,
@@ -67,7 +79,7 @@ pub fn render_summary(
             failure.severity, failure.rule, failure.line, failure.column, failure.reason
         )?;
     }
-    let stdin = rounds.stdin_fixes;
+    let stdin = fixes.stdin_fixes;
     if stdin > 0 {
         writeln!(
             out,
@@ -76,17 +88,17 @@ pub fn render_summary(
             if stdin == 1 { "it" } else { "them" }
         )?;
     }
-    let unsafe_count = rounds.unsafe_rules.len();
+    let unsafe_count = fixes.unsafe_rules.len();
     if unsafe_count > 0 {
         writeln!(
             out,
             "{unsafe_count} more fix{} {} unsafe ({}): apply with `--unsafe-fixes`",
             if unsafe_count == 1 { "" } else { "es" },
             if unsafe_count == 1 { "is" } else { "are" },
-            rounds.unsafe_rules.join(", ")
+            fixes.unsafe_rules.join(", ")
         )?;
     }
-    if !rounds.settled {
+    if !fixes.settled {
         writeln!(
             out,
             "the fixes did not settle after {MAX_ROUNDS} rounds: run `--fix` again and report this"

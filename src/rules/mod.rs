@@ -205,6 +205,10 @@ pub struct Violation {
     /// What to change, in the imperative, with the target value.
     pub help: String,
     pub fix: Option<Fix>,
+    /// How far the object falls short of the rule's bound, in the rule's own
+    /// unit (milliseconds, seconds, replicas): larger is worse. An update
+    /// that makes an existing finding worse is judged as a new one.
+    pub shortfall: Option<i64>,
 }
 
 impl Violation {
@@ -219,6 +223,7 @@ impl Violation {
             message: message.into(),
             help: help.into(),
             fix: None,
+            shortfall: None,
         }
     }
 
@@ -229,6 +234,12 @@ impl Violation {
 
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
         self.fix = fix;
+        self
+    }
+
+    /// How far short of the rule's bound (see [`Violation::shortfall`]).
+    pub fn short_by(mut self, amount: i64) -> Self {
+        self.shortfall = Some(amount);
         self
     }
 }

@@ -419,7 +419,8 @@ impl Rule for LivenessRestartsBeforeUnready {
                         threshold * live.period
                     ),
                 )
-                .in_container(c.name()),
+                .in_container(c.name())
+                .short_by(ready.seconds() - live.seconds()),
             );
         }
     }

@@ -296,14 +296,17 @@ impl Rule for RolloutLowAvailability {
                 } else {
                     unavailable_clause(&rolling.max_unavailable, f.unavailable_budget(), &scale)
                 };
-                out.push(Violation::new(
-                    rolling_field(w, "maxUnavailable"),
-                    format!(
-                        "a rollout may leave only `{ready}` of `{}` replicas ready ({cause}), below `minAvailableRatio` `{ratio}` (`{required}` ready)",
-                        scale.count
-                    ),
-                    lower_unavailable_help(scale.count - required, true),
-                ));
+                out.push(
+                    Violation::new(
+                        rolling_field(w, "maxUnavailable"),
+                        format!(
+                            "a rollout may leave only `{ready}` of `{}` replicas ready ({cause}), below `minAvailableRatio` `{ratio}` (`{required}` ready)",
+                            scale.count
+                        ),
+                        lower_unavailable_help(scale.count - required, true),
+                    )
+                    .short_by(required - ready),
+                );
             }
             Rollout::StatefulSet(strategy) => {
                 let Some(scale) = Scale::of(w, cx) else {
@@ -330,14 +333,17 @@ impl Rule for RolloutLowAvailability {
                         &scale,
                     )
                 };
-                out.push(Violation::new(
-                    rolling_field(w, "maxUnavailable"),
-                    format!(
-                        "a rollout may leave only `{ready}` of `{}` pods ready ({cause}), below `minAvailableRatio` `{ratio}` (`{required}` ready)",
-                        scale.count
-                    ),
-                    lower_unavailable_help(scale.count - required, false),
-                ));
+                out.push(
+                    Violation::new(
+                        rolling_field(w, "maxUnavailable"),
+                        format!(
+                            "a rollout may leave only `{ready}` of `{}` pods ready ({cause}), below `minAvailableRatio` `{ratio}` (`{required}` ready)",
+                            scale.count
+                        ),
+                        lower_unavailable_help(scale.count - required, false),
+                    )
+                    .short_by(required - ready),
+                );
             }
             Rollout::DaemonSet(strategy) => {
                 let Ok(Some(rolling)) = daemonset_rolling(strategy.as_ref()) else {

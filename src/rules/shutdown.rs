@@ -299,7 +299,8 @@ impl Rule for PrestopSleepTooShort {
             out.push(
                 Violation::new(m.drain.pointer.clone(), message, help)
                     .in_container(name)
-                    .with_fix(Some(fix)),
+                    .with_fix(Some(fix))
+                    .short_by(millis_i64(min) - millis_i64(delay)),
             );
         }
     }
@@ -676,7 +677,8 @@ impl Rule for GracePeriodTooShort {
             out.push(
                 Violation::new(pod.grace_pointer(), message, help)
                     .in_container(name)
-                    .with_fix(Some(fix)),
+                    .with_fix(Some(fix))
+                    .short_by(need - pod.grace),
             );
         }
     }
@@ -774,7 +776,8 @@ impl Rule for PrestopExceedsGracePeriod {
                             cx.settings.min_drain_delay.ceil_secs().max(1)
                         ),
                     )
-                    .in_container(name),
+                    .in_container(name)
+                    .short_by(i64::MAX),
                 );
                 continue;
             };
@@ -803,7 +806,8 @@ impl Rule for PrestopExceedsGracePeriod {
             out.push(
                 Violation::new(m.drain.pointer.clone(), message, help)
                     .in_container(name)
-                    .with_fix(Some(fix)),
+                    .with_fix(Some(fix))
+                    .short_by(millis_i64(drain) - pod.grace.saturating_mul(1000)),
             );
         }
     }
@@ -1293,6 +1297,11 @@ fn secs_text(seconds: i64) -> String {
 
 /// A duration in the unit grace periods are written in: whole seconds as
 /// `90s`, anything finer as Go writes it (`500ms`, `7.5s`).
+/// Milliseconds as a signed count, for shortfalls.
+fn millis_i64(m: Millis) -> i64 {
+    i64::try_from(m.0).unwrap_or(i64::MAX)
+}
+
 fn dur(m: Millis) -> String {
     if m.0.is_multiple_of(1000) {
         format!("{}s", m.0 / 1000)

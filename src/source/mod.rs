@@ -29,10 +29,10 @@ pub struct Document {
 
 impl Document {
     /// A document built in memory (an admission request), with no source text.
-    pub fn detached(name: &str, value: Value) -> Self {
+    pub fn detached(name: &str, value: impl Into<Arc<Value>>) -> Self {
         Document {
             file: Arc::new(SourceFile::new(name, String::new())),
-            value: Arc::new(value),
+            value: value.into(),
             spans: SpanIndex::default(),
             start: 0,
         }
@@ -113,11 +113,17 @@ pub struct Loaded {
     pub sources: Vec<Arc<SourceFile>>,
 }
 
+/// Largest input read by default: far above any manifest set, far below
+/// what would exhaust memory (`/dev/zero` behind a symlink, a runaway
+/// generator piped in).
+pub const DEFAULT_MAX_FILE_SIZE: u64 = 64 * 1024 * 1024;
+
 /// What the caller wants from the inputs: kinds it reads, decided on
 /// `apiVersion` and `kind`. Lists are always read for their items.
 pub struct Loader<'a> {
     interest: Interest<'a>,
     keep_sources: bool,
+    max_file_size: u64,
 }
 
 impl<'a> Loader<'a> {
@@ -125,6 +131,7 @@ impl<'a> Loader<'a> {
         Loader {
             interest,
             keep_sources: false,
+            max_file_size: DEFAULT_MAX_FILE_SIZE,
         }
     }
 
@@ -134,48 +141,53 @@ impl<'a> Loader<'a> {
         self
     }
 
-    /// Reads files, folders (recursively: `*.yaml`, `*.yml`, `*.json`) and `-`
-    /// (stdin), in the order given; a folder's files in name order.
+    /// Inputs larger than `bytes` are refused with an error.
+    pub fn with_max_file_size(mut self, bytes: u64) -> Self {
+        self.max_file_size = bytes;
+        self
+    }
+
+    /// Reads files, folders and `-` (stdin), in the order given; a folder's
+    /// files in name order.
+    ///
+    /// A folder is walked as ripgrep walks it: `*.yaml`, `*.yml` and `*.json`
+    /// regular files, recursively, skipping hidden folders, never following
+    /// a symbolic link (a committed link to `/proc/self/environ` or
+    /// `/dev/zero` must not be read), and going on past a subfolder it cannot
+    /// read. A path named on the command line is read whatever it is (a
+    /// symbolic link, a pipe from `<(helm template …)`).
     pub fn load_paths(&self, paths: &[PathBuf]) -> Loaded {
         let mut loaded = Loaded::default();
         for path in paths {
             if path.as_os_str() == "-" {
-                let mut text = String::new();
-                match std::io::stdin().read_to_string(&mut text) {
-                    Ok(_) => self.load_text("<stdin>", text, &mut loaded),
-                    Err(error) => loaded
-                        .errors
-                        .push(InputError::io(Path::new("<stdin>"), &error)),
-                }
+                let read = read_text(std::io::stdin().lock(), None, self.max_file_size);
+                self.load_read("<stdin>", read, &mut loaded);
             } else if path.is_dir() {
                 let mut files = Vec::new();
-                if let Err(error) = collect_manifests(path, &mut files) {
-                    loaded.errors.push(InputError::io(path, &error));
-                }
+                collect_manifests(path, &mut files, &mut loaded.errors);
                 files.sort();
                 for file in files {
-                    self.load_file(&file, &mut loaded);
+                    let read = read_text_file(&file, self.max_file_size);
+                    self.load_read(&file.display().to_string(), read, &mut loaded);
                 }
             } else {
-                self.load_file(path, &mut loaded);
+                let read = read_text_file(path, self.max_file_size);
+                self.load_read(&path.display().to_string(), read, &mut loaded);
             }
         }
         loaded
     }
 
-    fn load_file(&self, path: &Path, loaded: &mut Loaded) {
-        match std::fs::read(path) {
-            Ok(bytes) => match String::from_utf8(bytes) {
-                Ok(text) => self.load_text(&path.display().to_string(), text, loaded),
-                Err(_) => loaded.errors.push(InputError {
-                    file: None,
-                    path: path.display().to_string(),
-                    range: None,
-                    message: "not UTF-8 text".to_owned(),
-                    help: Some("Kubernetes manifests are UTF-8 YAML or JSON".to_owned()),
-                }),
-            },
-            Err(error) => loaded.errors.push(InputError::io(path, &error)),
+    fn load_read(&self, name: &str, read: Result<String, Unreadable>, loaded: &mut Loaded) {
+        match read {
+            Ok(text) => self.load_text(name, text, loaded),
+            Err(unreadable) => loaded.errors.push(InputError {
+                file: None,
+                path: name.to_owned(),
+                range: None,
+                message: unreadable.message,
+                help: unreadable.help,
+            }),
         }
     }
 
@@ -255,21 +267,100 @@ pub fn is_list(kind: &str) -> bool {
     kind.ends_with("List")
 }
 
-fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
+/// Why an input could not be read as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// Reads the file at `path` as UTF-8 text of at most `limit` bytes.
+pub fn read_text_file(path: &Path, limit: u64) -> Result<String, Unreadable> {
+    let file = std::fs::File::open(path).map_err(|e| io_unreadable(&e))?;
+    let size = file.metadata().map_err(|e| io_unreadable(&e))?.len();
+    read_text(file, Some(size), limit)
+}
+
+/// Reads UTF-8 text of at most `limit` bytes (`size`, when known, lets a
+/// regular file that is too large be refused before it is read). More is an
+/// error rather than a truncated text, and so is a NUL byte: YAML and JSON do
+/// not allow it, so the input is binary (or something like
+/// `/proc/self/environ`), and quoting it in a diagnostic could print what was
+/// never meant to be printed.
+pub fn read_text(reader: impl Read, size: Option<u64>, limit: u64) -> Result<String, Unreadable> {
+    let too_large = || Unreadable {
+        message: format!("larger than {}", human_size(limit)),
+        help: Some("raise the limit with `--max-file-size`".to_owned()),
+    };
+    if size.is_some_and(|size| size > limit) {
+        return Err(too_large());
+    }
+    let mut bytes = Vec::new();
+    reader
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| io_unreadable(&e))?;
+    if bytes.len() as u64 > limit {
+        return Err(too_large());
+    }
+    let not_text = |what: &str| Unreadable {
+        message: what.to_owned(),
+        help: Some("Kubernetes manifests are UTF-8 YAML or JSON".to_owned()),
+    };
+    if bytes.contains(&0) {
+        return Err(not_text("not a text file (it contains NUL bytes)"));
+    }
+    String::from_utf8(bytes).map_err(|_| not_text("not UTF-8 text"))
+}
+
+fn io_unreadable(error: &std::io::Error) -> Unreadable {
+    Unreadable {
+        message: format!("cannot read: {error}"),
+        help: None,
+    }
+}
+
+/// `64 MiB`, `512 KiB`, `100 bytes`.
+pub fn human_size(bytes: u64) -> String {
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= 1024 && bytes.is_multiple_of(1024) {
+        format!("{} KiB", bytes / 1024)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The manifests below `dir`; a folder that cannot be read is an error
+/// naming it, and the walk goes on with the rest.
+fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => return errors.push(InputError::io(dir, &error)),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => {
+                errors.push(InputError::io(dir, &error));
+                continue;
+            }
+        };
         let path = entry.path();
-        let file_type = entry.file_type()?;
+        // `file_type` does not follow symbolic links: a link is neither.
+        let Ok(file_type) = entry.file_type() else {
+            continue;
+        };
         if file_type.is_dir() {
             // Hidden folders (.git, .github) hold no manifests worth linting.
             if !entry.file_name().to_string_lossy().starts_with('.') {
-                collect_manifests(&path, out)?;
+                collect_manifests(&path, out, errors);
             }
-        } else if is_manifest_name(&path) {
+        } else if file_type.is_file() && is_manifest_name(&path) {
             out.push(path);
         }
     }
-    Ok(())
 }
 
 fn is_manifest_name(path: &Path) -> bool {

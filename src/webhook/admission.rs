@@ -12,7 +12,8 @@
 //! (see [`DECODED_BY_API_SERVER_RULES`]);
 //! everything else is judged exactly as the linter judges it.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine as _;
 use kube::core::DynamicObject;
@@ -20,13 +21,15 @@ use kube::core::admission::{AdmissionRequest, AdmissionResponse, AdmissionReview
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::apply::{self, Judged, Safety};
+use crate::deadline::{Deadline, Expired};
 use crate::engine::{self, Outcome};
 use crate::finding::Finding;
-use crate::fix::{self, FixSafety, PatchOp};
-use crate::model::ObjectRef;
+use crate::fix::{self, PatchOp};
+use crate::model::{KnownKind, ObjectRef, WorkloadKind};
 use crate::policy::Policy;
 use crate::rules::Severity;
-use crate::source::{Document, push_token};
+use crate::source::Document;
 
 /// The annotation an object opts in to mutation with (value `"true"`).
 pub const MUTATE_ANNOTATION: &str = "rollsafe.dev/mutate";
@@ -69,8 +72,12 @@ pub const DECODED_BY_API_SERVER_RULES: &[(&str, &str)] = &[
 const MAX_WARNING_CHARS: usize = 240;
 /// More warnings than this are summed up in a last one.
 const MAX_WARNINGS: usize = 20;
-/// Rounds of evaluate-and-fix before a mutation gives up converging.
-const MAX_FIX_ROUNDS: usize = 4;
+/// Findings a denial lists; the rest are counted. kubectl prints the whole
+/// message, and an object with thousands of containers must not make it
+/// megabytes long.
+const MAX_DENIAL_FINDINGS: usize = 10;
+/// Characters of one finding in a denial.
+const MAX_DENIAL_FINDING_CHARS: usize = 400;
 
 /// `--mode`: whether findings at or above the policy's `denyOn` deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -140,6 +147,8 @@ pub enum ReviewError {
     EmptyUid,
     #[error("cannot write the response: {0}")]
     Response(#[source] serde_json::Error),
+    #[error("the review was abandoned: {0}")]
+    Expired(#[from] Expired),
 }
 
 /// A review answered: the AdmissionReview to send back, and what the server
@@ -152,7 +161,7 @@ pub struct Reviewed {
     pub verdict: Verdict,
     /// `Deployment/shop/web`, or what the request names when it has no object.
     pub object: String,
-    pub operation: String,
+    pub operation: &'static str,
     pub dry_run: bool,
     /// Rule and severity of every finding reported (denied or warned).
     pub findings: Vec<(&'static str, Severity)>,
@@ -199,7 +208,7 @@ struct Request {
     namespace: Option<String>,
     name: String,
     kind: String,
-    operation: &'static str,
+    operation: Operation,
     sub_resource: Option<String>,
     object: Option<Value>,
     old_object: Option<Value>,
@@ -213,17 +222,22 @@ impl Request {
             namespace: request.namespace.clone(),
             name: request.name.clone(),
             kind: request.kind.kind.clone(),
-            operation: match request.operation {
-                Operation::Create => "CREATE",
-                Operation::Update => "UPDATE",
-                Operation::Delete => "DELETE",
-                Operation::Connect => "CONNECT",
-            },
+            operation: request.operation.clone(),
             sub_resource: request.sub_resource.clone(),
             object: objects.object,
             old_object: objects.old_object,
             dry_run: request.dry_run,
         }
+    }
+}
+
+/// How the API server names an operation (and the review log shows it).
+fn operation_name(operation: &Operation) -> &'static str {
+    match operation {
+        Operation::Create => "CREATE",
+        Operation::Update => "UPDATE",
+        Operation::Delete => "DELETE",
+        Operation::Connect => "CONNECT",
     }
 }
 
@@ -274,8 +288,14 @@ impl Reviewer {
         &self.policy
     }
 
-    /// Answers one AdmissionReview body.
-    pub fn review(&self, endpoint: Endpoint, body: &[u8]) -> Result<Reviewed, ReviewError> {
+    /// Answers one AdmissionReview body; gives up with
+    /// [`ReviewError::Expired`] once `deadline` has passed.
+    pub fn review(
+        &self,
+        endpoint: Endpoint,
+        body: &[u8],
+        deadline: &Deadline,
+    ) -> Result<Reviewed, ReviewError> {
         let mut raw: Value = serde_json::from_slice(body).map_err(ReviewError::Json)?;
         let text = |field: &str| raw.get(field).and_then(Value::as_str).unwrap_or_default();
         if text("apiVersion") != "admission.k8s.io/v1" || text("kind") != "AdmissionReview" {
@@ -294,7 +314,7 @@ impl Reviewer {
         }
         let mut response = AdmissionResponse::from(&request);
         let mut wanted = Request::new(&request, objects);
-        let (answer, object) = self.judge(endpoint, &mut wanted);
+        let (answer, object) = self.judge(endpoint, &mut wanted, deadline)?;
         let verdict = if answer.skipped.is_some() {
             Verdict::Skipped
         } else if !answer.allowed {
@@ -323,14 +343,19 @@ impl Reviewer {
             uid: wanted.uid,
             verdict,
             object,
-            operation: wanted.operation.to_owned(),
+            operation: operation_name(&wanted.operation),
             dry_run: wanted.dry_run,
             findings: answer.findings,
             skipped: answer.skipped,
         })
     }
 
-    fn judge(&self, endpoint: Endpoint, request: &mut Request) -> (Answer, String) {
+    fn judge(
+        &self,
+        endpoint: Endpoint,
+        request: &mut Request,
+        deadline: &Deadline,
+    ) -> Result<(Answer, String), Expired> {
         let requested = || {
             let kind = &request.kind;
             match (&request.namespace, request.name.as_str()) {
@@ -341,47 +366,63 @@ impl Reviewer {
                 (_, name) => format!("{kind}/{name}"),
             }
         };
-        if !matches!(request.operation, "CREATE" | "UPDATE") {
-            return (Answer::skip("operation"), requested());
+        if !matches!(request.operation, Operation::Create | Operation::Update) {
+            return Ok((Answer::skip("operation"), requested()));
         }
         if request
             .sub_resource
             .as_deref()
             .is_some_and(|s| !s.is_empty())
         {
-            return (Answer::skip("subresource"), requested());
+            return Ok((Answer::skip("subresource"), requested()));
         }
         let Some(object) = request.object.take().filter(Value::is_object) else {
-            return (Answer::skip("no object"), requested());
+            return Ok((Answer::skip("no object"), requested()));
         };
         let object = with_namespace(object, request.namespace.as_deref());
         let identity = ObjectRef::from_value(&object);
         let name = identity.to_string();
         if !engine::wants(&self.policy, &identity.api_version, &identity.kind) {
-            return (Answer::skip("kind"), name);
+            return Ok((Answer::skip("kind"), name));
         }
         if self.policy.exempts_entirely(&identity) {
-            return (Answer::skip("exempt"), name);
+            return Ok((Answer::skip("exempt"), name));
         }
         // A Deployment's ReplicaSets and their pods, a CronJob's Jobs: judged
         // (and repaired) at their owner. Denying them would stop a rollout
         // the owner was allowed to start; patching them would fight it.
         if has_controller(&object) {
-            return (Answer::skip("owned by a controller"), name);
+            return Ok((Answer::skip("owned by a controller"), name));
         }
         let answer = match endpoint {
-            Endpoint::Validate => self.validate(request, object, &name),
-            Endpoint::Mutate => self.mutate(request, object, &identity, &name),
+            Endpoint::Validate => self.validate(request, object, &name, deadline)?,
+            Endpoint::Mutate => self.mutate(request, object, &identity, &name, deadline)?,
         };
-        (answer, name)
+        Ok((answer, name))
     }
 
-    fn evaluate(&self, name: &str, object: Value) -> Outcome {
-        engine::evaluate(&[Document::detached(name, object)], &self.policy)
+    fn evaluate(&self, name: &str, object: Value, deadline: &Deadline) -> Result<Outcome, Expired> {
+        engine::evaluate_within(&[Document::detached(name, object)], &self.policy, deadline)
     }
 
-    fn validate(&self, request: &Request, object: Value, name: &str) -> Answer {
-        let outcome = self.evaluate(name, object);
+    fn validate(
+        &self,
+        request: &Request,
+        object: Value,
+        name: &str,
+        deadline: &Deadline,
+    ) -> Result<Answer, Expired> {
+        let old = match request.old_object.as_ref() {
+            Some(old) if request.operation == Operation::Update => {
+                Some(with_namespace(old.clone(), request.namespace.as_deref()))
+            }
+            _ => None,
+        };
+        let renames = old
+            .as_ref()
+            .map(|old| container_renames(old, &object))
+            .unwrap_or_default();
+        let outcome = self.evaluate(name, object, deadline)?;
         let mut answer = Answer::allow();
         answer.findings = outcome
             .findings
@@ -391,22 +432,27 @@ impl Reviewer {
         let threshold = self.policy.settings.deny_on;
         let denies = |f: &Finding| self.mode == Mode::Enforce && f.severity >= threshold;
         // An update does not deny for what the stored object already had: a
-        // legacy workload can still be scaled, labelled or annotated.
-        let before = match request.old_object.as_ref().filter(|o| o.is_object()) {
-            Some(old) if request.operation == "UPDATE" && outcome.findings.iter().any(denies) => {
-                let old = with_namespace(old.clone(), request.namespace.as_deref());
-                Some(self.evaluate(name, old))
+        // legacy workload can still be scaled, labelled or annotated. It does
+        // deny what it makes worse (a grace period lowered further).
+        let before = match old {
+            Some(old) if outcome.findings.iter().any(denies) => {
+                Some(self.evaluate(name, old, deadline)?)
             }
             _ => None,
         };
-        let known: HashSet<(&str, Option<&str>)> = before
-            .iter()
-            .flat_map(|b| b.findings.iter().map(finding_key))
-            .collect();
+        let mut known: HashMap<FindingKey<'_>, Option<i64>> = HashMap::new();
+        for finding in before.iter().flat_map(|b| &b.findings) {
+            let shortfall = known.entry(finding_key(finding, None)).or_insert(None);
+            *shortfall = (*shortfall).max(finding.shortfall);
+        }
+        let is_new = |f: &Finding| match known.get(&finding_key(f, Some(&renames))) {
+            None => true,
+            Some(before) => matches!((f.shortfall, before), (Some(now), Some(then)) if now > *then),
+        };
         let (denying, others): (Vec<&Finding>, Vec<&Finding>) = outcome
             .findings
             .iter()
-            .partition(|f| denies(f) && !known.contains(&finding_key(f)));
+            .partition(|f| denies(f) && is_new(f));
         answer.warnings = warnings(&others);
         answer.warnings.extend(
             outcome
@@ -418,10 +464,17 @@ impl Reviewer {
             answer.allowed = false;
             answer.denial = Some(denial(name, &denying));
         }
-        answer
+        Ok(answer)
     }
 
-    fn mutate(&self, request: &Request, object: Value, identity: &ObjectRef, name: &str) -> Answer {
+    fn mutate(
+        &self,
+        request: &Request,
+        object: Value,
+        identity: &ObjectRef,
+        name: &str,
+        deadline: &Deadline,
+    ) -> Result<Answer, Expired> {
         let opted_in = self.mutate_all
             || object
                 .pointer("/metadata/annotations")
@@ -429,23 +482,29 @@ impl Reviewer {
                 .and_then(Value::as_str)
                 == Some("true");
         if !opted_in {
-            return Answer::skip("not opted in");
+            return Ok(Answer::skip("not opted in"));
         }
         // A Pod's spec is immutable once created: patching it on update
         // would only make the update fail.
-        if identity.kind == "Pod" && request.operation != "CREATE" {
-            return Answer::skip("pod update");
+        let is_pod = KnownKind::classify(&identity.api_version, &identity.kind)
+            == Some(KnownKind::Workload(WorkloadKind::Pod));
+        if is_pod && request.operation != Operation::Create {
+            return Ok(Answer::skip("pod update"));
         }
-        let (repaired, fixed, findings) = self.repair(name, &object);
+        let repaired = self.repair(name, &object, deadline)?;
         let mut answer = Answer::allow();
-        answer.findings = findings;
-        answer.patch = diff(&object, &repaired);
+        answer.findings = repaired
+            .findings
+            .iter()
+            .map(|f| (f.rule.id, f.severity))
+            .collect();
+        answer.patch = fix::diff(&object, &repaired.object);
         if !answer.patch.is_empty() {
             // What the object became, field by field: later rounds may have
             // raised what earlier ones set.
             answer.warnings.push(shorten(&format!(
                 "rollsafe mutated {name} to fix {}",
-                fixed.join(", ")
+                repaired.rules.join(", ")
             )));
             answer
                 .warnings
@@ -456,66 +515,75 @@ impl Reviewer {
                         op.value()
                     ))
                 }));
+            if answer.patch.len() > MAX_WARNINGS {
+                answer.warnings.push(format!(
+                    "rollsafe set {} more fields",
+                    answer.patch.len() - MAX_WARNINGS
+                ));
+            }
         }
-        answer
+        Ok(answer)
     }
 
-    /// Applies the safe fixes of the findings until none is left (or
-    /// [`MAX_FIX_ROUNDS`] pass): each round re-evaluates the repaired object,
-    /// so fixes are always computed against what the previous ones wrote, and
-    /// a fix that touches a field another fix of the same round already
-    /// wrote waits for the next round. Returns what the mutated object
-    /// becomes (reviewing it again finds nothing left to fix), the rules
-    /// whose fixes were applied, and the findings of the first round.
+    /// Applies the safe fixes of the findings until none is left, with the
+    /// loop `lint --fix` uses ([`apply::converge`]). Returns what the
+    /// mutated object becomes (reviewing it again finds nothing left to fix),
+    /// the rules whose fixes were applied, and the findings of the object as
+    /// sent.
     pub fn repair(
         &self,
         name: &str,
         object: &Value,
-    ) -> (Value, Vec<&'static str>, Vec<(&'static str, Severity)>) {
-        let mut working = object.clone();
-        let mut titles = Vec::new();
-        let mut first_findings = None;
-        for _ in 0..MAX_FIX_ROUNDS {
-            let outcome = self.evaluate(name, working.clone());
-            if first_findings.is_none() {
-                first_findings = Some(
-                    outcome
-                        .findings
-                        .iter()
-                        .map(|f| (f.rule.id, f.severity))
-                        .collect(),
-                );
-            }
-            let mut written: Vec<&str> = Vec::new();
-            let mut progressed = false;
-            for finding in &outcome.findings {
-                let Some(fix) = finding.fix.as_ref().filter(|f| f.safety == FixSafety::Safe) else {
-                    continue;
-                };
-                let touches_written = fix
-                    .patch
-                    .iter()
-                    .any(|op| written.iter().any(|w| overlaps(w, op.path())));
-                if fix.patch.is_empty() || touches_written {
-                    continue;
-                }
-                let mut candidate = working.clone();
-                if fix::apply(&mut candidate, &fix.patch).is_err() || candidate == working {
-                    continue;
-                }
-                working = candidate;
-                written.extend(fix.patch.iter().map(PatchOp::path));
-                if !titles.contains(&finding.rule.id) {
-                    titles.push(finding.rule.id);
-                }
-                progressed = true;
-            }
-            if !progressed {
-                break;
+        deadline: &Deadline,
+    ) -> Result<Repaired, Expired> {
+        let mut judge = |values: &[Arc<Value>]| {
+            let documents: Vec<Document> = values
+                .iter()
+                .map(|value| Document::detached(name, Arc::clone(value)))
+                .collect();
+            let outcome = engine::evaluate_within(&documents, &self.policy, deadline)?;
+            Ok(outcome
+                .findings
+                .into_iter()
+                .map(|finding| Judged {
+                    document: 0,
+                    finding,
+                })
+                .collect())
+        };
+        let converged = apply::converge(
+            vec![Arc::new(object.clone())],
+            Safety::SafeOnly,
+            deadline,
+            &mut judge,
+        )?;
+        let mut rules = Vec::new();
+        for applied in &converged.applied {
+            if !rules.contains(&applied.rule.id) {
+                rules.push(applied.rule.id);
             }
         }
-        (working, titles, first_findings.unwrap_or_default())
+        Ok(Repaired {
+            object: converged
+                .values
+                .into_iter()
+                .next()
+                .map_or_else(|| object.clone(), Arc::unwrap_or_clone),
+            rules,
+            findings: converged.first.into_iter().map(|j| j.finding).collect(),
+        })
     }
+}
+
+/// An object after [`Reviewer::repair`].
+#[derive(Debug)]
+pub struct Repaired {
+    /// What the object becomes.
+    pub object: Value,
+    /// Rules whose fixes were applied.
+    pub rules: Vec<&'static str>,
+    /// The findings of the object as sent.
+    pub findings: Vec<Finding>,
 }
 
 /// The response review as the API server reads it. kube serialises the patch
@@ -590,32 +658,97 @@ fn has_controller(object: &Value) -> bool {
 
 /// What makes two findings "the same" across an update: the rule and the
 /// container (pointers shift when containers are added or reordered).
-fn finding_key(f: &Finding) -> (&'static str, Option<&str>) {
-    (f.rule.id, f.container.as_deref())
+type FindingKey<'a> = (&'static str, Option<&'a str>);
+
+/// `f`'s key, its container under its old name when `renames` says it was
+/// renamed.
+fn finding_key<'a>(f: &'a Finding, renames: Option<&'a HashMap<String, String>>) -> FindingKey<'a> {
+    let container = f.container.as_deref().map(|name| {
+        renames
+            .and_then(|r| r.get(name))
+            .map_or(name, String::as_str)
+    });
+    (f.rule.id, container)
 }
 
-fn overlaps(a: &str, b: &str) -> bool {
-    let under = |inner: &str, outer: &str| {
-        inner
-            .strip_prefix(outer)
-            .is_some_and(|rest| rest.starts_with('/'))
+/// Containers the update renamed and changed in no other way: new name → old
+/// name. A container is matched by its place in its list when its name is
+/// new, the old name is gone, and everything else about it is the same.
+fn container_renames(old: &Value, new: &Value) -> HashMap<String, String> {
+    let mut renames = HashMap::new();
+    collect_renames(old, new, &mut renames);
+    renames
+}
+
+fn collect_renames(old: &Value, new: &Value, out: &mut HashMap<String, String>) {
+    let (Value::Object(old), Value::Object(new)) = (old, new) else {
+        return;
     };
-    a == b || under(a, b) || under(b, a)
+    for (key, new_value) in new {
+        let Some(old_value) = old.get(key) else {
+            continue;
+        };
+        let lists = (old_value.as_array(), new_value.as_array());
+        if let ("containers" | "initContainers", (Some(before), Some(after))) =
+            (key.as_str(), lists)
+        {
+            let name = |c: &Value| c.get("name").and_then(Value::as_str).map(str::to_owned);
+            let names_before: Vec<Option<String>> = before.iter().map(name).collect();
+            let names_after: Vec<Option<String>> = after.iter().map(name).collect();
+            for (b, a) in before.iter().zip(after) {
+                let (Some(was), Some(is)) = (name(b), name(a)) else {
+                    continue;
+                };
+                if was != is
+                    && !names_before.contains(&Some(is.clone()))
+                    && !names_after.contains(&Some(was.clone()))
+                    && same_but_name(b, a)
+                {
+                    out.insert(is, was);
+                }
+            }
+        } else {
+            collect_renames(old_value, new_value, out);
+        }
+    }
 }
 
-/// `rollsafe denied Deployment/shop/web: rule at field: message; …`
+fn same_but_name(a: &Value, b: &Value) -> bool {
+    match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(k, v)| k == "name" || b.get(k).is_some_and(|w| w == v))
+        }
+        _ => false,
+    }
+}
+
+/// `rollsafe denied Deployment/shop/web (2 findings): rule at field:
+/// message (help); …`, listing at most [`MAX_DENIAL_FINDINGS`].
 fn denial(name: &str, denying: &[&Finding]) -> String {
-    let parts: Vec<String> = denying
+    let mut parts: Vec<String> = denying
         .iter()
+        .take(MAX_DENIAL_FINDINGS)
         .map(|f| {
-            format!(
-                "{} at `{}`: {}",
-                f.rule.id,
-                field_path(&f.pointer),
-                f.message
+            cut(
+                &format!(
+                    "{} at `{}`: {} ({})",
+                    f.rule.id,
+                    field_path(&f.pointer),
+                    f.message,
+                    f.help
+                ),
+                MAX_DENIAL_FINDING_CHARS,
             )
         })
         .collect();
+    if denying.len() > MAX_DENIAL_FINDINGS {
+        parts.push(format!(
+            "and {} more; run `rollsafe lint` on the manifest for all of them",
+            denying.len() - MAX_DENIAL_FINDINGS
+        ));
+    }
     let count = match denying.len() {
         1 => "1 finding".to_owned(),
         n => format!("{n} findings"),
@@ -630,7 +763,15 @@ fn warnings(findings: &[&Finding]) -> Vec<String> {
     let mut out: Vec<String> = sorted
         .iter()
         .take(MAX_WARNINGS)
-        .map(|f| shorten(&format!("{} {}: {}", f.severity, f.rule.id, f.message)))
+        .map(|f| {
+            shorten(&format!(
+                "{} {} at `{}`: {}",
+                f.severity,
+                f.rule.id,
+                field_path(&f.pointer),
+                f.message
+            ))
+        })
         .collect();
     if findings.len() > MAX_WARNINGS {
         out.push(format!(
@@ -641,15 +782,21 @@ fn warnings(findings: &[&Finding]) -> Vec<String> {
     out
 }
 
+/// A warning: one line of at most [`MAX_WARNING_CHARS`].
 fn shorten(text: &str) -> String {
+    cut(text, MAX_WARNING_CHARS)
+}
+
+/// `text` on one line, cut to `max` characters with `…` when longer.
+fn cut(text: &str, max: usize) -> String {
     let single_line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
-    if single_line.chars().count() <= MAX_WARNING_CHARS {
+    if single_line.chars().count() <= max {
         return single_line;
     }
-    let mut out: String = single_line.chars().take(MAX_WARNING_CHARS - 1).collect();
+    let mut out: String = single_line.chars().take(max - 1).collect();
     out.push('…');
     out
 }
@@ -677,60 +824,9 @@ pub fn field_path(pointer: &str) -> String {
     }
 }
 
-/// The JSON Patch that turns `old` into `new`, with `add` and `replace`
-/// only: a member `new` lacks is never removed on its own (the repairs only
-/// add or raise; a replaced hook is replaced whole).
-pub fn diff(old: &Value, new: &Value) -> Vec<PatchOp> {
-    let mut out = Vec::new();
-    let mut path = String::new();
-    diff_into(&mut path, old, new, &mut out);
-    out
-}
-
-fn diff_into(path: &mut String, old: &Value, new: &Value, out: &mut Vec<PatchOp>) {
-    if old == new {
-        return;
-    }
-    match (old, new) {
-        (Value::Object(a), Value::Object(b)) if a.keys().all(|k| b.contains_key(k)) => {
-            for (key, b_value) in b {
-                let len = path.len();
-                push_token(path, key);
-                match a.get(key) {
-                    Some(a_value) => diff_into(path, a_value, b_value, out),
-                    None => out.push(PatchOp::Add {
-                        path: path.clone(),
-                        value: b_value.clone(),
-                    }),
-                }
-                path.truncate(len);
-            }
-        }
-        (Value::Array(a), Value::Array(b)) if b.len() >= a.len() => {
-            for (i, b_value) in b.iter().enumerate() {
-                let len = path.len();
-                push_token(path, &i.to_string());
-                match a.get(i) {
-                    Some(a_value) => diff_into(path, a_value, b_value, out),
-                    None => out.push(PatchOp::Add {
-                        path: path.clone(),
-                        value: b_value.clone(),
-                    }),
-                }
-                path.truncate(len);
-            }
-        }
-        _ => out.push(PatchOp::Replace {
-            path: path.clone(),
-            value: new.clone(),
-        }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn field_paths_read_like_kubectl_explain() {
@@ -743,18 +839,6 @@ mod tests {
             "metadata.annotations.a/b"
         );
         assert_eq!(field_path(""), "the object");
-    }
-
-    #[test]
-    fn diff_adds_and_replaces_and_never_removes() {
-        let old = json!({"a": 1, "b": {"c": [1, 2]}, "d": {"exec": {"command": ["sh"]}}});
-        let new = json!({"a": 2, "b": {"c": [1, 2, 3], "e": true}, "d": {"sleep": {"seconds": 5}}});
-        let patch = diff(&old, &new);
-        assert!(patch.iter().all(|op| !op.path().is_empty()));
-        let mut applied = old.clone();
-        assert_eq!(fix::apply(&mut applied, &patch), Ok(()));
-        assert_eq!(applied, new);
-        assert_eq!(diff(&new, &new), Vec::new());
     }
 
     #[test]
@@ -774,14 +858,6 @@ mod tests {
                 .severity("readiness-probe-missing")
                 .is_some()
         );
-    }
-
-    #[test]
-    fn overlapping_paths() {
-        assert!(overlaps("/a/b", "/a/b"));
-        assert!(overlaps("/a/b", "/a/b/c"));
-        assert!(overlaps("/a/b/c", "/a/b"));
-        assert!(!overlaps("/a/b", "/a/bc"));
     }
 
     #[test]

@@ -36,13 +36,22 @@ pub fn init_logging() {
     let _ = result;
 }
 
+/// How long the runtime waits for blocking work once the server has shut
+/// down: reviews were cancelled by then and stop within a rule's time.
+const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// Runs the server on a multi-threaded runtime until it has shut down.
 pub fn serve(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
-        // Reviews run on blocking threads; a few per core are plenty.
-        .max_blocking_threads(32)
+        // Large reviews take one blocking thread per core at most; the
+        // certificate reload takes another now and then.
+        .max_blocking_threads(16)
         .build()
         .map_err(ServeError::Signal)?;
-    runtime.block_on(server::run(options, reviewer))
+    let result = runtime.block_on(server::run(options, reviewer));
+    // Dropping a runtime waits for every blocking task, however long it
+    // runs; this waits a bounded time, then exits regardless.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    result
 }

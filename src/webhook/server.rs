@@ -1,16 +1,27 @@
 //! The HTTPS server: routes, the accept loop, TLS handshakes off the accept
 //! path, and a graceful shutdown with a deadline.
 //!
+//! Every review runs under a deadline below the API server's own timeout
+//! (`?timeout=10s`, less a second) and stops when it passes: the engine looks
+//! at the deadline between objects and rules, so a review the server has
+//! answered 504 for does not go on burning a core. Reviews of small bodies (an
+//! ordinary object: well under a millisecond) run on the connection's own
+//! task; larger ones on a blocking thread, at most one per core at a time, so
+//! that however many arrive the runtime's threads stay free for `/healthz`,
+//! `/readyz` and the small reviews.
+//!
 //! On SIGTERM (or SIGINT) the server practises what rollsafe enforces:
 //! `/readyz` fails at once, reviews are still served (and connections still
 //! accepted) for the drain delay while endpoints catch up, then the listener
-//! closes, in-flight reviews finish within the shutdown timeout, and the
-//! process exits 0.
+//! closes, in-flight reviews finish within the shutdown timeout (those still
+//! running then are cancelled), and the process exits 0.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -29,11 +40,14 @@ use tokio_rustls::TlsAcceptor;
 use super::admission::{Endpoint, ReviewError, Reviewed, Reviewer, Verdict};
 use super::metrics::Metrics;
 use super::tls::{self, CertFiles, Tls, TlsError};
+use crate::deadline::Deadline;
 
 /// Largest review body accepted (the API server's own limit is 3 MiB for an object).
 pub const MAX_BODY_BYTES: usize = 3 * 1024 * 1024;
-/// Bodies up to this size are reviewed on the connection's own task.
-const INLINE_BODY_BYTES: usize = 64 * 1024;
+/// Bodies up to this size are reviewed on the connection's own task: at
+/// worst a few milliseconds of work, less than handing it to another thread
+/// costs an ordinary review.
+const INLINE_BODY_BYTES: usize = 16 * 1024;
 /// The API server's `timeoutSeconds` when a request does not say (`?timeout=10s`).
 const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client that has not finished its TLS handshake by then is dropped.
@@ -46,14 +60,24 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// False from the first shutdown signal on: `/readyz` fails.
     pub ready: Arc<AtomicBool>,
+    /// Raised when the shutdown timeout runs out: every review still running
+    /// stops.
+    pub cancel: Arc<AtomicBool>,
+    /// Large reviews running at once, at most one per core.
+    large_reviews: Arc<Semaphore>,
+    large_review_slots: usize,
 }
 
 impl AppState {
     pub fn new(reviewer: Reviewer) -> Self {
+        let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
         AppState {
             reviewer: Arc::new(reviewer),
             metrics: Arc::new(Metrics::default()),
             ready: Arc::new(AtomicBool::new(true)),
+            cancel: Arc::new(AtomicBool::new(false)),
+            large_reviews: Arc::new(Semaphore::new(slots)),
+            large_review_slots: slots,
         }
     }
 }
@@ -149,22 +173,50 @@ async fn review(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Reviewed, ApiError> {
     let body = body.map_err(ApiError::Body)?;
-    // A review of an ordinary object takes well under a millisecond: answer
-    // it right here. A large one goes to a blocking thread, off the threads
-    // that drive connections, with the API server's deadline on it.
+    let budget = budget(uri.query());
+    let due = Instant::now() + budget;
+    let deadline = Deadline::at(due).or_cancelled(Arc::clone(&state.cancel));
+    let expired = |_| ApiError::Timeout(budget);
     if body.len() <= INLINE_BODY_BYTES {
         return state
             .reviewer
-            .review(endpoint, &body)
-            .map_err(ApiError::Malformed);
+            .review(endpoint, &body, &deadline)
+            .map_err(|e| ApiError::from_review(e, budget));
     }
-    let budget = budget(uri.query());
+    let due = tokio::time::Instant::from_std(due);
+    let slot = tokio::time::timeout_at(due, Arc::clone(&state.large_reviews).acquire_owned())
+        .await
+        .map_err(expired)?
+        .map_err(|e| ApiError::Internal(e.to_string()))?;
     let reviewer = Arc::clone(&state.reviewer);
-    let work = tokio::task::spawn_blocking(move || reviewer.review(endpoint, &body));
-    match tokio::time::timeout(budget, work).await {
-        Err(_) => Err(ApiError::Timeout(budget)),
+    let large_reviews = Arc::clone(&state.large_reviews);
+    let slots = state.large_review_slots;
+    let work = tokio::task::spawn_blocking(move || {
+        let reviewed = reviewer.review(endpoint, &body, &deadline);
+        drop(body);
+        drop(slot);
+        // The last large review out hands the memory it used back to the
+        // system: glibc keeps freed pages in each thread's arena otherwise,
+        // and a burst of 3 MiB reviews would leave the pod at its peak.
+        if large_reviews.available_permits() == slots {
+            release_free_memory();
+        }
+        reviewed
+    });
+    match tokio::time::timeout_at(due, work).await {
+        Err(elapsed) => Err(expired(elapsed)),
         Ok(Err(join)) => Err(ApiError::Internal(join.to_string())),
-        Ok(Ok(result)) => result.map_err(ApiError::Malformed),
+        Ok(Ok(result)) => result.map_err(|e| ApiError::from_review(e, budget)),
+    }
+}
+
+/// Returns the heap's free pages to the system (glibc only; elsewhere the
+/// allocator does as it does).
+fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
@@ -183,8 +235,7 @@ pub fn budget(query: Option<&str>) -> Duration {
 }
 
 fn log_review(endpoint: Endpoint, reviewed: &Reviewed, elapsed: Duration) {
-    let rules: Vec<&str> = reviewed.findings.iter().map(|(rule, _)| *rule).collect();
-    let rules = rules.join(",");
+    let rules = rule_counts(&reviewed.findings);
     let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
     macro_rules! event {
         ($level:ident) => {
@@ -208,6 +259,28 @@ fn log_review(endpoint: Endpoint, reviewed: &Reviewed, elapsed: Duration) {
     }
 }
 
+/// `rule-a×3,rule-b`: each rule once, with how many findings it had.
+fn rule_counts(findings: &[(&'static str, crate::rules::Severity)]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for (rule, _) in findings {
+        match counts.iter_mut().find(|(r, _)| r == rule) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((rule, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(rule, n)| {
+            if *n == 1 {
+                (*rule).to_owned()
+            } else {
+                format!("{rule}×{n}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 /// Everything a request can fail with; each becomes a status and a short
 /// JSON message. Unexpected failures are logged in full and answered briefly.
 #[derive(Debug, thiserror::Error)]
@@ -220,6 +293,17 @@ pub enum ApiError {
     Timeout(Duration),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl ApiError {
+    /// A review that failed: malformed (400), or abandoned when its deadline
+    /// passed (504).
+    fn from_review(error: ReviewError, budget: Duration) -> Self {
+        match error {
+            ReviewError::Expired(_) => ApiError::Timeout(budget),
+            other => ApiError::Malformed(other),
+        }
+    }
 }
 
 impl IntoResponse for ApiError {
@@ -353,6 +437,8 @@ pub async fn run(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeE
         Ok(()) => tracing::info!("all connections closed; exiting"),
         Err(_) => tracing::warn!("shutdown timeout reached with connections still open; exiting"),
     }
+    // Whatever review still runs stops at its next check.
+    state.cancel.store(true, Ordering::Relaxed);
     Ok(())
 }
 
@@ -483,5 +569,12 @@ mod tests {
         assert_eq!(budget(None), Duration::from_secs(9));
         assert_eq!(budget(Some("timeout=bogus")), Duration::from_secs(9));
         assert_eq!(budget(Some("timeout=5m")), Duration::from_secs(29));
+    }
+
+    #[test]
+    fn the_log_names_each_rule_once() {
+        use crate::rules::Severity::{Error, Warning};
+        let findings = [("a", Error), ("b", Warning), ("a", Error), ("a", Error)];
+        assert_eq!(rule_counts(&findings), "a×3,b");
     }
 }

@@ -25,7 +25,7 @@ use std::ops::Range;
 
 use serde_json::Value;
 
-use super::PatchOp;
+use crate::fix::PatchOp;
 use crate::source::scalar::{Resolved, resolve_plain};
 use crate::source::{NodeSpan, SpanIndex};
 
