@@ -255,14 +255,27 @@ fn decode_repaired(
         .iter()
         .filter_map(|p| p.repair.as_ref().map(|r| (p.pointer.as_str(), r)));
     let mut value = schema::repair::repaired(&doc.value, repairs);
+    // Values left out of the copy: the rules must not judge their default.
+    let mut unread: Vec<String> = problems
+        .iter()
+        .filter(|p| p.repair == Some(schema::Repair::Remove))
+        .map(|p| p.pointer.clone())
+        .collect();
     for _ in 0..MAX_DECODE_TRIES {
         let copy = Document {
             value: Arc::new(value.clone()),
             ..doc.clone()
         };
+        let workloads = index.workloads.len();
         let Err(error) = index.insert(&copy, templates) else {
+            if index.workloads.len() > workloads
+                && let Some(workload) = index.workloads.last_mut()
+            {
+                workload.unread = unread;
+            }
             return;
         };
+        unread.push(error.pointer.clone());
         let covered = problems.iter().any(|p| {
             p.kind == ProblemKind::InvalidValue
                 && (within(&error.pointer, &p.pointer) || within(&p.pointer, &error.pointer))

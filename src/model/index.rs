@@ -145,15 +145,18 @@ impl Index {
 
     /// The replica count a workload can run at: the `minReplicas` (default 1)
     /// of an HPA that targets it, else `spec.replicas` (default 1). `None` for
-    /// kinds without replicas (DaemonSet, Job, CronJob).
+    /// kinds without replicas (DaemonSet, Job, CronJob), and when the count
+    /// cannot be known: `replicas` unreadable or negative (what the schema
+    /// rules report).
     pub fn min_replicas(&self, w: &Workload) -> Option<i64> {
         match w.kind {
             WorkloadKind::DaemonSet | WorkloadKind::Job | WorkloadKind::CronJob => None,
             WorkloadKind::Pod => Some(1),
-            _ => Some(match self.hpa_targeting(w) {
-                Some(hpa) => i64::from(hpa.typed.spec.min_replicas.unwrap_or(1)),
-                None => i64::from(w.replicas.unwrap_or(1)),
-            }),
+            _ => match self.hpa_targeting(w) {
+                Some(hpa) => Some(i64::from(hpa.typed.spec.min_replicas.unwrap_or(1))),
+                None if w.is_unread("/spec/replicas") => None,
+                None => Some(i64::from(w.replicas.unwrap_or(1))).filter(|&n| n >= 0),
+            },
         }
     }
 

@@ -432,9 +432,11 @@ fn argv_sleep_operands(args: &[String]) -> Option<Vec<(usize, Range<usize>, Dela
 }
 
 /// Reads a GNU `sleep` operand: a decimal number with an optional `s`, `m`,
-/// `h` or `d` suffix (`5`, `0.5`, `1.5m`, `2d`), or `infinity`. Busybox
-/// `sleep` reads the same forms. `ms` and negative numbers are refused, as
-/// `sleep` refuses them.
+/// `h` or `d` suffix (`5`, `0.5`, `1.5m`, `2d`), in exponent form too
+/// (`1e3`), or `infinity`. Busybox `sleep` reads the same forms. `ms` and
+/// negative numbers are refused, as `sleep` refuses them; a number too large
+/// for a `double` (`1e400`) is infinite to `sleep`, which takes the overflow
+/// for its largest value and sleeps forever.
 pub fn parse_sleep_operand(text: &str) -> Option<Delay> {
     let s = text.trim_start();
     let s = s.strip_prefix('+').unwrap_or(s);
@@ -446,6 +448,9 @@ pub fn parse_sleep_operand(text: &str) -> Option<Delay> {
         .iter()
         .find_map(|&(suffix, secs)| s.strip_suffix(suffix).map(|n| (n, secs)))
         .unwrap_or((s, 1));
+    if let Some((mantissa, exponent)) = number.split_once(['e', 'E']) {
+        return exponent_operand(mantissa, exponent, unit_secs);
+    }
     let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
     let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
     if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
@@ -463,6 +468,29 @@ pub fn parse_sleep_operand(text: &str) -> Option<Delay> {
     }
     let millis = u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX);
     Some(Delay::Finite(Millis(millis)))
+}
+
+/// `1.5e3`: a decimal mantissa and a signed exponent, as `strtod` reads them.
+fn exponent_operand(mantissa: &str, exponent: &str, unit_secs: u128) -> Option<Delay> {
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
+    let exponent_digits = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
+    let well_formed = !(whole.is_empty() && fraction.is_empty())
+        && digits(whole)
+        && digits(fraction)
+        && !exponent_digits.is_empty()
+        && digits(exponent_digits);
+    if !well_formed {
+        return None;
+    }
+    let seconds: f64 = format!("{mantissa}e{exponent}").parse().ok()?;
+    let millis = seconds * unit_secs as f64 * 1000.0;
+    if millis.is_infinite() {
+        return Some(Delay::Unbounded);
+    }
+    // `as` saturates: a finite sleep longer than u64 milliseconds is the
+    // longest one there is.
+    Some(Delay::Finite(Millis(millis.ceil() as u64)))
 }
 
 /// A duration as a plain `sleep` operand in seconds: `15`, `7.5`, `0.25`.
@@ -1348,6 +1376,30 @@ mod tests {
     }
 
     #[test]
+    fn exponent_operands_are_read_as_sleep_reads_them() {
+        assert_eq!(
+            parse_sleep_operand("1e400"),
+            Some(Delay::Unbounded),
+            "`sleep` takes the overflow for forever"
+        );
+        assert_eq!(
+            parse_sleep_operand("1.5e1"),
+            Some(Delay::Finite(Millis(15_000)))
+        );
+        assert_eq!(
+            parse_sleep_operand("5e-1s"),
+            Some(Delay::Finite(Millis(500)))
+        );
+        assert_eq!(
+            parse_sleep_operand("2E1m"),
+            Some(Delay::Finite(Millis(1_200_000)))
+        );
+        assert_eq!(parse_sleep_operand("1e"), None);
+        assert_eq!(parse_sleep_operand("e5"), None);
+        assert_eq!(parse_sleep_operand("1e5x"), None);
+    }
+
+    #[test]
     fn sleep_infinity_is_unbounded() {
         let d = exec(json!(["sleep", "infinity"]));
         assert_eq!(d.hook, PreStopHook::ExecSleep);
@@ -1454,9 +1506,7 @@ mod tests {
             parse_sleep_operand("99999999999999999999999999999999999999999d"),
             ms(u64::MAX)
         );
-        for bad in [
-            "", "s", ".", "5x", "1e3", "-1", "5ms", "1.2.3", "$(x)", "five",
-        ] {
+        for bad in ["", "s", ".", "5x", "-1", "5ms", "1.2.3", "$(x)", "five"] {
             assert_eq!(parse_sleep_operand(bad), None, "{bad}");
         }
     }

@@ -31,6 +31,10 @@ pub struct Workload {
     pub min_ready_seconds: Option<i32>,
     pub selector: Option<LabelSelector>,
     pub rollout: Rollout,
+    /// Pointers of values the document holds but that could not be read as
+    /// their type (`replicas: 0x7fffffffffffffff`): left out of this view,
+    /// so a rule must not take them for absent and judge the default.
+    pub unread: Vec<String>,
 }
 
 /// How a workload replaces its pods.
@@ -213,6 +217,16 @@ impl Workload {
             min_ready_seconds: parts.min_ready_seconds,
             selector: parts.selector,
             rollout: parts.rollout,
+            unread: Vec::new(),
+        })
+    }
+
+    /// Whether the value at `pointer` (or one around it) could not be read.
+    pub fn is_unread(&self, pointer: &str) -> bool {
+        self.unread.iter().any(|p| {
+            pointer
+                .strip_prefix(p.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })
     }
 

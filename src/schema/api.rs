@@ -1,6 +1,13 @@
-//! What the API server's validation rejects in a pod template and no schema
-//! says (`ValidatePodSpec` in `pkg/apis/core/validation`), limited to the
-//! fields rollsafe's rules depend on: probes and lifecycle hooks.
+//! What the API server's validation rejects and no schema says, limited to
+//! the fields rollsafe's rules depend on.
+//!
+//! In a workload's spec (`ValidateDeploymentSpec` and its siblings in
+//! `pkg/apis/apps/validation`): `replicas`, `minReadySeconds` and
+//! `revisionHistoryLimit` are not negative, and a Deployment's
+//! `progressDeadlineSeconds` is greater than its `minReadySeconds`.
+//!
+//! In a pod template (`ValidatePodSpec` in `pkg/apis/core/validation`), for
+//! probes and lifecycle hooks:
 //!
 //! - a probe has exactly one handler of `exec`, `httpGet`, `tcpSocket`, `grpc`;
 //!   a lifecycle hook exactly one of `exec`, `httpGet`, `tcpSocket`, `sleep`;
@@ -15,6 +22,7 @@
 use serde_json::Value;
 
 use super::{Problem, ProblemKind};
+use crate::model::WorkloadKind;
 use crate::source::push_token;
 
 const PROBES: [&str; 3] = ["livenessProbe", "readinessProbe", "startupProbe"];
@@ -28,6 +36,46 @@ const PROBE_COUNTS: [&str; 5] = [
     "successThreshold",
     "failureThreshold",
 ];
+
+/// Checks the counts of a workload's own spec (`kind` is the workload kind).
+pub fn check_workload_spec(value: &Value, kind: WorkloadKind, out: &mut Vec<Problem>) {
+    use WorkloadKind as W;
+    let counts: &[&str] = match kind {
+        W::Deployment | W::StatefulSet => &["replicas", "minReadySeconds", "revisionHistoryLimit"],
+        W::ReplicaSet | W::ReplicationController => &["replicas", "minReadySeconds"],
+        W::DaemonSet => &["minReadySeconds", "revisionHistoryLimit"],
+        W::Pod | W::Job | W::CronJob | W::Custom => &[],
+    };
+    let number = |field: &str| {
+        value
+            .pointer(&format!("/spec/{field}"))
+            .and_then(Value::as_i64)
+    };
+    for &field in counts {
+        if let Some(n) = number(field).filter(|&n| n < 0) {
+            out.push(invalid(
+                format!("/spec/{field}"),
+                format!("`spec.{field}` must not be negative, found `{n}`"),
+                format!("set `{field}` to 0 or more"),
+            ));
+        }
+    }
+    if kind == W::Deployment
+        && let Some(deadline) = number("progressDeadlineSeconds")
+        && deadline <= number("minReadySeconds").unwrap_or(0)
+    {
+        let min_ready = number("minReadySeconds").unwrap_or(0);
+        out.push(invalid(
+            "/spec/progressDeadlineSeconds".to_owned(),
+            format!(
+                "`spec.progressDeadlineSeconds` must be greater than `minReadySeconds` (`{min_ready}`), found `{deadline}`"
+            ),
+            format!(
+                "set `progressDeadlineSeconds` above `{min_ready}`, or leave it out for the default `600`"
+            ),
+        ));
+    }
+}
 
 /// Checks every container of the pod template at `template` (`""` for a Pod).
 pub fn check_pod_template(value: &Value, template: &str, out: &mut Vec<Problem>) {
@@ -242,6 +290,26 @@ mod tests {
                 "/spec/template/spec/containers/0/lifecycle/preStop/sleep/seconds",
             ]
         );
+    }
+
+    #[test]
+    fn workload_counts_are_not_negative() {
+        let mut out = Vec::new();
+        let value =
+            json!({"spec": {"replicas": -5, "minReadySeconds": 10, "progressDeadlineSeconds": 10}});
+        check_workload_spec(&value, WorkloadKind::Deployment, &mut out);
+        let pointers: Vec<&str> = out.iter().map(|p| p.pointer.as_str()).collect();
+        assert_eq!(
+            pointers,
+            ["/spec/replicas", "/spec/progressDeadlineSeconds"]
+        );
+        let mut out = Vec::new();
+        check_workload_spec(
+            &json!({"spec": {"replicas": -1}}),
+            WorkloadKind::DaemonSet,
+            &mut out,
+        );
+        assert!(out.is_empty(), "a DaemonSet has no replicas field to judge");
     }
 
     #[test]

@@ -152,6 +152,11 @@ impl Checker<'_> {
                 }
             }
         }
+        if let Some(KnownKind::Workload(kind)) =
+            KnownKind::classify(&object.api_version, &object.kind)
+        {
+            api::check_workload_spec(&doc.value, kind, &mut checked.problems);
+        }
         if let Some(template) = &template {
             api::check_pod_template(&doc.value, template, &mut checked.problems);
         }
