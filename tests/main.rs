@@ -6,6 +6,7 @@ mod cli;
 mod corpus;
 mod fixes;
 mod formats;
+mod hardening;
 mod hooks;
 mod rules;
 mod schema;

@@ -86,6 +86,38 @@ pub fn run_rollsafe(
     child.wait_with_output().unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// [`run_rollsafe`] as a program would run it from `cwd`, killed (and the
+/// test failed) if it has not finished within `limit`: for inputs that once
+/// made it hang.
+pub fn run_rollsafe_within(
+    args: &[&str],
+    cwd: &Path,
+    limit: std::time::Duration,
+) -> std::process::Output {
+    use std::process::{Command, Stdio};
+    let child = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
+        .args(args)
+        .current_dir(cwd)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start rollsafe: {e}"));
+    let pid = child.id();
+    // The output is read while the process runs: a full pipe would stop it.
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = sender.send(child.wait_with_output());
+    });
+    match receiver.recv_timeout(limit) {
+        Ok(output) => output.unwrap_or_else(|e| panic!("{e}")),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("rollsafe {args:?} still running after {limit:?}");
+        }
+    }
+}
+
 /// A scratch folder under the target directory, emptied first.
 pub fn scratch_dir(name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);

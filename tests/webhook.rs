@@ -1521,3 +1521,327 @@ fn a_missing_or_mismatched_certificate_stops_the_start() {
         String::from_utf8_lossy(&mismatched.stderr)
     );
 }
+
+// --- hostile and unlucky reviews ------------------------------------------------
+
+/// A review body kept from a defect found by fuzzing or hostile tests.
+fn regression(name: &str) -> Value {
+    let path = util::testdata(&format!("regressions/{name}"));
+    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A CREATE review of `object`, as the API server sends it.
+fn create_review(object: Value) -> Value {
+    json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-1", "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "name": object.pointer("/metadata/name").cloned().unwrap_or(json!("")),
+            "namespace": "shop", "operation": "CREATE",
+            "userInfo": {"username": "test"}, "object": object, "dryRun": false}})
+}
+
+/// A Deployment of `n` containers that each serve a port and need a preStop
+/// hook (and, without readiness probes, deny).
+fn many_containers(n: usize) -> Value {
+    let containers: Vec<Value> = (0..n)
+        .map(|i| json!({"name": format!("c{i}"), "image": "example/app:1", "ports": [{"containerPort": 8080}]}))
+        .collect();
+    json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "storefront", "namespace": "shop"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "s"}},
+            "template": {"metadata": {"labels": {"app": "s"}},
+                "spec": {"containers": containers}}}})
+}
+
+/// Status and JSON body of one request through the router, without a socket.
+async fn oneshot_status(state: AppState, path: &str, body: &Value) -> (StatusCode, Value) {
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body.to_string()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let response = router(state)
+        .oneshot(request)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or_default())
+}
+
+/// The API server calls a mutating webhook once: one patch must repair every
+/// container, not three of four (nor 9 of 11, as the fuzzer first saw).
+#[tokio::test]
+async fn one_mutation_repairs_every_container() {
+    let state = AppState::new(reviewer(
+        util::policy(Profile::Default),
+        Mode::Enforce,
+        true,
+    ));
+    let incomplete = regression("webhook-mutate-incomplete-patch.json");
+    // The fuzzer's input: an object with a stray carriage return before it.
+    let fuzzed = {
+        let path = util::testdata("regressions/fuzz-admission-min.bin");
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+        let object: Value =
+            serde_json::from_slice(bytes.trim_ascii_start()).unwrap_or_else(|e| panic!("{e}"));
+        create_review(object)
+    };
+    for review in [incomplete, fuzzed, create_review(many_containers(40))] {
+        let answer = oneshot(state.clone(), "/mutate", &review).await;
+        let repaired = patched(&review, &answer);
+        let containers = repaired["spec"]["template"]["spec"]["containers"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        assert!(!containers.is_empty());
+        for container in &containers {
+            assert!(
+                container["lifecycle"]["preStop"].is_object(),
+                "{} has no preStop hook after the patch",
+                container["name"]
+            );
+        }
+        let again = oneshot(
+            state.clone(),
+            "/mutate",
+            &with_object(&with_uid(&review, "again"), repaired),
+        )
+        .await;
+        assert!(
+            again["response"].get("patch").is_none(),
+            "a second review patches again: {again}"
+        );
+    }
+}
+
+/// The fixpoint, on every rule fixture and every manifest of the bundled
+/// corpus (and the shared one when present), at the current Kubernetes and
+/// at 1.29 (exec `sleep` hooks): mutating the mutated object changes nothing.
+#[test]
+fn mutating_a_mutated_object_yields_no_patch() {
+    use rollsafe::deadline::Deadline;
+    let mut checked = 0;
+    let mut repaired = 0;
+    let mut check = |path: &Path, policy: &Policy| {
+        let relative = path.strip_prefix(util::repo()).unwrap_or(path).to_owned();
+        let (loaded, _) = util::lint(&[relative], policy);
+        let reviewer = Reviewer::new(policy.clone(), Mode::Enforce, true);
+        for doc in &loaded.documents {
+            let name = doc.file.name();
+            let once = reviewer
+                .repair(name, &doc.value, &Deadline::none())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let twice = reviewer
+                .repair(name, &once.object, &Deadline::none())
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let left = rollsafe::fix::diff(&once.object, &twice.object);
+            assert!(
+                left.is_empty(),
+                "{name}: mutating the mutated object patches {left:?}"
+            );
+            checked += 1;
+            repaired += usize::from(once.object != *doc.value);
+        }
+    };
+    let mut old = util::policy(Profile::Default);
+    old.kubernetes_version = "1.29".parse().unwrap_or_else(|e| panic!("{e:?}"));
+    for path in util::manifests(&util::testdata("rules")) {
+        let fixture = crate::rules::read_fixture(&path);
+        check(&path, &fixture.policy);
+    }
+    let mut corpora = vec![util::testdata("corpus")];
+    corpora.extend(util::shared("corpus/real"));
+    for corpus in corpora {
+        for path in util::manifests(&corpus) {
+            check(&path, &util::policy(Profile::Default));
+            check(&path, &old);
+        }
+    }
+    assert!(checked > 500, "{checked}");
+    assert!(repaired > 100, "{repaired}");
+}
+
+/// A review that outlasts the API server's timeout is answered 504 and its
+/// work stops; one cancelled (at shutdown) stops too.
+#[tokio::test]
+async fn reviews_past_their_deadline_stop_and_answer_504() {
+    use rollsafe::deadline::Deadline;
+    use rollsafe::webhook::Endpoint;
+    use rollsafe::webhook::admission::ReviewError;
+    let policy = util::policy(Profile::Default);
+    let state = AppState::new(reviewer(policy.clone(), Mode::Enforce, true));
+    let large = regression("webhook-inline-mutate-54k.json");
+    // `?timeout=1ms` leaves half a millisecond: far less than 900 containers take.
+    for path in ["/mutate?timeout=1ms", "/validate?timeout=1ms"] {
+        let (status, body) = oneshot_status(state.clone(), path, &large).await;
+        assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{path}: {body}");
+        assert_eq!(body["code"], 504, "{body}");
+    }
+
+    let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let deadline = Deadline::none().or_cancelled(cancelled);
+    let reviewer = reviewer(policy, Mode::Enforce, true);
+    let body = serde_json::to_vec(&large).unwrap_or_default();
+    for endpoint in [Endpoint::Validate, Endpoint::Mutate] {
+        assert!(matches!(
+            reviewer.review(endpoint, &body, &deadline),
+            Err(ReviewError::Expired(_))
+        ));
+    }
+}
+
+/// A denial lists a few findings with what to change, and counts the rest:
+/// 2,000 containers do not make a message of megabytes.
+#[tokio::test]
+async fn denials_are_capped_and_say_what_to_change() {
+    let state = AppState::new(reviewer(
+        util::policy(Profile::Default),
+        Mode::Enforce,
+        false,
+    ));
+    let answer = oneshot(state, "/validate", &create_review(many_containers(2000))).await;
+    assert_eq!(answer["response"]["allowed"], false);
+    let denial = message(&answer);
+    assert!(denial.len() < 8 * 1024, "{} bytes", denial.len());
+    assert!(
+        denial.starts_with("rollsafe denied Deployment/shop/storefront (2000 findings): readiness-probe-missing at `spec.template.spec.containers[0]`: "),
+        "{denial}"
+    );
+    assert!(denial.contains("(add a readinessProbe"), "{denial}");
+    assert!(
+        denial.ends_with("and 1990 more; run `rollsafe lint` on the manifest for all of them"),
+        "{denial}"
+    );
+    for warning in warnings(&answer) {
+        assert!(
+            warning.contains(" at `") || warning.starts_with("rollsafe:"),
+            "a warning names its field: {warning}"
+        );
+    }
+}
+
+/// An update that makes an existing finding worse is denied; renaming a
+/// container (and changing nothing else about it) does not make its old
+/// findings new.
+#[tokio::test]
+async fn updates_are_judged_by_how_far_short_and_renames_keep_findings() {
+    let state = AppState::new(reviewer(
+        util::policy(Profile::Default),
+        Mode::Enforce,
+        false,
+    ));
+    let deployment = |grace: i64, container: &str| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                "strategy": {"rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}},
+                "template": {"metadata": {"labels": {"app": "web"}},
+                    "spec": {"terminationGracePeriodSeconds": grace, "containers": [{
+                        "name": container, "image": "example/web:1",
+                        "ports": [{"containerPort": 8080}],
+                        "env": [{"name": "SHUTDOWN_TIMEOUT", "value": "20s"}],
+                        "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                        "lifecycle": {"preStop": {"sleep": {"seconds": 5}}}}]}}}})
+    };
+    let update = |old: Value, new: Value| {
+        let mut review = create_review(new);
+        review["request"]["operation"] = json!("UPDATE");
+        review["request"]["oldObject"] = old;
+        review
+    };
+    // 10s already falls short of 5 + 20 + 5: lowering it to 8 is worse.
+    let worse = oneshot(
+        state.clone(),
+        "/validate",
+        &update(deployment(10, "web"), deployment(8, "web")),
+    )
+    .await;
+    assert_eq!(worse["response"]["allowed"], false, "{worse}");
+    let denial = message(&worse);
+    assert!(denial.contains("grace-period-too-short"), "{denial}");
+    assert!(
+        denial.contains("set `terminationGracePeriodSeconds: 30`"),
+        "{denial}"
+    );
+    // As short as before, or less: allowed, and warned about.
+    for grace in [10, 20] {
+        let same = oneshot(
+            state.clone(),
+            "/validate",
+            &update(deployment(10, "web"), deployment(grace, "web")),
+        )
+        .await;
+        assert_eq!(same["response"]["allowed"], true, "{grace}: {same}");
+        assert!(
+            warnings(&same).iter().any(|w| w.starts_with(
+                "error grace-period-too-short at `spec.template.spec.terminationGracePeriodSeconds`"
+            )),
+            "{same}"
+        );
+    }
+    // Renamed, nothing else changed: the same finding, not a new one.
+    let renamed = oneshot(
+        state,
+        "/validate",
+        &update(deployment(10, "web"), deployment(10, "frontend")),
+    )
+    .await;
+    assert_eq!(renamed["response"]["allowed"], true, "{renamed}");
+}
+
+/// SIGTERM while large reviews run: the process exits within the drain
+/// delay and the shutdown timeout (they are cancelled), and every request
+/// gets an answer or a closed connection, never a hang.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_exits_in_time_whatever_is_running() {
+    let mut server = Server::start(
+        "shutdown-under-load",
+        &[
+            "--drain-delay",
+            "0s",
+            "--shutdown-timeout",
+            "1s",
+            "--mutate-all",
+        ],
+    );
+    let review = create_review(many_containers(3000));
+    let mut tasks = Vec::new();
+    for i in 0..6 {
+        let mut client = server.client().await;
+        let review = with_uid(&review, &format!("u-{i}"));
+        tasks.push(tokio::spawn(async move {
+            let body = serde_json::to_vec(&review).unwrap_or_default();
+            client
+                .try_send("POST", "/mutate?timeout=30s", &[], body)
+                .await
+                .map(|reply| reply.status)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let signalled = Instant::now();
+    server.signal(libc::SIGTERM);
+    assert_eq!(server.wait_exit(Duration::from_secs(20)), Some(0));
+    let took = signalled.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "exited {took:?} after SIGTERM, past drain (0s) + shutdown timeout (1s)"
+    );
+    for task in tasks {
+        let outcome = tokio::time::timeout(WAIT, task)
+            .await
+            .unwrap_or_else(|_| panic!("a request hangs after the server exited"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        if let Ok(status) = outcome {
+            assert!(
+                matches!(status, StatusCode::OK | StatusCode::GATEWAY_TIMEOUT),
+                "{status}"
+            );
+        }
+    }
+}
