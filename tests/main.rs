@@ -6,6 +6,8 @@ mod cli;
 mod corpus;
 mod fixes;
 mod formats;
+mod fuzz;
+mod fuzz_checks;
 mod hardening;
 mod hooks;
 mod rules;

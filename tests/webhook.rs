@@ -1586,7 +1586,7 @@ async fn one_mutation_repairs_every_container() {
     let incomplete = regression("webhook-mutate-incomplete-patch.json");
     // The fuzzer's input: an object with a stray carriage return before it.
     let fuzzed = {
-        let path = util::testdata("regressions/fuzz-admission-min.bin");
+        let path = util::testdata("fuzz/review/admission-incomplete-patch.bin");
         let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
         let object: Value =
             serde_json::from_slice(bytes.trim_ascii_start()).unwrap_or_else(|e| panic!("{e}"));

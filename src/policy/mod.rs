@@ -183,6 +183,17 @@ impl Policy {
         assemble(path.display().to_string(), layers)
     }
 
+    /// A policy given as text, named `name` in errors; a file it extends is
+    /// found from the working directory.
+    pub fn from_text(name: &str, text: &str) -> Result<Policy, Vec<InputError>> {
+        let origin = Origin::Text {
+            name: name.to_owned(),
+            text: text.to_owned(),
+        };
+        let layers = resolve_layers(origin, 0, true)?;
+        assemble(name.to_owned(), layers)
+    }
+
     /// The severity of a rule, or `None` when the policy turns it off.
     pub fn severity(&self, rule: &str) -> Option<Severity> {
         self.levels.get(rule).and_then(|level| level.severity())
@@ -210,6 +221,7 @@ impl Policy {
 enum Origin {
     Builtin(Profile),
     File(PathBuf),
+    Text { name: String, text: String },
 }
 
 fn resolve_layers(
@@ -236,6 +248,7 @@ fn resolve_layers(
                 )]);
             }
         },
+        Origin::Text { name, text } => (name.clone(), text.clone(), None),
     };
     let file = Arc::new(SourceFile::new(name.clone(), text));
     let (mut documents, parse_errors) = parse_documents(&file, &|_, _| true);
