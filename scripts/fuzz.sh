@@ -7,7 +7,8 @@
 #
 # Each run starts from the seeds (fuzz/seeds/<target>/) and what earlier runs
 # found (fuzz/corpus/<target>/, not committed), and prints libFuzzer's final
-# statistics: executions and coverage. A failing input is written to
+# statistics: executions and coverage (libFuzzer's whole output is in
+# fuzz/logs/<target>/). A failing input is written to
 # fuzz/artifacts/<target>/: copy it to testdata/fuzz/<target>/, where
 # `cargo test` replays it through the same check, and fix the defect.
 set -euo pipefail
@@ -26,12 +27,20 @@ if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
 fi
 
 for target in "${TARGETS[@]}"; do
-  mkdir -p "corpus/$target"
+  mkdir -p "corpus/$target" "logs/$target"
   echo "--- $target for ${SECONDS_EACH}s (jobs: $JOBS)"
-  cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- \
+  # With several jobs libFuzzer writes each one's log to fuzz-N.log in the
+  # working directory: give each target its own.
+  parallel=()
+  if [[ "$JOBS" -gt 1 ]]; then
+    parallel=(-jobs="$JOBS" -workers="$JOBS")
+  fi
+  (cd "logs/$target" && cargo +nightly fuzz run --fuzz-dir ../.. "$target" \
+    "../../corpus/$target" "../../seeds/$target" -- \
     -max_total_time="$SECONDS_EACH" -max_len=262144 -rss_limit_mb=4096 \
-    -timeout=30 -jobs="$JOBS" -workers="$JOBS" -print_final_stats=1 2>&1 |
-    grep -E '^(#[0-9]+ +DONE|stat::|==[0-9]+== ERROR|SUMMARY|artifact_prefix|Test unit written|Done [0-9]+ runs)' || true
+    -timeout=30 -print_final_stats=1 "${parallel[@]}" > run.log 2>&1) || true
+  cat "logs/$target"/*.log |
+    grep -E '^(stat::|==[0-9]+== ERROR|SUMMARY|Test unit written|Done [0-9]+ runs)' || true
   if compgen -G "artifacts/$target/*" >/dev/null; then
     echo "!!! $target: failing inputs in fuzz/artifacts/$target/"
   fi
