@@ -12,7 +12,8 @@ use crate::cli::{
 use crate::engine;
 use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog};
-use crate::rules::{self, Severity};
+use crate::rules;
+use crate::severity::Severity;
 use crate::source::{InputError, Loaded, Loader};
 
 /// Exit statuses, as ripgrep and most linters use them.

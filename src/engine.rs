@@ -22,8 +22,9 @@ use crate::finding::Finding;
 use crate::model::index::Undecodable;
 use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths};
 use crate::policy::Policy;
-use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Severity, Violation};
+use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Violation};
 use crate::schema::{self, Problem, ProblemKind};
+use crate::severity::Severity;
 use crate::source::{Document, InputError};
 
 /// Annotation listing rule ids to silence on one object.
@@ -67,12 +68,11 @@ impl Outcome {
 pub fn wants(policy: &Policy, api_version: &str, kind: &str) -> bool {
     KnownKind::classify(api_version, kind).is_some()
         || policy
-            .settings
             .template_paths
             .contains_key(&format!("{api_version}/{kind}"))
-        || (!policy.settings.schema_dirs.is_empty()
+        || (!policy.schema_dirs.is_empty()
             && document_needs(policy).schema
-            && schema::has_custom_schema(&policy.settings.schema_dirs, api_version, kind))
+            && schema::has_custom_schema(&policy.schema_dirs, api_version, kind))
 }
 
 /// What the enabled rules need from the document pass.
@@ -101,11 +101,11 @@ pub fn evaluate_within(
     policy: &Policy,
     deadline: &Deadline,
 ) -> Result<Outcome, Expired> {
-    let templates = &policy.settings.template_paths;
+    let templates = &policy.template_paths;
     let needs = document_needs(policy);
     let checker = schema::Checker {
         version: policy.kubernetes_version,
-        schema_dirs: &policy.settings.schema_dirs,
+        schema_dirs: &policy.schema_dirs,
         templates,
     };
     let mut outcome = Outcome::default();

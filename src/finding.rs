@@ -2,7 +2,8 @@
 
 use crate::fix::Fix;
 use crate::model::ObjectRef;
-use crate::rules::{RuleInfo, Severity};
+use crate::rules::RuleInfo;
+use crate::severity::Severity;
 use crate::source::{Document, Location};
 
 /// One problem in one object, ready to be reported.

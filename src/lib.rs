@@ -19,6 +19,8 @@ pub mod model;
 pub mod policy;
 pub mod report;
 pub mod schema;
+pub mod severity;
 pub mod source;
+pub mod suggest;
 pub mod timeline;
 pub mod webhook;

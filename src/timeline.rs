@@ -131,7 +131,7 @@ pub struct Budget {
 /// The timelines of every workload in `documents`, and the documents that
 /// do not decode as their kind.
 pub fn timelines(documents: &[Document], policy: &Policy) -> (Vec<Timeline>, Vec<InputError>) {
-    let (index, undecodable) = Index::build(documents, &policy.settings.template_paths);
+    let (index, undecodable) = Index::build(documents, &policy.template_paths);
     let errors = undecodable
         .into_iter()
         .map(|u| {

@@ -4,7 +4,8 @@
 use std::collections::BTreeMap;
 
 use rollsafe::policy::{Profile, SETTING_NAMES};
-use rollsafe::rules::{FixAvailability, RULES, Severity};
+use rollsafe::rules::{FixAvailability, RULES};
+use rollsafe::severity::Severity;
 
 use crate::util;
 

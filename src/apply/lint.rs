@@ -11,7 +11,7 @@ use super::{Converged, Judged, Safety, converge};
 use crate::deadline::Deadline;
 use crate::engine::{self, Outcome};
 use crate::policy::Policy;
-use crate::rules::Severity;
+use crate::severity::Severity;
 use crate::source::{Document, Loaded, SourceFile};
 
 /// Standard input's name: it has no file to write back to.

@@ -37,7 +37,8 @@ use serde_json::Value;
 use crate::deadline::{Deadline, Expired};
 use crate::finding::Finding;
 use crate::fix::{self, FixSafety, PatchOp};
-use crate::rules::{RuleInfo, Severity};
+use crate::rules::RuleInfo;
+use crate::severity::Severity;
 use crate::source::{Location, push_token};
 
 /// Rounds after which fixing stops even if the documents still change. Each

@@ -15,11 +15,12 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use settings::{DurationSetting, SETTING_NAMES, Settings, SettingsPatch};
+pub use settings::{DurationSetting, SETTING_NAMES, SettingsPatch};
 
 use crate::model::glob::glob_matches;
-use crate::model::{KubeVersion, ObjectRef};
-use crate::rules::{self, Severity};
+use crate::model::{KubeVersion, ObjectRef, TemplatePaths};
+use crate::rules::{self, Settings};
+use crate::severity::Severity;
 use crate::source::{InputError, SourceFile, parse_documents, read_text_file};
 
 const DEFAULT_POLICY: &str = include_str!("../../policies/default.yaml");
@@ -134,7 +135,16 @@ pub struct Policy {
     /// `default`, `strict`, or the policy file's path.
     pub name: String,
     pub kubernetes_version: KubeVersion,
+    /// What the rules are tuned with.
     pub settings: Settings,
+    /// Custom workload kinds and their pod templates.
+    pub template_paths: TemplatePaths,
+    /// Folders of JSON Schemas for custom resources (`{kind}_{version}.json`),
+    /// resolved against the policy file that names them.
+    pub schema_dirs: Vec<PathBuf>,
+    /// The lowest severity the admission webhook denies in enforce mode
+    /// (`error` or `warning`); findings below it become admission warnings.
+    pub deny_on: Severity,
     levels: BTreeMap<String, Level>,
     pub exemptions: Vec<Exemption>,
 }
@@ -346,7 +356,7 @@ fn assemble(name: String, layers: Vec<Layer>) -> Result<Policy, Vec<InputError>>
         })?,
         _ => KubeVersion::NEWEST,
     };
-    let settings = settings.complete().map_err(|missing| {
+    let resolved = settings.complete().map_err(|missing| {
         vec![plain_error(
             &name,
             format!("setting `{missing}` has no value"),
@@ -355,7 +365,10 @@ fn assemble(name: String, layers: Vec<Layer>) -> Result<Policy, Vec<InputError>>
     Ok(Policy {
         name,
         kubernetes_version,
-        settings,
+        settings: resolved.rules,
+        template_paths: resolved.template_paths,
+        schema_dirs: resolved.schema_dirs,
+        deny_on: resolved.deny_on,
         levels,
         exemptions,
     })

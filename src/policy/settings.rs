@@ -1,35 +1,20 @@
-//! Policy settings: the numbers and lists rules are tuned with.
+//! The `settings:` of a policy file: the rules' settings, and those of the
+//! engine and the webhook.
 
 use std::path::PathBuf;
 
 use serde::{Deserialize, Deserializer};
 
 use crate::model::{Millis, TemplatePaths, parse_duration};
-use crate::rules::Severity;
+use crate::rules::Settings;
+use crate::severity::Severity;
 
-/// Settings after `extends` is resolved: every value present.
+/// Settings after `extends` is resolved that are not the rules' own.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Settings {
-    /// The shortest preStop delay that covers endpoint propagation.
-    pub min_drain_delay: Millis,
-    /// Time added on top of drain + shutdown before SIGKILL is acceptable.
-    pub grace_margin: Millis,
-    /// What a preStop hook that is not a sleep (httpGet, script) is assumed to take.
-    pub assumed_hook_seconds: Millis,
-    /// The app shutdown timeout to assume when none can be found.
-    pub default_shutdown_timeout: Option<Millis>,
-    pub max_grace_period: Millis,
-    pub min_available_ratio: f64,
-    pub slow_start_seconds: i64,
-    pub shutdown_timeout_env: Vec<String>,
-    pub shutdown_timeout_flags: Vec<String>,
-    pub shelless_images: Vec<String>,
+pub struct Resolved {
+    pub rules: Settings,
     pub template_paths: TemplatePaths,
-    /// Folders of JSON Schemas for custom resources (`{kind}_{version}.json`),
-    /// resolved against the policy file that names them.
     pub schema_dirs: Vec<PathBuf>,
-    /// The lowest severity the admission webhook denies in enforce mode
-    /// (`error` or `warning`); findings below it become admission warnings.
     pub deny_on: Severity,
 }
 
@@ -104,8 +89,8 @@ impl SettingsPatch {
     }
 
     /// Complete settings, or the name of the first one missing.
-    pub fn complete(self) -> Result<Settings, &'static str> {
-        Ok(Settings {
+    pub fn complete(self) -> Result<Resolved, &'static str> {
+        let rules = Settings {
             min_drain_delay: self.min_drain_delay.ok_or("minDrainDelay")?.0,
             grace_margin: self.grace_margin.ok_or("graceMargin")?.0,
             assumed_hook_seconds: self.assumed_hook_seconds.ok_or("assumedHookSeconds")?.0,
@@ -116,6 +101,9 @@ impl SettingsPatch {
             shutdown_timeout_env: self.shutdown_timeout_env.ok_or("shutdownTimeoutEnv")?,
             shutdown_timeout_flags: self.shutdown_timeout_flags.ok_or("shutdownTimeoutFlags")?,
             shelless_images: self.shelless_images.ok_or("shellessImages")?,
+        };
+        Ok(Resolved {
+            rules,
             template_paths: self.template_paths.unwrap_or_default(),
             schema_dirs: self.schema_dirs.unwrap_or_default(),
             deny_on: self.deny_on.unwrap_or(Severity::Error),

@@ -15,7 +15,7 @@ use std::path::Path;
 
 use super::{Run, repo_path};
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::severity::Severity;
 use crate::source::InputError;
 
 /// Renders one workflow command per finding and per input error.

@@ -11,7 +11,7 @@ use miette::{
 
 use super::Run;
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::severity::Severity;
 use crate::source::{InputError, SourceFile};
 
 /// Renders every finding, then every input error, then a summary line.

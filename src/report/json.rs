@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::Run;
 use crate::finding::Finding;
 use crate::model::ObjectRef;
-use crate::rules::Severity;
+use crate::severity::Severity;
 use crate::source::InputError;
 
 #[derive(Serialize)]

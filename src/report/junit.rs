@@ -26,7 +26,7 @@ use std::path::Path;
 
 use super::{Run, repo_path};
 use crate::finding::Finding;
-use crate::rules::Severity;
+use crate::severity::Severity;
 use crate::source::InputError;
 
 /// One `<testcase>` in the making.

@@ -12,7 +12,7 @@ pub mod timeline;
 use std::path::{Component, Path, PathBuf};
 
 use crate::engine::Outcome;
-use crate::rules::Severity;
+use crate::severity::Severity;
 use crate::source::InputError;
 
 /// Output formats of `rollsafe lint`.

@@ -28,7 +28,8 @@ use serde_json::{Map, Value, json};
 use super::{Run, repo_path};
 use crate::finding::Finding;
 use crate::policy::Policy;
-use crate::rules::{FixAvailability, RULES, RuleInfo, Severity};
+use crate::rules::{FixAvailability, RULES, RuleInfo};
+use crate::severity::Severity;
 use crate::source::{InputError, SourceFile};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";

@@ -7,14 +7,13 @@
 //! [`declare_rule!`] so that `rollsafe explain` prints exactly what the source
 //! says.
 
-use std::fmt;
-
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+pub use settings::Settings;
 
 use crate::fix::Fix;
 use crate::model::{Index, KubeVersion, ObjectRef, Related, Workload};
-use crate::policy::Settings;
 use crate::schema::Problem;
 use crate::source::Document;
 
@@ -52,26 +51,8 @@ pub mod disruption;
 pub mod probes;
 pub mod rollout;
 pub mod schema;
+pub mod settings;
 pub mod shutdown;
-
-/// How serious a finding is. `error` fails CI and denies admission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Info,
-    Warning,
-    Error,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Error => "error",
-        })
-    }
-}
 
 /// Whether a rule can repair what it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -278,31 +259,9 @@ pub fn find(id: &str) -> Option<&'static dyn Rule> {
     RULES.iter().copied().find(|r| r.info().id == id)
 }
 
-/// The known id closest to `id` (by edit distance), for "did you mean".
+/// The known id closest to `id`, for "did you mean".
 pub fn suggest(id: &str) -> Option<&'static str> {
-    RULES
-        .iter()
-        .map(|r| r.info().id)
-        .map(|known| (edit_distance(id, known), known))
-        .filter(|&(distance, known)| distance <= known.len() / 3 + 1)
-        .min()
-        .map(|(_, known)| known)
-}
-
-/// Levenshtein distance, for suggestions on short identifiers.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
-    }
-    previous[b.len()]
+    crate::suggest::closest(id, RULES.iter().map(|r| r.info().id))
 }
 
 #[cfg(test)]
@@ -316,6 +275,5 @@ mod tests {
             Some("readiness-probe-missing")
         );
         assert_eq!(suggest("something-else-entirely"), None);
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 }

@@ -589,7 +589,7 @@ fn declared_names_help(w: &Workload, c: &ContainerRef<'_>, wanted: &str) -> Stri
         (names, _) => {
             let closest = names
                 .iter()
-                .min_by_key(|n| super::edit_distance(wanted, n))
+                .min_by_key(|n| crate::suggest::edit_distance(wanted, n))
                 .copied()
                 .unwrap_or(wanted);
             format!(

@@ -14,8 +14,8 @@ use super::repair::Repair;
 use super::walk::{self, Node, Resolve};
 use super::{Problem, ProblemKind};
 use crate::model::{KubeVersion, ObjectRef, parse_duration};
-use crate::rules::edit_distance;
 use crate::source::{Document, push_token};
+use crate::suggest::edit_distance;
 
 pub(super) struct Explainer<'a> {
     pub doc: &'a Document,

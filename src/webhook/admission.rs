@@ -28,7 +28,7 @@ use crate::finding::Finding;
 use crate::fix::{self, PatchOp};
 use crate::model::{KnownKind, ObjectRef, WorkloadKind};
 use crate::policy::Policy;
-use crate::rules::Severity;
+use crate::severity::Severity;
 use crate::source::Document;
 
 /// The annotation an object opts in to mutation with (value `"true"`).
@@ -429,7 +429,7 @@ impl Reviewer {
             .iter()
             .map(|f| (f.rule.id, f.severity))
             .collect();
-        let threshold = self.policy.settings.deny_on;
+        let threshold = self.policy.deny_on;
         let denies = |f: &Finding| self.mode == Mode::Enforce && f.severity >= threshold;
         // An update does not deny for what the stored object already had: a
         // legacy workload can still be scaled, labelled or annotated. It does

@@ -260,7 +260,7 @@ fn log_review(endpoint: Endpoint, reviewed: &Reviewed, elapsed: Duration) {
 }
 
 /// `rule-a×3,rule-b`: each rule once, with how many findings it had.
-fn rule_counts(findings: &[(&'static str, crate::rules::Severity)]) -> String {
+fn rule_counts(findings: &[(&'static str, crate::severity::Severity)]) -> String {
     let mut counts: Vec<(&str, usize)> = Vec::new();
     for (rule, _) in findings {
         match counts.iter_mut().find(|(r, _)| r == rule) {
@@ -573,7 +573,7 @@ mod tests {
 
     #[test]
     fn the_log_names_each_rule_once() {
-        use crate::rules::Severity::{Error, Warning};
+        use crate::severity::Severity::{Error, Warning};
         let findings = [("a", Error), ("b", Warning), ("a", Error), ("a", Error)];
         assert_eq!(rule_counts(&findings), "a×3,b");
     }

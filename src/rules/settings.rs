@@ -1,0 +1,23 @@
+//! The numbers and lists rules are tuned with, as a policy resolves them.
+
+use crate::model::Millis;
+
+/// The rules' settings after `extends` is resolved: every value present.
+/// A policy file writes them under `settings:` (see `crate::policy`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The shortest preStop delay that covers endpoint propagation.
+    pub min_drain_delay: Millis,
+    /// Time added on top of drain + shutdown before SIGKILL is acceptable.
+    pub grace_margin: Millis,
+    /// What a preStop hook that is not a sleep (httpGet, script) is assumed to take.
+    pub assumed_hook_seconds: Millis,
+    /// The app shutdown timeout to assume when none can be found.
+    pub default_shutdown_timeout: Option<Millis>,
+    pub max_grace_period: Millis,
+    pub min_available_ratio: f64,
+    pub slow_start_seconds: i64,
+    pub shutdown_timeout_env: Vec<String>,
+    pub shutdown_timeout_flags: Vec<String>,
+    pub shelless_images: Vec<String>,
+}
