@@ -25,8 +25,8 @@ use tower::ServiceExt;
 use rollsafe::fix::PatchOp;
 use rollsafe::model::KubeVersion;
 use rollsafe::policy::{Policy, Profile};
+use rollsafe::rules::Scope;
 use rollsafe::source::Document;
-use rollsafe::webhook::admission::UNSEEN_OBJECT_RULES;
 use rollsafe::webhook::{AppState, Mode, Reviewer, router};
 
 use crate::util;
@@ -558,7 +558,7 @@ fn fixable(object: &Value, policy: &Policy) -> Vec<&'static str> {
                 .as_ref()
                 .is_some_and(|fix| fix.safety == rollsafe::fix::FixSafety::Safe)
         })
-        .filter(|f| !UNSEEN_OBJECT_RULES.iter().any(|(id, _)| *id == f.rule.id))
+        .filter(|f| f.rule.scope == Scope::Object)
         .map(|f| f.rule.id)
         .collect()
 }

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use crate::policy::Policy;
-use crate::rules::{FixAvailability, RULES, RuleInfo};
+use crate::rules::{FixAvailability, RULES, RuleInfo, Scope};
 
 fn level(policy: &Policy, id: &str) -> String {
     policy
@@ -16,6 +16,19 @@ fn fix_word(fix: FixAvailability) -> &'static str {
         FixAvailability::None => "-",
         FixAvailability::Sometimes => "sometimes",
         FixAvailability::Always => "yes",
+    }
+}
+
+/// Whether `rollsafe serve` runs a rule of this scope, and why not.
+fn webhook_words(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Object => "judged, from the object under review",
+        Scope::Input => {
+            "not judged: it needs other objects of the input, which one review does not carry; `rollsafe lint` on the whole manifest set checks it"
+        }
+        Scope::Schema => {
+            "not judged: the API server checks the object against its schema before any webhook sees it; `rollsafe lint` checks it before the manifest reaches the cluster"
+        }
     }
 }
 
@@ -65,6 +78,7 @@ pub fn render_explain(
         let names: Vec<String> = info.settings.iter().map(|s| format!("`{s}`")).collect();
         writeln!(out, "Settings: {}.", names.join(", "))?;
     }
+    writeln!(out, "Admission webhook: {}.", webhook_words(info.scope))?;
     writeln!(out)?;
     write!(out, "{}", info.docs())
 }

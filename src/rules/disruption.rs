@@ -56,6 +56,8 @@ declare_rule! {
     /// ```
     pub struct PdbMissing {
         id: "pdb-missing",
+        family: Disruption,
+        scope: Input,
         fix: None,
         settings: [],
     }
@@ -168,6 +170,8 @@ declare_rule! {
     /// ```
     pub struct PdbBlocksEviction {
         id: "pdb-blocks-eviction",
+        family: Disruption,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -323,6 +327,8 @@ declare_rule! {
     /// ```
     pub struct HpaReplicasConflict {
         id: "hpa-replicas-conflict",
+        family: Disruption,
+        scope: Input,
         fix: None,
         settings: [],
     }

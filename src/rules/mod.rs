@@ -17,13 +17,16 @@ use crate::model::{Index, KubeVersion, ObjectRef, Related, Workload};
 use crate::schema::Problem;
 use crate::source::Document;
 
-/// Declares a rule: a unit struct, its id, fix availability, the settings it
-/// reads and its documentation (the `///` lines, kept verbatim).
+/// Declares a rule: a unit struct, its id, its family, what it must see to
+/// judge ([`Scope`]), fix availability, the settings it reads and its
+/// documentation (the `///` lines, kept verbatim).
 macro_rules! declare_rule {
     (
         $(#[doc = $doc:literal])*
         $vis:vis struct $name:ident {
             id: $id:literal,
+            family: $family:ident,
+            scope: $scope:ident,
             fix: $fix:ident,
             settings: [$($setting:literal),* $(,)?] $(,)?
         }
@@ -37,6 +40,8 @@ macro_rules! declare_rule {
                 static INFO: $crate::rules::RuleInfo = $crate::rules::RuleInfo {
                     id: $id,
                     name: stringify!($name),
+                    family: $crate::rules::Family::$family,
+                    scope: $crate::rules::Scope::$scope,
                     fix: $crate::rules::FixAvailability::$fix,
                     settings: &[$($setting),*],
                     raw_docs: concat!($($doc, "\n"),*),
@@ -64,6 +69,36 @@ pub enum FixAvailability {
     Always,
 }
 
+/// The part of a workload a rule is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// Readiness, liveness and startup probes.
+    Probes,
+    /// How a rollout replaces pods.
+    Rollout,
+    /// What happens between a pod's deletion and SIGKILL.
+    Shutdown,
+    /// Voluntary disruptions: PodDisruptionBudgets, autoscaling.
+    Disruption,
+    /// Documents as the API server's schemas and validation read them.
+    Schema,
+}
+
+/// What a rule must see to judge, and so which front end can run it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The object alone: an admission review carries all it needs.
+    Object,
+    /// Other objects of the input too (a PodDisruptionBudget, an HPA): one
+    /// admission review does not carry them.
+    Input,
+    /// The document as written, against the API's schemas: the API server
+    /// has done this before any webhook sees the object.
+    Schema,
+}
+
 /// What a rule says about itself.
 #[derive(Debug)]
 pub struct RuleInfo {
@@ -71,6 +106,8 @@ pub struct RuleInfo {
     pub id: &'static str,
     /// The rule's struct name, PascalCase of the id.
     pub name: &'static str,
+    pub family: Family,
+    pub scope: Scope,
     pub fix: FixAvailability,
     /// Policy settings (camelCase, as in the policy file) the rule reads.
     pub settings: &'static [&'static str],

@@ -50,6 +50,8 @@ declare_rule! {
     /// ```
     pub struct ReadinessProbeMissing {
         id: "readiness-probe-missing",
+        family: Probes,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -130,6 +132,8 @@ declare_rule! {
     /// ```
     pub struct LivenessProbeMissing {
         id: "liveness-probe-missing",
+        family: Probes,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -199,6 +203,8 @@ declare_rule! {
     /// ```
     pub struct LivenessEqualsReadiness {
         id: "liveness-equals-readiness",
+        family: Probes,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -283,6 +289,8 @@ declare_rule! {
     /// ```
     pub struct ProbePortNotDeclared {
         id: "probe-port-not-declared",
+        family: Probes,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -371,6 +379,8 @@ declare_rule! {
     /// ```
     pub struct LivenessRestartsBeforeUnready {
         id: "liveness-restarts-before-unready",
+        family: Probes,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -459,6 +469,8 @@ declare_rule! {
     /// - `slowStartSeconds`
     pub struct StartupProbeMissing {
         id: "startup-probe-missing",
+        family: Probes,
+        scope: Object,
         fix: None,
         settings: ["slowStartSeconds"],
     }

@@ -74,6 +74,8 @@ declare_rule! {
     /// StatefulSet cannot surge.
     pub struct RolloutZeroAvailability {
         id: "rollout-zero-availability",
+        family: Rollout,
+        scope: Object,
         fix: Sometimes,
         settings: [],
     }
@@ -265,6 +267,8 @@ declare_rule! {
     ///   (default `0.5`).
     pub struct RolloutLowAvailability {
         id: "rollout-low-availability",
+        family: Rollout,
+        scope: Object,
         fix: None,
         settings: ["minAvailableRatio"],
     }
@@ -461,6 +465,8 @@ declare_rule! {
     /// ```
     pub struct RolloutInvalidStrategy {
         id: "rollout-invalid-strategy",
+        family: Rollout,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -573,6 +579,8 @@ declare_rule! {
     /// ```
     pub struct RolloutRecreateStrategy {
         id: "rollout-recreate-strategy",
+        family: Rollout,
+        scope: Object,
         fix: None,
         settings: [],
     }
@@ -714,6 +722,8 @@ declare_rule! {
     /// ```
     pub struct SingleReplica {
         id: "single-replica",
+        family: Rollout,
+        scope: Input,
         fix: None,
         settings: [],
     }
@@ -780,6 +790,8 @@ declare_rule! {
     /// ```
     pub struct MinReadySecondsZero {
         id: "min-ready-seconds-zero",
+        family: Rollout,
+        scope: Object,
         fix: None,
         settings: [],
     }

@@ -65,6 +65,8 @@ declare_rule! {
     ///   policy file.
     pub struct UnknownField {
         id: "unknown-field",
+        family: Schema,
+        scope: Schema,
         fix: None,
         settings: ["schemaDirs"],
     }
@@ -154,6 +156,8 @@ declare_rule! {
     ///   `unknown-field`.
     pub struct InvalidFieldValue {
         id: "invalid-field-value",
+        family: Schema,
+        scope: Schema,
         fix: None,
         settings: ["schemaDirs"],
     }

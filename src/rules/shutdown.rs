@@ -84,6 +84,8 @@ declare_rule! {
     ///   is raised to, when the fix has to raise it.
     pub struct PrestopHookMissing {
         id: "prestop-hook-missing",
+        family: Shutdown,
+        scope: Object,
         fix: Sometimes,
         settings: [
             "minDrainDelay",
@@ -222,6 +224,8 @@ declare_rule! {
     ///   is raised to, when the fix has to raise it.
     pub struct PrestopSleepTooShort {
         id: "prestop-sleep-too-short",
+        family: Shutdown,
+        scope: Object,
         fix: Sometimes,
         settings: [
             "minDrainDelay",
@@ -364,6 +368,8 @@ declare_rule! {
     ///   is raised to, when the fix has to raise it.
     pub struct PrestopExecWithoutShell {
         id: "prestop-exec-without-shell",
+        family: Shutdown,
+        scope: Object,
         fix: Sometimes,
         settings: [
             "shellessImages",
@@ -494,6 +500,8 @@ declare_rule! {
     ///   zero seconds.
     pub struct SleepActionUnsupported {
         id: "sleep-action-unsupported",
+        family: Shutdown,
+        scope: Object,
         fix: None,
         settings: ["minDrainDelay"],
     }
@@ -632,6 +640,8 @@ declare_rule! {
     ///   `shutdownTimeoutFlags`: where the shutdown timeout is read.
     pub struct GracePeriodTooShort {
         id: "grace-period-too-short",
+        family: Shutdown,
+        scope: Object,
         fix: Always,
         settings: [
             "graceMargin",
@@ -744,6 +754,8 @@ declare_rule! {
     ///   grace period to.
     pub struct PrestopExceedsGracePeriod {
         id: "prestop-exceeds-grace-period",
+        family: Shutdown,
+        scope: Object,
         fix: Sometimes,
         settings: [
             "graceMargin",
@@ -870,6 +882,8 @@ declare_rule! {
     ///   setting it silences the rule for containers that state nothing.
     pub struct ShutdownTimeoutUnknown {
         id: "shutdown-timeout-unknown",
+        family: Shutdown,
+        scope: Object,
         fix: None,
         settings: [
             "shutdownTimeoutEnv",
@@ -976,6 +990,8 @@ declare_rule! {
     ///   `shutdownTimeoutEnv`, `shutdownTimeoutFlags`: what the pod needs.
     pub struct GracePeriodExcessive {
         id: "grace-period-excessive",
+        family: Shutdown,
+        scope: Object,
         fix: None,
         settings: [
             "maxGracePeriod",

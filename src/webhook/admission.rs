@@ -6,11 +6,14 @@
 //! ([`Document::detached`]) and goes through the same [`engine::evaluate`] and
 //! policy, so a denial reads like the finding `rollsafe lint` prints.
 //!
-//! The webhook sees one object at a time. Rules whose verdict depends on
-//! other objects it cannot see are not run here (see [`UNSEEN_OBJECT_RULES`]),
-//! nor the schema rules, whose work the API server has done before
-//! (see [`DECODED_BY_API_SERVER_RULES`]);
-//! everything else is judged exactly as the linter judges it.
+//! The webhook sees one object at a time: it runs the rules whose
+//! [`Scope`] is the object alone. Rules whose verdict depends on other
+//! objects of the input ([`Scope::Input`]) would report what a
+//! PodDisruptionBudget or HorizontalPodAutoscaler elsewhere in the cluster
+//! already takes care of; the schema rules ([`Scope::Schema`]) could only be
+//! silent, the API server having decoded the object against its schema
+//! before any webhook sees it. Everything else is judged exactly as the
+//! linter judges it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,45 +31,12 @@ use crate::finding::Finding;
 use crate::fix::{self, PatchOp};
 use crate::model::{KnownKind, ObjectRef, WorkloadKind};
 use crate::policy::Policy;
+use crate::rules::{RULES, Scope};
 use crate::severity::Severity;
 use crate::source::Document;
 
 /// The annotation an object opts in to mutation with (value `"true"`).
 pub const MUTATE_ANNOTATION: &str = "rollsafe.dev/mutate";
-
-/// Rules the webhook does not run, and why: each needs objects of the input
-/// that an admission request does not carry, so on a single object it would
-/// report what a PodDisruptionBudget or HorizontalPodAutoscaler elsewhere in
-/// the cluster already takes care of (or could never fire at all).
-pub const UNSEEN_OBJECT_RULES: &[(&str, &str)] = &[
-    (
-        "pdb-missing",
-        "needs the PodDisruptionBudgets of the namespace",
-    ),
-    (
-        "single-replica",
-        "a HorizontalPodAutoscaler the webhook cannot see may set the scale",
-    ),
-    (
-        "hpa-replicas-conflict",
-        "needs the HorizontalPodAutoscaler that targets the workload",
-    ),
-];
-
-/// Rules the webhook does not run because the API server has already done
-/// their work: it decodes the object against its schema (unknown fields are
-/// dropped or refused, wrong types refused) before any webhook sees it, so on
-/// an admitted object they could only ever be silent, at a cost per review.
-pub const DECODED_BY_API_SERVER_RULES: &[(&str, &str)] = &[
-    (
-        "unknown-field",
-        "the API server has dropped or refused unknown fields before the webhook sees the object",
-    ),
-    (
-        "invalid-field-value",
-        "the API server has refused values of the wrong type or form before the webhook sees the object",
-    ),
-];
 
 /// The API server truncates longer warnings; kubectl prints each on a line.
 const MAX_WARNING_CHARS: usize = 240;
@@ -269,13 +239,12 @@ impl Answer {
 }
 
 impl Reviewer {
-    /// `policy` as given, less the rules that need objects the webhook cannot see.
+    /// `policy` as given, less the rules that judge more than one object.
     pub fn new(mut policy: Policy, mode: Mode, mutate_all: bool) -> Self {
-        for (rule, _) in UNSEEN_OBJECT_RULES
-            .iter()
-            .chain(DECODED_BY_API_SERVER_RULES)
-        {
-            policy.disable(rule);
+        for rule in RULES {
+            if rule.info().scope != Scope::Object {
+                policy.disable(rule.info().id);
+            }
         }
         Reviewer {
             policy,
@@ -846,18 +815,11 @@ mod tests {
         let policy =
             Policy::builtin(crate::policy::Profile::Strict).unwrap_or_else(|e| panic!("{e:?}"));
         let reviewer = Reviewer::new(policy, Mode::Enforce, false);
-        for (rule, _) in UNSEEN_OBJECT_RULES
-            .iter()
-            .chain(DECODED_BY_API_SERVER_RULES)
-        {
-            assert_eq!(reviewer.policy().severity(rule), None, "{rule}");
+        for rule in RULES {
+            let info = rule.info();
+            let runs = reviewer.policy().severity(info.id).is_some();
+            assert_eq!(runs, info.scope == Scope::Object, "{}", info.id);
         }
-        assert!(
-            reviewer
-                .policy()
-                .severity("readiness-probe-missing")
-                .is_some()
-        );
     }
 
     #[test]
