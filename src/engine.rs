@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::deadline::{Deadline, Expired};
 use crate::finding::Finding;
 use crate::model::index::Undecodable;
-use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths};
+use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths, template_of};
 use crate::policy::Policy;
 use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Violation};
 use crate::schema::{self, Problem, ProblemKind};
@@ -157,6 +157,12 @@ pub fn evaluate_within(
     for (doc, problems) in &checked {
         deadline.check()?;
         let object = ObjectRef::from_value(&doc.value);
+        let template = template_of(&object, templates).map(|(_, pointer)| pointer);
+        let subject = Subject {
+            doc,
+            object: &object,
+            template: template.as_deref(),
+        };
         let view = DocumentView {
             doc,
             object: &object,
@@ -169,13 +175,17 @@ pub fn evaluate_within(
                 policy,
                 rule,
                 severity,
-                doc,
-                &object,
+                &subject,
                 &mut violations,
             );
         }
     }
     for workload in &index.workloads {
+        let subject = Subject {
+            doc: &workload.doc,
+            object: &workload.object,
+            template: Some(&workload.template_pointer),
+        };
         for &(rule, severity) in &enabled {
             deadline.check()?;
             rule.check_workload(workload, &cx, &mut violations);
@@ -184,14 +194,18 @@ pub fn evaluate_within(
                 policy,
                 rule,
                 severity,
-                &workload.doc,
-                &workload.object,
+                &subject,
                 &mut violations,
             );
         }
     }
     for pdb in &index.pdbs {
         deadline.check()?;
+        let subject = Subject {
+            doc: &pdb.doc,
+            object: &pdb.object,
+            template: None,
+        };
         for &(rule, severity) in &enabled {
             rule.check_pdb(pdb, &cx, &mut violations);
             place(
@@ -199,8 +213,7 @@ pub fn evaluate_within(
                 policy,
                 rule,
                 severity,
-                &pdb.doc,
-                &pdb.object,
+                &subject,
                 &mut violations,
             );
         }
@@ -296,13 +309,20 @@ fn within(pointer: &str, ancestor: &str) -> bool {
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
 
+/// What findings are placed on: a document, the object it is, and where
+/// its pod template is (for the ignore annotation there).
+struct Subject<'a> {
+    doc: &'a Document,
+    object: &'a ObjectRef,
+    template: Option<&'a str>,
+}
+
 fn place(
     outcome: &mut Outcome,
     policy: &Policy,
     rule: &dyn Rule,
     severity: Severity,
-    doc: &Document,
-    object: &ObjectRef,
+    subject: &Subject<'_>,
     violations: &mut Vec<Violation>,
 ) {
     let info = rule.info();
@@ -310,16 +330,16 @@ fn place(
         let finding = Finding {
             rule: info,
             severity,
-            location: doc.locate(&violation.pointer),
-            doc: doc.clone(),
-            object: object.clone(),
+            location: subject.doc.locate(&violation.pointer),
+            doc: subject.doc.clone(),
+            object: subject.object.clone(),
             container: violation.container,
             pointer: violation.pointer,
             message: violation.message,
             help: violation.help,
             fix: violation.fix,
             shortfall: violation.shortfall,
-            suppression: suppression(policy, doc, object, info.id),
+            suppression: suppression(policy, subject, info.id),
         };
         if finding.suppression.is_some() {
             outcome.suppressed.push(finding);
@@ -331,12 +351,16 @@ fn place(
 
 /// Why a finding is suppressed: the object's `rollsafe.dev/ignore` annotation
 /// (on the object or its pod template) names the rule, or an exemption covers it.
-fn suppression(policy: &Policy, doc: &Document, object: &ObjectRef, rule: &str) -> Option<String> {
-    let annotations = [
-        doc.value.pointer("/metadata/annotations"),
-        template_annotations(&doc.value),
-    ];
-    for annotations in annotations.into_iter().flatten() {
+fn suppression(policy: &Policy, subject: &Subject<'_>, rule: &str) -> Option<String> {
+    let value = &subject.doc.value;
+    let on_template = subject
+        .template
+        .filter(|t| !t.is_empty())
+        .and_then(|t| value.pointer(&format!("{t}/metadata/annotations")));
+    for annotations in [value.pointer("/metadata/annotations"), on_template]
+        .into_iter()
+        .flatten()
+    {
         let listed = annotations
             .get(IGNORE_ANNOTATION)
             .and_then(Value::as_str)
@@ -352,14 +376,10 @@ fn suppression(policy: &Policy, doc: &Document, object: &ObjectRef, rule: &str) 
             return Some(reason);
         }
     }
-    policy.exemption(object, rule).map(|e| match &e.reason {
-        Some(reason) => format!("policy exemption: {reason}"),
-        None => "policy exemption".to_owned(),
-    })
-}
-
-fn template_annotations(value: &Value) -> Option<&Value> {
-    value
-        .pointer("/spec/template/metadata/annotations")
-        .or_else(|| value.pointer("/spec/jobTemplate/spec/template/metadata/annotations"))
+    policy
+        .exemption(subject.object, rule)
+        .map(|e| match &e.reason {
+            Some(reason) => format!("policy exemption: {reason}"),
+            None => "policy exemption".to_owned(),
+        })
 }

@@ -2,7 +2,7 @@
 //! need: which Services and PodDisruptionBudgets select a workload's pods,
 //! which HorizontalPodAutoscaler scales it, which ConfigMap or claim it names.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use k8s_openapi::Resource;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -13,7 +13,9 @@ use serde::de::DeserializeOwned;
 
 use super::object::{KnownKind, ObjectRef, WorkloadKind};
 use super::selector::{label_selector_selects, map_selects};
-use super::workload::{ContainerRef, ContainerRole, DecodeError, Workload, decode_object};
+use super::workload::{
+    ContainerRef, ContainerRole, DecodeError, TemplatePaths, Workload, decode_object, template_of,
+};
 use crate::source::Document;
 
 /// An object of a kind the rules consult, decoded.
@@ -42,10 +44,6 @@ pub struct Index {
     claims: HashMap<(String, String), Related<PersistentVolumeClaim>>,
 }
 
-/// Custom workload kinds and their template pointers, keyed by
-/// `group/version/Kind` as a policy writes them (`argoproj.io/v1alpha1/Rollout`).
-pub type TemplatePaths = BTreeMap<String, String>;
-
 impl Index {
     /// Decodes every document of a kind rollsafe reads. Documents that do not
     /// decode are returned beside the index and left out of it.
@@ -67,19 +65,14 @@ impl Index {
     /// other kinds are skipped. A document that does not decode is left out.
     pub fn insert(&mut self, doc: &Document, templates: &TemplatePaths) -> Result<(), DecodeError> {
         let object = ObjectRef::from_value(&doc.value);
-        let custom = templates.get(&format!("{}/{}", object.api_version, object.kind));
-        let kind = match custom {
-            Some(_) => Some(KnownKind::Workload(WorkloadKind::Custom)),
-            None => KnownKind::classify(&object.api_version, &object.kind),
-        };
-        let Some(kind) = kind else {
+        if let Some((kind, template)) = template_of(&object, templates) {
+            return Workload::decode(doc, kind, &template).map(|w| self.workloads.push(w));
+        }
+        let Some(kind) = KnownKind::classify(&object.api_version, &object.kind) else {
             return Ok(());
         };
         match kind {
-            KnownKind::Workload(kind) => {
-                let template = custom.map(|path| dotted_to_pointer(path));
-                Workload::decode(doc, kind, template.as_deref()).map(|w| self.workloads.push(w))
-            }
+            KnownKind::Workload(_) => Ok(()),
             KnownKind::Service => related(doc, object).map(|r| self.services.push(r)),
             KnownKind::PodDisruptionBudget => related(doc, object).map(|r| self.pdbs.push(r)),
             KnownKind::HorizontalPodAutoscaler => related(doc, object).map(|r| self.hpas.push(r)),
@@ -225,14 +218,6 @@ fn related<T: Resource + DeserializeOwned>(
     })
 }
 
-/// `spec.template` → `/spec/template`; a value that already is a pointer is kept.
-pub fn dotted_to_pointer(path: &str) -> String {
-    if path.starts_with('/') {
-        return path.to_owned();
-    }
-    crate::source::pointer(path.split('.').filter(|t| !t.is_empty()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -299,11 +284,5 @@ mod tests {
         let (index, errors) = Index::build(&documents, &TemplatePaths::new());
         assert!(index.services.is_empty());
         assert_eq!(errors[0].error.pointer, "/spec/ports");
-    }
-
-    #[test]
-    fn dotted_paths() {
-        assert_eq!(dotted_to_pointer("spec.template"), "/spec/template");
-        assert_eq!(dotted_to_pointer("/spec/template"), "/spec/template");
     }
 }

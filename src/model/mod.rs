@@ -11,7 +11,9 @@ pub mod version;
 pub mod workload;
 
 pub use duration::{Millis, parse_duration};
-pub use index::{Index, Related, TemplatePaths};
+pub use index::{Index, Related};
 pub use object::{KnownKind, ObjectRef, WorkloadKind};
 pub use version::KubeVersion;
-pub use workload::{ContainerRef, ContainerRole, Rollout, Workload};
+pub use workload::{
+    ContainerRef, ContainerRole, Rollout, TemplatePaths, Workload, dotted_to_pointer, template_of,
+};

@@ -86,6 +86,16 @@ pub enum WorkloadKind {
 }
 
 impl WorkloadKind {
+    /// Where a built-in kind keeps its pod template; a custom kind's comes
+    /// from the policy's `templatePaths` (`spec.template` when it names none).
+    pub fn template_pointer(self) -> &'static str {
+        match self {
+            WorkloadKind::Pod => "",
+            WorkloadKind::CronJob => "/spec/jobTemplate/spec/template",
+            _ => "/spec/template",
+        }
+    }
+
     /// Jobs run to completion: they are judged on shutdown only.
     pub fn runs_to_completion(self) -> bool {
         matches!(self, WorkloadKind::Job | WorkloadKind::CronJob)

@@ -1152,7 +1152,7 @@ pub fn needed_grace_seconds(drain: Delay, shutdown_timeout: Millis, margin: Mill
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::index::TemplatePaths;
+    use crate::model::TemplatePaths;
     use crate::model::object::WorkloadKind;
     use crate::source::Document;
     use serde_json::json;
@@ -1172,7 +1172,7 @@ mod tests {
         Workload::decode(
             &Document::detached("t", value),
             WorkloadKind::Deployment,
-            None,
+            WorkloadKind::Deployment.template_pointer(),
         )
         .unwrap_or_else(|e| panic!("{e:?}"))
     }
@@ -1620,8 +1620,12 @@ mod tests {
         let pod = json!({"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": "p", "annotations": {POD: "7s"}},
             "spec": {"containers": [{"name": "app"}]}});
-        let w = Workload::decode(&Document::detached("t", pod), WorkloadKind::Pod, None)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let w = Workload::decode(
+            &Document::detached("t", pod),
+            WorkloadKind::Pod,
+            WorkloadKind::Pod.template_pointer(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         let found = shutdown_timeout(
             &w,
             &first(&w),

@@ -11,8 +11,39 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::object::{ObjectRef, WorkloadKind};
+use std::collections::BTreeMap;
+
+use super::object::{KnownKind, ObjectRef, WorkloadKind};
 use crate::source::{Document, push_token};
+
+/// Custom workload kinds and their template pointers, keyed by
+/// `group/version/Kind` as a policy writes them (`argoproj.io/v1alpha1/Rollout`).
+pub type TemplatePaths = BTreeMap<String, String>;
+
+/// Where an object's pod template is: the workload kind rollsafe reads it as
+/// and the template's JSON pointer (`""` for a Pod, which is its own
+/// template). A kind the policy's `templatePaths` names is a custom workload
+/// whatever its name; `None` for objects that run no pods.
+pub fn template_of(
+    object: &ObjectRef,
+    templates: &TemplatePaths,
+) -> Option<(WorkloadKind, String)> {
+    if let Some(path) = templates.get(&format!("{}/{}", object.api_version, object.kind)) {
+        return Some((WorkloadKind::Custom, dotted_to_pointer(path)));
+    }
+    match KnownKind::classify(&object.api_version, &object.kind)? {
+        KnownKind::Workload(kind) => Some((kind, kind.template_pointer().to_owned())),
+        _ => None,
+    }
+}
+
+/// `spec.template` → `/spec/template`; a value that already is a pointer is kept.
+pub fn dotted_to_pointer(path: &str) -> String {
+    if path.starts_with('/') {
+        return path.to_owned();
+    }
+    crate::source::pointer(path.split('.').filter(|t| !t.is_empty()))
+}
 
 /// An object that runs pods, seen through its pod template.
 #[derive(Debug, Clone)]
@@ -103,12 +134,12 @@ pub struct DecodeError {
 }
 
 impl Workload {
-    /// Decodes `doc` as `kind`; `template_path` is the pod template's pointer
-    /// for custom kinds.
+    /// Decodes `doc` as `kind`, with its pod template at `template_at` (see
+    /// [`template_of`]).
     pub fn decode(
         doc: &Document,
         kind: WorkloadKind,
-        template_path: Option<&str>,
+        template_at: &str,
     ) -> Result<Workload, DecodeError> {
         let value = &*doc.value;
         let object = ObjectRef::from_value(value);
@@ -117,11 +148,11 @@ impl Workload {
                 let pod: Pod = decode_object(value)?;
                 // A Pod is its own template: its labels and annotations are the pod's.
                 let template = pod_template(Some(pod.metadata.clone()), pod.spec);
-                Parts::new(pod.metadata, "", template)
+                Parts::new(pod.metadata, template_at, template)
             }
             WorkloadKind::Deployment => {
                 let d: Deployment = decode_object(value)?;
-                let mut parts = Parts::new(d.metadata, "/spec/template", d.spec.template);
+                let mut parts = Parts::new(d.metadata, template_at, d.spec.template);
                 parts.replicas = d.spec.replicas;
                 parts.min_ready_seconds = d.spec.min_ready_seconds;
                 parts.selector = Some(d.spec.selector);
@@ -131,11 +162,8 @@ impl Workload {
             WorkloadKind::ReplicaSet => {
                 let rs: ReplicaSet = decode_object(value)?;
                 let spec = rs.spec;
-                let mut parts = Parts::new(
-                    rs.metadata,
-                    "/spec/template",
-                    spec.template.unwrap_or_default(),
-                );
+                let mut parts =
+                    Parts::new(rs.metadata, template_at, spec.template.unwrap_or_default());
                 parts.replicas = spec.replicas;
                 parts.min_ready_seconds = spec.min_ready_seconds;
                 parts.selector = Some(spec.selector);
@@ -144,11 +172,8 @@ impl Workload {
             WorkloadKind::ReplicationController => {
                 let rc: ReplicationController = decode_object(value)?;
                 let spec = rc.spec.unwrap_or_default();
-                let mut parts = Parts::new(
-                    rc.metadata,
-                    "/spec/template",
-                    spec.template.unwrap_or_default(),
-                );
+                let mut parts =
+                    Parts::new(rc.metadata, template_at, spec.template.unwrap_or_default());
                 parts.replicas = spec.replicas;
                 parts.min_ready_seconds = spec.min_ready_seconds;
                 parts.selector = spec.selector.map(|match_labels| LabelSelector {
@@ -160,7 +185,7 @@ impl Workload {
             WorkloadKind::StatefulSet => {
                 let s: StatefulSet = decode_object(value)?;
                 let spec = s.spec;
-                let mut parts = Parts::new(s.metadata, "/spec/template", spec.template);
+                let mut parts = Parts::new(s.metadata, template_at, spec.template);
                 parts.replicas = spec.replicas;
                 parts.min_ready_seconds = spec.min_ready_seconds;
                 parts.selector = Some(spec.selector);
@@ -170,7 +195,7 @@ impl Workload {
             WorkloadKind::DaemonSet => {
                 let ds: DaemonSet = decode_object(value)?;
                 let spec = ds.spec;
-                let mut parts = Parts::new(ds.metadata, "/spec/template", spec.template);
+                let mut parts = Parts::new(ds.metadata, template_at, spec.template);
                 parts.min_ready_seconds = spec.min_ready_seconds;
                 parts.selector = Some(spec.selector);
                 parts.rollout = Rollout::DaemonSet(spec.update_strategy);
@@ -179,15 +204,15 @@ impl Workload {
             WorkloadKind::Job => {
                 let job: Job = decode_object(value)?;
                 let spec = job.spec.unwrap_or_default();
-                Parts::new(job.metadata, "/spec/template", spec.template)
+                Parts::new(job.metadata, template_at, spec.template)
             }
             WorkloadKind::CronJob => {
                 let cron: CronJob = decode_object(value)?;
                 let template = cron.spec.job_template.spec.unwrap_or_default().template;
-                Parts::new(cron.metadata, "/spec/jobTemplate/spec/template", template)
+                Parts::new(cron.metadata, template_at, template)
             }
             WorkloadKind::Custom => {
-                let pointer = template_path.unwrap_or("/spec/template");
+                let pointer = template_at;
                 let metadata: ObjectMeta = value
                     .get("metadata")
                     .map(|m| decode_at(m, "/metadata"))
@@ -417,8 +442,12 @@ mod tests {
                 }
             }}
         }));
-        let w = Workload::decode(&d, WorkloadKind::Deployment, None)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let w = Workload::decode(
+            &d,
+            WorkloadKind::Deployment,
+            WorkloadKind::Deployment.template_pointer(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(w.replicas, Some(3));
         let names: Vec<_> = w
             .long_running_containers()
@@ -449,7 +478,12 @@ mod tests {
         let pod = doc(
             json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [{"name": "c"}]}}),
         );
-        let w = Workload::decode(&pod, WorkloadKind::Pod, None).unwrap_or_else(|e| panic!("{e:?}"));
+        let w = Workload::decode(
+            &pod,
+            WorkloadKind::Pod,
+            WorkloadKind::Pod.template_pointer(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(
             w.containers().next().map(|c| c.pointer()),
             Some("/spec/containers/0".to_owned())
@@ -458,8 +492,12 @@ mod tests {
             json!({"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "c"},
             "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {"containers": [{"name": "c"}]}}}}}}),
         );
-        let w = Workload::decode(&cron, WorkloadKind::CronJob, None)
-            .unwrap_or_else(|e| panic!("{e:?}"));
+        let w = Workload::decode(
+            &cron,
+            WorkloadKind::CronJob,
+            WorkloadKind::CronJob.template_pointer(),
+        )
+        .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(w.pod_spec_pointer(), "/spec/jobTemplate/spec/template/spec");
     }
 
@@ -469,7 +507,12 @@ mod tests {
             json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "x"},
             "spec": {"replicas": "3", "template": {}}}),
         );
-        let error = Workload::decode(&d, WorkloadKind::Deployment, None).err();
+        let error = Workload::decode(
+            &d,
+            WorkloadKind::Deployment,
+            WorkloadKind::Deployment.template_pointer(),
+        )
+        .err();
         assert_eq!(error.map(|e| e.pointer), Some("/spec/replicas".to_owned()));
     }
 
@@ -479,7 +522,7 @@ mod tests {
             json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "r"},
             "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "c"}]}}}}),
         );
-        let w = Workload::decode(&d, WorkloadKind::Custom, Some("/spec/template"))
+        let w = Workload::decode(&d, WorkloadKind::Custom, "/spec/template")
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(w.replicas, Some(4));
         assert_eq!(w.pod_spec.containers.len(), 1);

@@ -24,7 +24,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::model::{KnownKind, KubeVersion, ObjectRef, TemplatePaths, WorkloadKind};
+use crate::model::{KubeVersion, ObjectRef, TemplatePaths, template_of};
 use crate::source::Document;
 
 pub use repair::Repair;
@@ -81,7 +81,7 @@ impl Checker<'_> {
             let root = schemas.root(&object.api_version, &object.kind)?;
             Some((schemas, validator, root))
         });
-        let template = self.template_pointer(&object);
+        let template = template_of(&object, self.templates);
         let added_in =
             |pointer: &str, key: &str| built_in.and_then(|_| self.added_in(&object, pointer, key));
         // A workload's pod template is checked on its own (the kind's schema
@@ -95,7 +95,10 @@ impl Checker<'_> {
                 schemas.pod_template()?,
             ))
         });
-        let base = template.as_deref().filter(|t| !t.is_empty());
+        let base = template
+            .as_ref()
+            .map(|(_, pointer)| pointer.as_str())
+            .filter(|t| !t.is_empty());
         if let (Some(base), Some((schemas, validator, root))) = (base, template_schema) {
             let explainer = explain::Explainer {
                 doc,
@@ -152,31 +155,12 @@ impl Checker<'_> {
                 }
             }
         }
-        if let Some(KnownKind::Workload(kind)) =
-            KnownKind::classify(&object.api_version, &object.kind)
-        {
-            api::check_workload_spec(&doc.value, kind, &mut checked.problems);
-        }
-        if let Some(template) = &template {
+        if let Some((kind, template)) = &template {
+            api::check_workload_spec(&doc.value, *kind, &mut checked.problems);
             api::check_pod_template(&doc.value, template, &mut checked.problems);
         }
         finish(doc, &mut checked.problems);
         checked
-    }
-
-    /// The pod template of a workload kind, built-in or named by the policy.
-    fn template_pointer(&self, object: &ObjectRef) -> Option<String> {
-        let custom = self
-            .templates
-            .get(&format!("{}/{}", object.api_version, object.kind));
-        match (
-            custom,
-            KnownKind::classify(&object.api_version, &object.kind),
-        ) {
-            (Some(path), _) => Some(crate::model::index::dotted_to_pointer(path)),
-            (None, Some(KnownKind::Workload(kind))) => Some(template_pointer(kind).to_owned()),
-            _ => None,
-        }
     }
 
     /// The first newer minor whose schema has `key` in the object at `pointer`.
@@ -236,15 +220,6 @@ pub fn undecodable(doc: &Document, pointer: &str, reason: &str) -> Problem {
 /// read even though no other rule reads them.
 pub fn has_custom_schema(dirs: &[PathBuf], api_version: &str, kind: &str) -> bool {
     custom::find(dirs, api_version, kind).is_some()
-}
-
-/// The pod template of a built-in workload kind, as `Workload::decode` reads it.
-fn template_pointer(kind: WorkloadKind) -> &'static str {
-    match kind {
-        WorkloadKind::Pod => "",
-        WorkloadKind::CronJob => "/spec/jobTemplate/spec/template",
-        _ => "/spec/template",
-    }
 }
 
 fn validate(
