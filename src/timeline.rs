@@ -12,13 +12,13 @@
 
 use serde::Serialize;
 
+use crate::model::glob::matching_image_glob;
 use crate::model::rollout::{
     self, DaemonSetStrategyType, DeploymentStrategyType, PlanEnd, StatefulSetStrategyType, Step,
     written,
 };
 use crate::model::shutdown::{
-    Delay, PreStopHook, ShutdownTimeout, TimeoutSettings, drain_delay, matching_image_glob,
-    shutdown_timeout,
+    Delay, PreStopHook, ShutdownTimeout, TimeoutSettings, drain_delay, shutdown_timeout,
 };
 use crate::model::{ContainerRole, Index, Millis, ObjectRef, Rollout, Workload};
 use crate::policy::Policy;

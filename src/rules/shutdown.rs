@@ -10,10 +10,11 @@ use serde_json::{Value, json};
 
 use super::{Context, Rule, Violation};
 use crate::fix::{Fix, PatchOp, set, set_creating_parents};
+use crate::model::glob::matching_image_glob;
 use crate::model::shutdown::{
     Delay, DelayBasis, DelayEdit, DrainDelay, PreStopHook, ProgramKind,
     SHUTDOWN_TIMEOUT_ANNOTATION, ShutdownTimeout, TimeoutOrigin, TimeoutSettings, drain_delay,
-    matching_image_glob, needed_grace_seconds, shutdown_timeout,
+    needed_grace_seconds, shutdown_timeout,
 };
 use crate::model::{ContainerRef, KubeVersion, Millis, Workload};
 
