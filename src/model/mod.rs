@@ -4,6 +4,7 @@ pub mod duration;
 pub mod glob;
 pub mod index;
 pub mod object;
+pub mod pdb;
 pub mod rollout;
 pub mod selector;
 pub mod shutdown;

@@ -5,7 +5,8 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 use super::rollout::{Scale, replicas_pointer};
 use super::{Context, Rule, Violation};
-use crate::model::rollout::{PdbBlock, PdbVerdict, pdb_eviction, written};
+use crate::model::pdb::{PdbBlock, PdbVerdict, pdb_eviction};
+use crate::model::rollout::written;
 use crate::model::{Related, Workload, WorkloadKind};
 
 declare_rule! {
