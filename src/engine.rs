@@ -101,6 +101,20 @@ pub fn evaluate_within(
     policy: &Policy,
     deadline: &Deadline,
 ) -> Result<Outcome, Expired> {
+    judge(documents, policy, deadline).map(|(outcome, _)| outcome)
+}
+
+/// [`evaluate`], with the index of the objects the rules read: for a front
+/// end that draws what the rules judged (`rollsafe timeline`).
+pub fn evaluate_with_index(documents: &[Document], policy: &Policy) -> (Outcome, Index) {
+    judge(documents, policy, &Deadline::none()).unwrap_or_default()
+}
+
+fn judge(
+    documents: &[Document],
+    policy: &Policy,
+    deadline: &Deadline,
+) -> Result<(Outcome, Index), Expired> {
     let templates = &policy.template_paths;
     let needs = document_needs(policy);
     let checker = schema::Checker {
@@ -235,7 +249,7 @@ pub fn evaluate_within(
     outcome
         .suppressed
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    Ok(outcome)
+    Ok((outcome, index))
 }
 
 /// Today's input error for a document that does not decode as its kind.

@@ -1,33 +1,24 @@
 //! `rollsafe timeline`: what happens, second by second, when a pod of a
 //! workload is terminated, and how a rollout replaces its pods step by step.
 //!
-//! For each long-running container: endpoint removal and the `preStop` hook
-//! start at t = 0; the stop signal (SIGTERM) follows when the hook ends; the
-//! app's shutdown deadline is SIGTERM + its shutdown timeout; SIGKILL comes
-//! when `terminationGracePeriodSeconds` is over (at least 2 s after SIGTERM:
-//! the kubelet's extension for a hook that ran the grace period out). The
-//! same readings the shutdown rules make (drain delay, shutdown timeout,
-//! serves traffic) with the policy's settings, so the picture and the
-//! findings agree.
+//! The picture is drawn from the facts the rules read, computed once in the
+//! model: each container's shutdown ([`PodShutdown`]) and the workload's
+//! resolved rollout ([`Rolling`]). What the picture marks are the findings
+//! the engine gave, by rule id: for each container, the shutdown rules'
+//! findings on it; for the rollout, the rollout rules'. So the picture and
+//! `rollsafe lint` cannot disagree.
 
 use serde::Serialize;
 
-use crate::model::glob::matching_image_glob;
-use crate::model::rollout::{
-    self, DaemonSetStrategyType, DeploymentStrategyType, PlanEnd, StatefulSetStrategyType, Step,
-    written,
-};
-use crate::model::shutdown::{
-    Delay, PreStopHook, ShutdownTimeout, TimeoutSettings, drain_delay, shutdown_timeout,
-};
-use crate::model::{ContainerRole, Index, Millis, ObjectRef, Rollout, Workload};
+use crate::engine;
+use crate::finding::Finding;
+use crate::model::rollout::{self, PlanEnd, Rolling, Step, rollout_plan, written};
+use crate::model::shutdown::{PodShutdown, PreStopHook, ShutdownTimeout};
+use crate::model::{ContainerRole, Index, Millis, ObjectRef, Workload};
 use crate::policy::Policy;
-use crate::rules::shutdown::has_debug_shell;
+use crate::rules::Family;
+use crate::severity::Severity;
 use crate::source::{Document, InputError};
-
-/// The kubelet's minimum time between the stop signal and SIGKILL
-/// (`minimumGracePeriodInSeconds`).
-const MIN_STOP_SECONDS: f64 = 2.0;
 
 /// One workload's termination timeline and rollout plan.
 #[derive(Debug, Clone, Serialize)]
@@ -42,6 +33,8 @@ pub struct Timeline {
     pub min_drain_delay_seconds: f64,
     pub grace_margin_seconds: f64,
     pub containers: Vec<ContainerTimeline>,
+    /// Shutdown findings about the pod as a whole (its grace period).
+    pub findings: Vec<Mark>,
     /// `None` for kinds without a rollout of their own (Pod, Job, …).
     pub rollout: Option<RolloutTimeline>,
 }
@@ -61,16 +54,41 @@ pub struct ContainerTimeline {
     /// SIGTERM + shutdown timeout, when the timeout is known.
     pub app_deadline: Option<f64>,
     pub sigkill_at: f64,
-    pub problems: Vec<Problem>,
+    /// The shutdown rules' findings on this container.
+    pub findings: Vec<Mark>,
+}
+
+/// The kind of a `preStop` hook, as the drain delay reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HookKind {
+    None,
+    /// The kubelet's `sleep` action.
+    Sleep,
+    ExecSleep,
+    Exec,
+    HttpGet,
+    TcpSocket,
+}
+
+impl HookKind {
+    fn of(hook: &PreStopHook) -> Self {
+        match hook {
+            PreStopHook::None => HookKind::None,
+            PreStopHook::Sleep { .. } => HookKind::Sleep,
+            PreStopHook::ExecSleep => HookKind::ExecSleep,
+            PreStopHook::Exec => HookKind::Exec,
+            PreStopHook::HttpGet => HookKind::HttpGet,
+            PreStopHook::TcpSocket => HookKind::TcpSocket,
+        }
+    }
 }
 
 /// The container's `preStop` hook as the drain delay goes.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PreStop {
-    /// `none`, `sleep` (the action), `exec-sleep`, `exec`, `http-get`,
-    /// `tcp-socket`.
-    pub kind: &'static str,
+    pub kind: HookKind,
     /// How long it runs; `None` when it never ends (`sleep infinity`).
     pub seconds: Option<f64>,
     /// The length is the policy's `assumedHookSeconds`, not read.
@@ -87,16 +105,23 @@ pub struct Timeout {
     pub source: String,
 }
 
-/// A problem the timeline shows.
+/// A finding the picture marks: what `rollsafe lint` reports there.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Problem {
-    /// `sigkill-before-deadline`, `margin-short`,
-    /// `sigterm-before-endpoints-settle`, `prestop-outlasts-grace-period`,
-    /// `prestop-fails`, `shutdown-timeout-unknown`, `all-pods-down`,
-    /// `low-availability`.
-    pub kind: &'static str,
+pub struct Mark {
+    pub rule: &'static str,
+    pub severity: Severity,
     pub message: String,
+}
+
+impl Mark {
+    fn of(finding: &Finding) -> Self {
+        Mark {
+            rule: finding.rule.id,
+            severity: finding.severity,
+            message: finding.message.clone(),
+        }
+    }
 }
 
 /// How a rollout replaces the workload's pods.
@@ -113,9 +138,10 @@ pub struct RolloutTimeline {
     pub max_unavailable: Option<Budget>,
     pub steps: Vec<Step>,
     /// `complete`, `stalled` or `truncated` (see `model::rollout::PlanEnd`).
-    pub end: Option<&'static str>,
+    pub end: Option<PlanEnd>,
     pub note: Option<String>,
-    pub problems: Vec<Problem>,
+    /// The rollout rules' findings on the workload.
+    pub findings: Vec<Mark>,
 }
 
 /// A rollout field as written and what it resolves to.
@@ -129,31 +155,24 @@ pub struct Budget {
 }
 
 /// The timelines of every workload in `documents`, and the documents that
-/// do not decode as their kind.
+/// could not be read.
 pub fn timelines(documents: &[Document], policy: &Policy) -> (Vec<Timeline>, Vec<InputError>) {
-    let (index, undecodable) = Index::build(documents, &policy.template_paths);
-    let errors = undecodable
-        .into_iter()
-        .map(|u| {
-            let object = ObjectRef::from_value(&u.doc.value);
-            InputError {
-                file: Some(u.doc.file.clone()),
-                path: u.doc.file.name().to_owned(),
-                range: Some(u.doc.locate(&u.error.pointer).range),
-                message: format!(
-                    "{object}: cannot be read as a {}: {}",
-                    object.kind, u.error.message
-                ),
-                help: None,
-            }
-        })
-        .collect();
+    let (outcome, index) = engine::evaluate_with_index(documents, policy);
     let timelines = index
         .workloads
         .iter()
-        .map(|w| timeline(w, &index, policy))
+        .map(|w| {
+            let findings: Vec<&Finding> = outcome
+                .findings
+                .iter()
+                .filter(|f| {
+                    std::sync::Arc::ptr_eq(&f.doc.file, &w.doc.file) && f.doc.start == w.doc.start
+                })
+                .collect();
+            timeline(w, &index, policy, &findings)
+        })
         .collect();
-    (timelines, errors)
+    (timelines, outcome.errors)
 }
 
 fn secs(m: Millis) -> f64 {
@@ -165,187 +184,76 @@ pub fn duration(seconds: f64) -> String {
     Millis((seconds.max(0.0) * 1000.0).round() as u64).to_string()
 }
 
-fn timeline(w: &Workload, index: &Index, policy: &Policy) -> Timeline {
+/// The findings of `family` on `container` (or on no container).
+fn marks(findings: &[&Finding], family: Family, container: Option<&str>) -> Vec<Mark> {
+    findings
+        .iter()
+        .filter(|f| f.rule.family == family && f.container.as_deref() == container)
+        .map(|f| Mark::of(f))
+        .collect()
+}
+
+fn timeline(w: &Workload, index: &Index, policy: &Policy, findings: &[&Finding]) -> Timeline {
     let settings = &policy.settings;
-    let grace = w.grace_period_seconds();
-    let timeouts = TimeoutSettings {
-        env_names: &settings.shutdown_timeout_env,
-        flags: &settings.shutdown_timeout_flags,
-        default: settings.default_shutdown_timeout,
-    };
-    let containers = w
-        .long_running_containers()
+    let pod = PodShutdown::of(w, index, &settings.shutdown());
+    let containers = pod
+        .containers
+        .iter()
         .map(|c| {
-            let serves = index.serves_traffic(w, &c);
-            let drain = drain_delay(&c, settings.assumed_hook_seconds);
-            let image = c.container.image.as_deref().unwrap_or_default();
-            let fails = match (&drain.needs, has_debug_shell(image)) {
-                (Some(needs), false) => matching_image_glob(&settings.shelless_images, image)
-                    .map(|glob| {
-                        format!(
-                            "image `{image}` (matches `{glob}`) has no `{}`: the hook fails at once",
-                            needs.argv0
-                        )
+            let name = c.container.name();
+            let shutdown_timeout = match &c.timeout {
+                ShutdownTimeout::Known { value, source } => Some(Timeout {
+                    seconds: secs(*value),
+                    source: source.to_string(),
+                }),
+                ShutdownTimeout::Malformed { .. } | ShutdownTimeout::Unknown => None,
+            };
+            ContainerTimeline {
+                name: name.to_owned(),
+                sidecar: c.container.role == ContainerRole::NativeSidecar,
+                serves_traffic: c.serves,
+                pre_stop: PreStop {
+                    kind: HookKind::of(&c.drain.hook),
+                    seconds: c.drain.delay.finite().map(secs),
+                    assumed: c.drain.basis == crate::model::shutdown::DelayBasis::Assumed,
+                    fails: c.hook_fails.as_ref().map(|f| {
+                        let image = c.container.container.image.as_deref().unwrap_or_default();
+                        let program = c
+                            .drain
+                            .needs
+                            .as_ref()
+                            .map_or("sh", |needs| needs.argv0.as_str());
+                        format!("image `{image}` (matches `{}`) has no `{program}`", f.glob)
                     }),
-                _ => None,
-            };
-            let pre_stop = PreStop {
-                kind: match drain.hook {
-                    PreStopHook::None => "none",
-                    PreStopHook::Sleep { .. } => "sleep",
-                    PreStopHook::ExecSleep => "exec-sleep",
-                    PreStopHook::Exec => "exec",
-                    PreStopHook::HttpGet => "http-get",
-                    PreStopHook::TcpSocket => "tcp-socket",
                 },
-                seconds: drain.delay.finite().map(secs),
-                assumed: drain.basis == crate::model::shutdown::DelayBasis::Assumed,
-                fails,
-            };
-            let timeout = shutdown_timeout(w, &c, index, &timeouts);
-            container(
-                c.name(),
-                c.role == ContainerRole::NativeSidecar,
-                serves,
-                pre_stop,
-                drain.delay,
-                &timeout,
-                grace,
-                policy,
-            )
+                sigterm_at: secs(c.sigterm_at),
+                shutdown_timeout,
+                app_deadline: c.app_deadline.map(secs),
+                sigkill_at: secs(c.sigkill_at),
+                findings: marks(findings, Family::Shutdown, Some(name)),
+            }
         })
         .collect();
     Timeline {
         object: w.object.clone(),
         file: w.doc.file.name().to_owned(),
         line: w.doc.file.line_col(w.doc.start).0,
-        grace_period_seconds: grace,
-        grace_period_defaulted: w.pod_spec.termination_grace_period_seconds.is_none(),
+        grace_period_seconds: pod.grace.seconds,
+        grace_period_defaulted: !pod.grace.written,
         min_drain_delay_seconds: secs(settings.min_drain_delay),
         grace_margin_seconds: secs(settings.grace_margin),
         containers,
-        rollout: rollout_timeline(w, index, policy),
+        findings: marks(findings, Family::Shutdown, None),
+        rollout: rollout_timeline(w, index, policy, findings),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn container(
-    name: &str,
-    sidecar: bool,
-    serves: bool,
-    pre_stop: PreStop,
-    delay: Delay,
-    timeout: &ShutdownTimeout,
-    grace_seconds: i64,
+fn rollout_timeline(
+    w: &Workload,
+    index: &Index,
     policy: &Policy,
-) -> ContainerTimeline {
-    let settings = &policy.settings;
-    let grace = grace_seconds.max(0) as f64;
-    let min_drain = secs(settings.min_drain_delay);
-    let margin = secs(settings.grace_margin);
-    // A hook that fails ends at once; one that never ends runs the grace
-    // period out.
-    let hook = match (&pre_stop.fails, delay) {
-        (Some(_), _) => 0.0,
-        (None, Delay::Finite(d)) => secs(d),
-        (None, Delay::Unbounded) => f64::INFINITY,
-    };
-    let sigterm_at = hook.min(grace);
-    let sigkill_at = sigterm_at + (grace - sigterm_at).max(MIN_STOP_SECONDS);
-    let (shutdown, app_deadline) = match timeout {
-        ShutdownTimeout::Known { value, source } => (
-            Some(Timeout {
-                seconds: secs(*value),
-                source: source.to_string(),
-            }),
-            Some(sigterm_at + secs(*value)),
-        ),
-        _ => (None, None),
-    };
-    let mut problems = Vec::new();
-    if let Some(why) = &pre_stop.fails {
-        problems.push(Problem {
-            kind: "prestop-fails",
-            message: format!("preStop: {why}"),
-        });
-    }
-    if pre_stop.fails.is_none() && pre_stop.kind != "none" && hook >= grace {
-        problems.push(Problem {
-            kind: "prestop-outlasts-grace-period",
-            message: format!(
-                "preStop ({}) lasts the whole grace period ({}): SIGTERM only at {}, SIGKILL {} later",
-                if hook.is_finite() {
-                    duration(hook)
-                } else {
-                    "endless".to_owned()
-                },
-                duration(grace),
-                duration(sigterm_at),
-                duration(sigkill_at - sigterm_at)
-            ),
-        });
-    }
-    if serves && sigterm_at < min_drain {
-        problems.push(Problem {
-            kind: "sigterm-before-endpoints-settle",
-            message: format!(
-                "SIGTERM at {} comes before endpoints settle (minDrainDelay {}): requests still arrive while the app stops",
-                duration(sigterm_at),
-                duration(min_drain)
-            ),
-        });
-    }
-    match (app_deadline, timeout) {
-        (Some(deadline), _) if deadline > sigkill_at => problems.push(Problem {
-            kind: "sigkill-before-deadline",
-            message: format!(
-                "SIGKILL at {} comes before the app's shutdown deadline at {}: in-flight work is cut off",
-                duration(sigkill_at),
-                duration(deadline)
-            ),
-        }),
-        (Some(deadline), _) if deadline + margin > sigkill_at && serves => {
-            problems.push(Problem {
-                kind: "margin-short",
-                message: format!(
-                    "{} between the app's deadline ({}) and SIGKILL ({}), less than graceMargin {}",
-                    duration(sigkill_at - deadline),
-                    duration(deadline),
-                    duration(sigkill_at),
-                    duration(margin)
-                ),
-            })
-        }
-        (None, ShutdownTimeout::Malformed { text, source, .. }) if serves => {
-            problems.push(Problem {
-                kind: "shutdown-timeout-unknown",
-                message: format!(
-                    "the shutdown timeout `{text}` ({source}) is not a duration: the app's deadline is unknown"
-                ),
-            })
-        }
-        (None, _) if serves => problems.push(Problem {
-            kind: "shutdown-timeout-unknown",
-            message: format!(
-                "the app's shutdown timeout is not stated (e.g. annotation `rollsafe.dev/shutdown-timeout.{name}`): its deadline is unknown"
-            ),
-        }),
-        _ => {}
-    }
-    ContainerTimeline {
-        name: name.to_owned(),
-        sidecar,
-        serves_traffic: serves,
-        pre_stop,
-        sigterm_at,
-        shutdown_timeout: shutdown,
-        app_deadline,
-        sigkill_at,
-        problems,
-    }
-}
-
-fn rollout_timeline(w: &Workload, index: &Index, policy: &Policy) -> Option<RolloutTimeline> {
+    findings: &[&Finding],
+) -> Option<RolloutTimeline> {
     let replicas = index.min_replicas(w);
     let replicas_from = replicas.map(|_| match index.hpa_targeting(w) {
         Some(hpa) => format!(
@@ -355,8 +263,10 @@ fn rollout_timeline(w: &Workload, index: &Index, policy: &Policy) -> Option<Roll
         None if w.replicas.is_some() => "`spec.replicas`".to_owned(),
         None => "the default `replicas: 1`".to_owned(),
     });
+    let count = replicas.unwrap_or(0);
+    let rolling = w.rolling(count, policy.kubernetes_version);
     let mut out = RolloutTimeline {
-        strategy: String::new(),
+        strategy: rolling.type_name().to_owned(),
         replicas,
         replicas_from,
         max_surge: None,
@@ -364,145 +274,91 @@ fn rollout_timeline(w: &Workload, index: &Index, policy: &Policy) -> Option<Roll
         steps: Vec::new(),
         end: None,
         note: None,
-        problems: Vec::new(),
+        findings: marks(findings, Family::Rollout, None),
     };
-    let count = replicas.unwrap_or(0);
-    match &w.rollout {
-        Rollout::None => return None,
-        Rollout::Deployment(strategy) => match DeploymentStrategyType::of(strategy.as_ref()) {
-            DeploymentStrategyType::RollingUpdate => {
-                out.strategy = "RollingUpdate".to_owned();
-                match rollout::deployment_rolling(strategy.as_ref(), count) {
-                    Ok(Some(rolling)) => {
-                        let f = &rolling.fenceposts;
-                        out.max_surge = Some(Budget {
-                            written: rolling.max_surge.to_string(),
-                            defaulted: rolling.max_surge.defaulted,
-                            pods: Some(f.max_surge),
-                        });
-                        out.max_unavailable = Some(Budget {
-                            written: rolling.max_unavailable.to_string(),
-                            defaulted: rolling.max_unavailable.defaulted,
-                            pods: Some(f.max_unavailable),
-                        });
-                        if f.zero_fallback {
-                            out.note = Some(
-                                "maxSurge and maxUnavailable both resolve to 0: Kubernetes takes maxUnavailable as 1".to_owned(),
-                            );
-                        }
-                        let plan = rollout::rollout_plan(f);
-                        out.end = Some(match plan.end {
-                            PlanEnd::Complete => "complete",
-                            PlanEnd::Stalled => "stalled",
-                            PlanEnd::Truncated => "truncated",
-                        });
-                        out.steps = plan.steps;
-                    }
-                    Ok(None) => {}
-                    Err(error) => {
-                        out.note = Some(format!(
-                            "{error}: the API server would reject this strategy"
-                        ))
-                    }
+    match rolling {
+        Rolling::None => return None,
+        Rolling::Deployment(rolling) => {
+            let f = &rolling.fenceposts;
+            out.max_surge = Some(Budget {
+                written: rolling.max_surge.to_string(),
+                defaulted: rolling.max_surge.defaulted,
+                pods: Some(f.max_surge),
+            });
+            out.max_unavailable = Some(Budget {
+                written: rolling.max_unavailable.to_string(),
+                defaulted: rolling.max_unavailable.defaulted,
+                pods: Some(f.max_unavailable),
+            });
+            if f.zero_fallback {
+                out.note = Some(
+                    "maxSurge and maxUnavailable both resolve to 0: Kubernetes takes maxUnavailable as 1".to_owned(),
+                );
+            }
+            let plan = rollout_plan(f);
+            out.end = Some(plan.end);
+            out.steps = plan.steps;
+        }
+        Rolling::Recreate => {
+            out.note = Some("every old pod stops before the first new one starts".to_owned());
+            out.steps = recreate_steps(count);
+        }
+        Rolling::StatefulSet { rolling, .. } => {
+            let at_once = rolling.max_unavailable_at(policy.kubernetes_version);
+            out.max_unavailable = Some(Budget {
+                written: written(&rolling.max_unavailable.value),
+                defaulted: rolling.max_unavailable.defaulted,
+                pods: Some(at_once),
+            });
+            let updated = rolling.updated_pods(count);
+            out.note = Some(format!(
+                "pods are replaced from the highest ordinal down, {at_once} at a time on Kubernetes {}{}",
+                policy.kubernetes_version,
+                if rolling.partition > 0 {
+                    format!(
+                        "; ordinals below partition {} keep the old revision",
+                        rolling.partition
+                    )
+                } else {
+                    String::new()
                 }
-            }
-            DeploymentStrategyType::Recreate => {
-                out.strategy = "Recreate".to_owned();
-                out.note = Some("every old pod stops before the first new one starts".to_owned());
-                out.steps = recreate_steps(count);
-            }
-            DeploymentStrategyType::Unknown(text) => {
-                out.strategy = text;
-                out.note = Some("an update strategy type Kubernetes does not know".to_owned());
-            }
-        },
-        Rollout::StatefulSet(strategy) => match StatefulSetStrategyType::of(strategy.as_ref()) {
-            StatefulSetStrategyType::RollingUpdate => {
-                out.strategy = "RollingUpdate".to_owned();
-                match rollout::statefulset_rolling(strategy.as_ref(), count) {
-                    Ok(Some(rolling)) => {
-                        let at_once = rolling.max_unavailable_at(policy.kubernetes_version);
-                        out.max_unavailable = Some(Budget {
-                            written: written(&rolling.max_unavailable.value),
-                            defaulted: rolling.max_unavailable.defaulted,
-                            pods: Some(at_once),
-                        });
-                        let updated = rolling.updated_pods(count);
-                        out.note = Some(format!(
-                            "pods are replaced from the highest ordinal down, {at_once} at a time on Kubernetes {}{}",
-                            policy.kubernetes_version,
-                            if rolling.partition > 0 {
-                                format!(
-                                    "; ordinals below partition {} keep the old revision",
-                                    rolling.partition
-                                )
-                            } else {
-                                String::new()
-                            }
-                        ));
-                        out.steps = statefulset_steps(count, updated, at_once);
-                        out.end = Some("complete");
-                    }
-                    Ok(None) => {}
-                    Err(error) => {
-                        out.note = Some(format!(
-                            "{error}: the API server would reject this strategy"
-                        ))
-                    }
+            ));
+            out.steps = statefulset_steps(count, updated, at_once);
+            out.end = Some(PlanEnd::Complete);
+        }
+        Rolling::DaemonSet(rolling) => {
+            out.max_surge = Some(Budget {
+                written: rolling.max_surge.to_string(),
+                defaulted: rolling.max_surge.defaulted,
+                pods: None,
+            });
+            out.max_unavailable = Some(Budget {
+                written: rolling.max_unavailable.to_string(),
+                defaulted: rolling.max_unavailable.defaulted,
+                pods: None,
+            });
+            out.note = Some(format!(
+                "one pod per node: up to {} of the nodes {} at a time (percentages round up; the node count is the cluster's)",
+                rolling.unavailable,
+                if rolling.surges() {
+                    "start a new pod beside the old one"
+                } else {
+                    "lose their pod"
                 }
-            }
-            StatefulSetStrategyType::OnDelete => {
-                out.strategy = "OnDelete".to_owned();
-                out.note = Some("pods are replaced only when someone deletes them".to_owned());
-            }
-            StatefulSetStrategyType::Unknown(text) => {
-                out.strategy = text;
-                out.note = Some("an update strategy type Kubernetes does not know".to_owned());
-            }
-        },
-        Rollout::DaemonSet(strategy) => match DaemonSetStrategyType::of(strategy.as_ref()) {
-            DaemonSetStrategyType::RollingUpdate => {
-                out.strategy = "RollingUpdate".to_owned();
-                if let Ok(Some(rolling)) = rollout::daemonset_rolling(strategy.as_ref()) {
-                    out.max_surge = Some(Budget {
-                        written: rolling.max_surge.to_string(),
-                        defaulted: rolling.max_surge.defaulted,
-                        pods: None,
-                    });
-                    out.max_unavailable = Some(Budget {
-                        written: rolling.max_unavailable.to_string(),
-                        defaulted: rolling.max_unavailable.defaulted,
-                        pods: None,
-                    });
-                    out.note = Some(format!(
-                        "one pod per node: up to {} of the nodes {} at a time (percentages round up; the node count is the cluster's)",
-                        rolling.unavailable,
-                        if rolling.surges() {
-                            "start a new pod beside the old one"
-                        } else {
-                            "lose their pod"
-                        }
-                    ));
-                    if rolling.all_nodes_may_be_down() {
-                        out.problems.push(Problem {
-                            kind: "all-pods-down",
-                            message: "the rollout may stop the pod on every node at once"
-                                .to_owned(),
-                        });
-                    }
-                }
-            }
-            DaemonSetStrategyType::OnDelete => {
-                out.strategy = "OnDelete".to_owned();
-                out.note = Some("pods are replaced only when someone deletes them".to_owned());
-            }
-            DaemonSetStrategyType::Unknown(text) => {
-                out.strategy = text;
-                out.note = Some("an update strategy type Kubernetes does not know".to_owned());
-            }
-        },
+            ));
+        }
+        Rolling::OnDelete => {
+            out.note = Some("pods are replaced only when someone deletes them".to_owned());
+        }
+        Rolling::UnknownType(_) => {
+            out.note = Some("an update strategy type Kubernetes does not know".to_owned());
+        }
+        Rolling::Unreadable(error) => {
+            out.note = Some(format!(
+                "{error}: the API server would reject this strategy"
+            ));
+        }
     }
-    availability_problems(&mut out, policy.settings.min_available_ratio);
     Some(out)
 }
 
@@ -539,32 +395,4 @@ fn statefulset_steps(replicas: i64, updated: i64, at_once: i64) -> Vec<Step> {
         steps.push(snapshot(old, new, 0, 0));
     }
     steps
-}
-
-fn availability_problems(out: &mut RolloutTimeline, ratio: f64) {
-    let Some(replicas) = out.replicas.filter(|r| *r > 0) else {
-        return;
-    };
-    let Some((at, worst)) = out
-        .steps
-        .iter()
-        .enumerate()
-        .min_by_key(|(_, s)| s.ready)
-        .map(|(i, s)| (i, s.ready))
-    else {
-        return;
-    };
-    if worst <= 0 {
-        out.problems.push(Problem {
-            kind: "all-pods-down",
-            message: format!("no pod is ready at step {at}: the rollout is an outage"),
-        });
-    } else if (worst as f64) < ratio * replicas as f64 {
-        out.problems.push(Problem {
-            kind: "low-availability",
-            message: format!(
-                "only {worst} of {replicas} pods ready at step {at}, below minAvailableRatio {ratio}"
-            ),
-        });
-    }
 }

@@ -289,7 +289,7 @@ fn corpus_manifests_fix_in_place() {
 }
 
 /// The policy flags a fixture's directives stand for.
-fn directive_flags(path: &Path) -> Vec<String> {
+pub(crate) fn directive_flags(path: &Path) -> Vec<String> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let directive = |name: &str| {
         text.lines().find_map(|line| {

@@ -77,14 +77,11 @@ fn json_carries_the_same_data() {
     assert_eq!(web["appDeadline"], 25.0);
     assert_eq!(web["sigkillAt"], 20.0);
     assert_eq!(web["shutdownTimeout"]["source"], "env `SHUTDOWN_TIMEOUT`");
-    let kinds: Vec<&str> = web["problems"]
+    let rules: Vec<&str> = web["findings"]
         .as_array()
-        .map(|p| p.iter().filter_map(|p| p["kind"].as_str()).collect())
+        .map(|p| p.iter().filter_map(|p| p["rule"].as_str()).collect())
         .unwrap_or_default();
-    assert_eq!(
-        kinds,
-        ["sigterm-before-endpoints-settle", "sigkill-before-deadline"]
-    );
+    assert_eq!(rules, ["grace-period-too-short", "prestop-hook-missing"]);
     let rollout = &workload["rollout"];
     assert_eq!(rollout["strategy"], "RollingUpdate");
     assert_eq!(rollout["replicas"], 2);
@@ -94,7 +91,11 @@ fn json_carries_the_same_data() {
     assert_eq!(steps.first().map(|s| &s["old"]), Some(&Value::from(2)));
     assert_eq!(steps.last().map(|s| &s["new"]), Some(&Value::from(2)));
     assert!(steps.iter().any(|s| s["unavailable"] == 2));
-    assert_eq!(rollout["problems"][0]["kind"], "all-pods-down");
+    let rules: Vec<&str> = rollout["findings"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p["rule"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(rules.contains(&"rollout-zero-availability"), "{rules:?}");
 }
 
 #[test]
@@ -127,4 +128,72 @@ fn colour_only_when_asked_and_policy_flags_apply() {
 
     let output = util::run_rollsafe(&["timeline", "-"], Some("a: [\n"), None);
     assert_eq!(output.status.code(), Some(2), "input errors exit 2");
+}
+
+/// Every finding the timeline marks is one `rollsafe lint` reports, on the
+/// same object and container, with the same rule id, severity and message:
+/// over every rule fixture, through the binary, with the fixture's policy.
+#[test]
+fn the_timeline_marks_only_what_lint_reports() {
+    let mut marked = 0;
+    for path in util::manifests(&util::testdata("rules")) {
+        let relative = path.strip_prefix(util::repo()).unwrap_or(&path);
+        let relative = relative.to_string_lossy().into_owned();
+        let flags = crate::fixes::directive_flags(&path);
+        let run = |command: &str| {
+            let mut args = vec![command, "--format", "json"];
+            args.extend(flags.iter().map(String::as_str));
+            if command == "lint" {
+                args.extend(["--fail-on", "never"]);
+            }
+            args.push(&relative);
+            let output = util::run_rollsafe(&args, None, None);
+            serde_json::from_slice::<Value>(&output.stdout)
+                .unwrap_or_else(|e| panic!("{relative}: {command} --format json: {e}"))
+        };
+        let lint = run("lint");
+        let findings: Vec<(String, String, String, Option<String>, String)> = lint["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| {
+                (
+                    f["rule"].as_str().unwrap_or_default().to_owned(),
+                    f["object"]["kind"].as_str().unwrap_or_default().to_owned(),
+                    f["object"]["name"].as_str().unwrap_or_default().to_owned(),
+                    f["container"].as_str().map(str::to_owned),
+                    f["message"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect();
+        let timeline = run("timeline");
+        for workload in timeline["workloads"].as_array().into_iter().flatten() {
+            let kind = workload["object"]["kind"].as_str().unwrap_or_default();
+            let name = workload["object"]["name"].as_str().unwrap_or_default();
+            let mut places: Vec<(Option<String>, &Value)> = vec![
+                (None, &workload["findings"]),
+                (None, &workload["rollout"]["findings"]),
+            ];
+            for c in workload["containers"].as_array().into_iter().flatten() {
+                places.push((c["name"].as_str().map(str::to_owned), &c["findings"]));
+            }
+            for (container, marks) in places {
+                for mark in marks.as_array().into_iter().flatten() {
+                    let key = (
+                        mark["rule"].as_str().unwrap_or_default().to_owned(),
+                        kind.to_owned(),
+                        name.to_owned(),
+                        container.clone(),
+                        mark["message"].as_str().unwrap_or_default().to_owned(),
+                    );
+                    assert!(
+                        findings.contains(&key),
+                        "{relative}: the timeline marks {key:?}, which lint does not report"
+                    );
+                    marked += 1;
+                }
+            }
+        }
+    }
+    assert!(marked > 50, "only {marked} marks");
 }

@@ -341,6 +341,11 @@ impl Workload {
         })
     }
 
+    /// The workload's rollout resolved at `replicas` on Kubernetes `version`.
+    pub fn rolling(&self, replicas: i64, version: super::KubeVersion) -> super::rollout::Rolling {
+        super::rollout::Rolling::of(&self.rollout, replicas, version)
+    }
+
     /// `terminationGracePeriodSeconds`, or Kubernetes' default of 30.
     pub fn grace_period_seconds(&self) -> i64 {
         self.pod_spec.termination_grace_period_seconds.unwrap_or(30)

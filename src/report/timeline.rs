@@ -17,8 +17,9 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::severity::Severity;
 use crate::source::InputError;
-use crate::timeline::{ContainerTimeline, Problem, RolloutTimeline, Timeline, duration};
+use crate::timeline::{ContainerTimeline, HookKind, Mark, RolloutTimeline, Timeline, duration};
 
 /// Width of the time axis, in characters.
 const WIDTH: usize = 50;
@@ -125,6 +126,7 @@ fn workload(t: &Timeline, paint: &Paint, out: &mut dyn Write) -> io::Result<()> 
         duration(t.min_drain_delay_seconds),
         duration(t.grace_margin_seconds)
     )?;
+    marks(&t.findings, paint, out)?;
     let axis = Axis::for_timeline(t);
     for c in &t.containers {
         writeln!(out)?;
@@ -247,15 +249,15 @@ fn container(
 
     let hook = &c.pre_stop;
     let (hook_end, hook_note) = match (hook.kind, hook.seconds, &hook.fails) {
-        ("none", _, _) => (0.0, "no preStop hook".to_owned()),
-        (_, _, Some(_)) => (0.0, "fails at once (see below)".to_owned()),
+        (HookKind::None, _, _) => (0.0, "no preStop hook".to_owned()),
+        (_, _, Some(why)) => (0.0, format!("fails at once: {why}")),
         (kind, seconds, None) => {
             let what = match kind {
-                "sleep" => "sleep action",
-                "exec-sleep" => "exec sleep",
-                "exec" => "exec hook",
-                "http-get" => "httpGet hook",
-                _ => "tcpSocket hook",
+                HookKind::Sleep => "sleep action",
+                HookKind::ExecSleep => "exec sleep",
+                HookKind::Exec => "exec hook",
+                HookKind::HttpGet => "httpGet hook",
+                HookKind::TcpSocket | HookKind::None => "tcpSocket hook",
             };
             let length = match seconds {
                 Some(s) if hook.assumed => format!("assumed {} (assumedHookSeconds)", duration(s)),
@@ -334,11 +336,11 @@ fn container(
             &format!("at {}{extension}", duration(c.sigkill_at))
         )
     )?;
-    let (marks, labels) = axis.ticks();
-    writeln!(out, "{}", paint.dim(row("", &marks, "").trim_end()))?;
+    let (ticks, labels) = axis.ticks();
+    writeln!(out, "{}", paint.dim(row("", &ticks, "").trim_end()))?;
     writeln!(out, "{}", paint.dim(row("", &labels, "").trim_end()))?;
-    problems(&c.problems, paint, out)?;
-    if c.problems.is_empty() {
+    marks(&c.findings, paint, out)?;
+    if c.findings.is_empty() {
         let fine = match c.app_deadline {
             Some(deadline) if c.serves_traffic => format!(
                 "SIGTERM after endpoints settle; the app is done by {}, {} before SIGKILL",
@@ -357,13 +359,15 @@ fn container(
     Ok(())
 }
 
-/// `✗` for what drops requests, `?` for what cannot be judged.
-fn problems(problems: &[Problem], paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
-    for problem in problems {
-        if problem.kind == "shutdown-timeout-unknown" {
-            writeln!(out, "    ? {}", problem.message)?;
-        } else {
-            writeln!(out, "    {}", paint.red(&format!("✗ {}", problem.message)))?;
+/// The findings `rollsafe lint` reports here, by rule id: `✗` an error,
+/// `!` a warning, `·` an info.
+fn marks(marks: &[Mark], paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    for mark in marks {
+        let line = format!("{}: {}", mark.rule, mark.message);
+        match mark.severity {
+            Severity::Error => writeln!(out, "    {}", paint.red(&format!("✗ {line}")))?,
+            Severity::Warning => writeln!(out, "    ! {line}")?,
+            Severity::Info => writeln!(out, "    · {line}")?,
         }
     }
     Ok(())
@@ -468,8 +472,8 @@ fn rollout_plan(
             )?;
         }
     }
-    problems(&r.problems, paint, out)?;
-    if r.problems.is_empty() && !r.steps.is_empty() {
+    marks(&r.findings, paint, out)?;
+    if r.findings.is_empty() && !r.steps.is_empty() {
         let least = r.steps.iter().map(|s| s.ready).min().unwrap_or(0);
         let most = r
             .steps

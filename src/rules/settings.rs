@@ -1,6 +1,7 @@
 //! The numbers and lists rules are tuned with, as a policy resolves them.
 
 use crate::model::Millis;
+use crate::model::shutdown::{ShutdownSettings, TimeoutSettings};
 
 /// The rules' settings after `extends` is resolved: every value present.
 /// A policy file writes them under `settings:` (see `crate::policy`).
@@ -20,4 +21,20 @@ pub struct Settings {
     pub shutdown_timeout_env: Vec<String>,
     pub shutdown_timeout_flags: Vec<String>,
     pub shelless_images: Vec<String>,
+}
+
+impl Settings {
+    /// What a pod's shutdown is read with (see `crate::model::shutdown`).
+    pub fn shutdown(&self) -> ShutdownSettings<'_> {
+        ShutdownSettings {
+            assumed_hook: self.assumed_hook_seconds,
+            shelless_images: &self.shelless_images,
+            margin: self.grace_margin,
+            timeouts: TimeoutSettings {
+                env_names: &self.shutdown_timeout_env,
+                flags: &self.shutdown_timeout_flags,
+                default: self.default_shutdown_timeout,
+            },
+        }
+    }
 }

@@ -32,6 +32,123 @@ pub use plan::*;
 pub use statefulset::*;
 pub use validation::*;
 
+use super::workload::Rollout;
+
+/// A workload's rollout as its controller runs it: the strategy type, and
+/// for a rolling update the fields resolved against the replica count. The
+/// one place that tells the kinds and their strategy types apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rolling {
+    /// A Deployment's rolling update, resolved to fenceposts.
+    Deployment(DeploymentRolling),
+    /// A StatefulSet's rolling update, with the pods it stops at once on the
+    /// policy's Kubernetes version.
+    StatefulSet {
+        rolling: StatefulSetRolling,
+        down_at_once: i64,
+    },
+    /// A DaemonSet's rolling update: a share or count of the nodes.
+    DaemonSet(DaemonSetRolling),
+    /// A Deployment's `Recreate`: every pod stops before new ones start.
+    Recreate,
+    /// A StatefulSet's or DaemonSet's `OnDelete`: pods are replaced only
+    /// when someone deletes them.
+    OnDelete,
+    /// A strategy type Kubernetes does not know, as written.
+    UnknownType(String),
+    /// A value the controller cannot read (the API server refuses it:
+    /// `rollout-invalid-strategy` reports it).
+    Unreadable(RolloutFieldError),
+    /// Pods, ReplicaSets, Jobs and custom kinds: no rollout of their own.
+    None,
+}
+
+impl Rolling {
+    /// `rollout` resolved at `replicas` (the smallest scale the workload
+    /// runs at; a DaemonSet's counts nodes and ignores it) on Kubernetes
+    /// `version`.
+    pub fn of(rollout: &Rollout, replicas: i64, version: KubeVersion) -> Rolling {
+        match rollout {
+            Rollout::None => Rolling::None,
+            Rollout::Deployment(strategy) => match DeploymentStrategyType::of(strategy.as_ref()) {
+                DeploymentStrategyType::Recreate => Rolling::Recreate,
+                DeploymentStrategyType::Unknown(text) => Rolling::UnknownType(text),
+                DeploymentStrategyType::RollingUpdate => {
+                    match deployment_rolling(strategy.as_ref(), replicas) {
+                        Ok(Some(rolling)) => Rolling::Deployment(rolling),
+                        Ok(None) => Rolling::None,
+                        Err(error) => Rolling::Unreadable(error),
+                    }
+                }
+            },
+            Rollout::StatefulSet(strategy) => {
+                match StatefulSetStrategyType::of(strategy.as_ref()) {
+                    StatefulSetStrategyType::OnDelete => Rolling::OnDelete,
+                    StatefulSetStrategyType::Unknown(text) => Rolling::UnknownType(text),
+                    StatefulSetStrategyType::RollingUpdate => {
+                        match statefulset_rolling(strategy.as_ref(), replicas) {
+                            Ok(Some(rolling)) => Rolling::StatefulSet {
+                                down_at_once: rolling
+                                    .max_unavailable_at(version)
+                                    .min(rolling.updated_pods(replicas)),
+                                rolling,
+                            },
+                            Ok(None) => Rolling::None,
+                            Err(error) => Rolling::Unreadable(error),
+                        }
+                    }
+                }
+            }
+            Rollout::DaemonSet(strategy) => match DaemonSetStrategyType::of(strategy.as_ref()) {
+                DaemonSetStrategyType::OnDelete => Rolling::OnDelete,
+                DaemonSetStrategyType::Unknown(text) => Rolling::UnknownType(text),
+                DaemonSetStrategyType::RollingUpdate => {
+                    match daemonset_rolling(strategy.as_ref()) {
+                        Ok(Some(rolling)) => Rolling::DaemonSet(rolling),
+                        Ok(None) => Rolling::None,
+                        Err(error) => Rolling::Unreadable(error),
+                    }
+                }
+            },
+        }
+    }
+
+    /// The strategy type as Kubernetes names it.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Rolling::Deployment(_)
+            | Rolling::StatefulSet { .. }
+            | Rolling::DaemonSet(_)
+            | Rolling::Unreadable(_) => "RollingUpdate",
+            Rolling::Recreate => "Recreate",
+            Rolling::OnDelete => "OnDelete",
+            Rolling::UnknownType(text) => text,
+            Rolling::None => "",
+        }
+    }
+}
+
+impl Rollout {
+    /// What the API server rejects in the update strategy: the strategy's
+    /// pointer and the problems, `None` for kinds without a rollout.
+    pub fn problems(&self, version: KubeVersion) -> Option<(&'static str, Vec<StrategyProblem>)> {
+        match self {
+            Rollout::Deployment(s) => {
+                Some(("/spec/strategy", validate_deployment_strategy(s.as_ref())))
+            }
+            Rollout::StatefulSet(s) => Some((
+                "/spec/updateStrategy",
+                validate_statefulset_strategy(s.as_ref(), version),
+            )),
+            Rollout::DaemonSet(s) => Some((
+                "/spec/updateStrategy",
+                validate_daemonset_strategy(s.as_ref()),
+            )),
+            Rollout::None => None,
+        }
+    }
+}
+
 /// What the tests of the arithmetic share.
 #[cfg(test)]
 pub(in crate::model) mod testing {

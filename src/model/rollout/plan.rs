@@ -41,7 +41,8 @@ impl Step {
 }
 
 /// How a simulation ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PlanEnd {
     /// All pods new and ready, nothing terminating.
     Complete,

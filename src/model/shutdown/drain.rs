@@ -493,6 +493,56 @@ fn seconds_operand(m: Millis) -> String {
     }
 }
 
+/// Whether a command does nothing but sleep: `sleep 5`, `busybox sleep 5`,
+/// `sh -c "sleep 5"`. Anything else, or anything unclear, is not.
+pub fn only_sleeps(argv: &[String]) -> bool {
+    let mut args = argv;
+    if args.first().map(|a| basename(a)) == Some("busybox") {
+        args = args.get(1..).unwrap_or_default();
+    }
+    let Some(program) = args.first().map(|a| basename(a)) else {
+        return false;
+    };
+    if program == "sleep" {
+        return true;
+    }
+    let Some(script) = args.last() else {
+        return false;
+    };
+    let has_c = args
+        .get(1..args.len().saturating_sub(1))
+        .unwrap_or_default()
+        .iter()
+        .any(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'));
+    if !has_c {
+        return false;
+    }
+    script
+        .split(['\n', ';'])
+        .flat_map(|part| part.split("&&"))
+        .all(|command| {
+            let mut words = command.split_whitespace();
+            let mut first = words.next();
+            if first == Some("exec") {
+                first = words.next();
+            }
+            match first {
+                None => true,
+                Some(word) => basename(word) == "sleep" && words.all(is_number_operand),
+            }
+        })
+}
+
+fn is_number_operand(word: &str) -> bool {
+    !word.is_empty()
+        && word
+            .trim_matches('"')
+            .trim_matches('\'')
+            .trim_end_matches(['s', 'm', 'h', 'd'])
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b == b'.')
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::testing::*;
@@ -880,5 +930,23 @@ mod tests {
             rest: Millis(u64::MAX),
         };
         assert_eq!(edit.value_for(Millis(1)), json!("é"));
+    }
+
+    #[test]
+    fn plain_sleeps() {
+        let argv =
+            |words: &[&str]| -> Vec<String> { words.iter().map(|w| (*w).to_owned()).collect() };
+        assert!(only_sleeps(&argv(&["sleep", "5"])));
+        assert!(only_sleeps(&argv(&["/bin/busybox", "sleep", "5"])));
+        assert!(only_sleeps(&argv(&["/bin/sh", "-c", "sleep 5"])));
+        assert!(only_sleeps(&argv(&["sh", "-ec", "sleep 2; sleep 3"])));
+        assert!(!only_sleeps(&argv(&[
+            "sh",
+            "-c",
+            "sleep 5 && nginx -s quit"
+        ])));
+        assert!(!only_sleeps(&argv(&["sh", "/drain.sh"])));
+        assert!(!only_sleeps(&argv(&["/app/drain"])));
+        assert!(!only_sleeps(&argv(&[])));
     }
 }

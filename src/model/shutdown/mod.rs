@@ -6,16 +6,22 @@
 //! `sh` in [`shell`] to find `sleep`s in a script), the shutdown timeout
 //! from annotations, environment, flags or the policy ([`timeout`]). What
 //! cannot be read is reported as such (assumed, malformed, unknown) so that
-//! a rule can say why it judged the way it did. [`grace`] adds them up.
+//! a rule can say why it judged the way it did. [`grace`] adds them up, and
+//! [`budget`] lays out a pod's shutdown from them, once, for the rules and
+//! the timeline.
 
+pub mod budget;
 mod drain;
 mod grace;
 mod shell;
 mod timeout;
 
+pub use budget::{
+    ContainerShutdown, GracePeriod, HookFailure, PodShutdown, ShutdownSettings, shelless_glob,
+};
 pub use drain::{
     Delay, DelayBasis, DelayEdit, DrainDelay, NeededProgram, PreStopHook, ProgramKind, drain_delay,
-    parse_sleep_operand,
+    only_sleeps, parse_sleep_operand,
 };
 pub use grace::{needed_before_kill, needed_grace_seconds};
 pub use timeout::{

@@ -1,0 +1,147 @@
+use super::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a Deployment with `strategy.type: Recreate`, and a StatefulSet
+    /// or DaemonSet with `updateStrategy.type: OnDelete`.
+    ///
+    /// A Deployment is not reported when its pods mount a
+    /// PersistentVolumeClaim (`volumes[].persistentVolumeClaim.claimName`)
+    /// that is `ReadWriteOnce` or `ReadWriteOncePod` in the input, or that
+    /// the input does not contain: a surging rollout starts the new pod while
+    /// the old one still holds the volume, and a new pod scheduled to another
+    /// node cannot attach it until the old one is gone, so `Recreate` is
+    /// required. A `ReadWriteMany` claim can be
+    /// mounted by both and does not excuse it. A StatefulSet or DaemonSet
+    /// rolling update stops a pod before it starts its replacement, so a
+    /// claim never requires `OnDelete`.
+    ///
+    /// ## Why it matters
+    /// `Recreate` stops every pod, then starts the new ones: each rollout is
+    /// an outage lasting until the first new pod is ready. `OnDelete` never
+    /// replaces a running pod: a new image or configuration reaches a pod
+    /// only when someone deletes it, so the cluster silently runs old
+    /// revisions.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// kind: Deployment
+    /// spec:
+    ///   strategy:
+    ///     type: Recreate
+    /// ```
+    ///
+    /// Use instead:
+    /// ```yaml
+    /// kind: Deployment
+    /// spec:
+    ///   strategy:
+    ///     type: RollingUpdate
+    ///     rollingUpdate:
+    ///       maxSurge: 1
+    ///       maxUnavailable: 0
+    /// ```
+    pub struct RolloutRecreateStrategy {
+        id: "rollout-recreate-strategy",
+        family: Rollout,
+        scope: Object,
+        fix: None,
+        settings: [],
+    }
+}
+
+impl Rule for RolloutRecreateStrategy {
+    fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        // The type alone decides: the replica count does not matter.
+        match w.rolling(1, cx.kubernetes) {
+            Rolling::Recreate => {
+                let claims = ClaimsSeen::of(w, cx);
+                if claims.requires_recreate {
+                    return;
+                }
+                out.push(Violation::new(
+                    "/spec/strategy/type",
+                    recreate_message(&claims.shared),
+                    "use `type: RollingUpdate` with `maxSurge: 1` and `maxUnavailable: 0`",
+                ));
+            }
+            Rolling::OnDelete => out.push(on_delete(w)),
+            _ => {}
+        }
+    }
+}
+
+fn recreate_message(shared: &[String]) -> String {
+    let shared = match shared {
+        [] => String::new(),
+        names => format!(
+            " (claim `{}` is `ReadWriteMany`, so old and new pods can share it)",
+            names.join("`, `")
+        ),
+    };
+    format!(
+        "`strategy.type: Recreate` stops every pod before starting new ones: each rollout is an outage{shared}"
+    )
+}
+
+fn on_delete(w: &Workload) -> Violation {
+    Violation::new(
+        "/spec/updateStrategy/type",
+        format!(
+            "`updateStrategy.type: OnDelete` never replaces a running pod: a changed template reaches this {}'s pods only when someone deletes them",
+            w.object.kind
+        ),
+        "use `type: RollingUpdate` so that a changed template is rolled out",
+    )
+}
+
+/// The PersistentVolumeClaims a workload's pods mount, as far as they decide
+/// whether `Recreate` is required.
+struct ClaimsSeen {
+    /// A mounted claim is single-node (`ReadWriteOnce`, `ReadWriteOncePod`)
+    /// or absent from the input, so its access is unknown.
+    requires_recreate: bool,
+    /// Mounted claims in the input that many nodes can mount.
+    shared: Vec<String>,
+}
+
+impl ClaimsSeen {
+    fn of(w: &Workload, cx: &Context<'_>) -> Self {
+        let mut seen = ClaimsSeen {
+            requires_recreate: false,
+            shared: Vec::new(),
+        };
+        let names = w
+            .pod_spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|source| source.claim_name.as_str());
+        for name in names {
+            let Some(claim) = cx.index.claim(w.object.namespace_key(), name) else {
+                seen.requires_recreate = true;
+                continue;
+            };
+            let modes: Vec<&str> = claim
+                .typed
+                .spec
+                .as_ref()
+                .and_then(|s| s.access_modes.as_ref())
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let many = modes.contains(&"ReadWriteMany");
+            let single = modes
+                .iter()
+                .any(|m| *m == "ReadWriteOnce" || *m == "ReadWriteOncePod");
+            if single && !many {
+                seen.requires_recreate = true;
+            } else {
+                seen.shared.push(name.to_owned());
+            }
+        }
+        seen
+    }
+}

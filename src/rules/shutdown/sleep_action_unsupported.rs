@@ -1,0 +1,115 @@
+use super::*;
+
+declare_rule! {
+    /// ## What it does
+    /// Flags a `sleep` lifecycle action (`preStop` or `postStart`) that the
+    /// policy's Kubernetes version (`kubernetesVersion`, or
+    /// `--kubernetes-version`) does not accept: the action itself below 1.30,
+    /// where it is alpha and off by default, or `sleep.seconds: 0` below 1.33.
+    ///
+    /// ## Why it matters
+    /// Below 1.30 the `sleep` action is off by default (alpha in 1.29,
+    /// unknown before): the API server drops it from the object it stores,
+    /// or refuses the object when the client asks for strict field
+    /// validation. Dropped, the container runs without the hook and nothing
+    /// says so: a `preStop` sleep that silently disappears is a drain delay
+    /// that is not there, and every shutdown sends SIGTERM while endpoints
+    /// still route requests to the pod.
+    ///
+    /// `seconds: 0` below 1.33 fails validation: the object is refused (a
+    /// Deployment's pod template is validated like a pod), so `kubectl
+    /// apply` fails, a GitOps sync stays red, a Helm upgrade aborts.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// # kubernetesVersion: "1.29"
+    /// lifecycle:
+    ///   preStop:
+    ///     sleep:
+    ///       seconds: 5
+    /// ```
+    ///
+    /// Use instead:
+    /// ```yaml
+    /// lifecycle:
+    ///   preStop:
+    ///     exec:
+    ///       command: ["sleep", "5"]
+    /// ```
+    ///
+    /// ## Settings
+    /// - `minDrainDelay`: the delay suggested in place of a `preStop` sleep of
+    ///   zero seconds.
+    pub struct SleepActionUnsupported {
+        id: "sleep-action-unsupported",
+        family: Shutdown,
+        scope: Object,
+        fix: None,
+        settings: ["minDrainDelay"],
+    }
+}
+
+impl Rule for SleepActionUnsupported {
+    fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let version = cx.kubernetes;
+        let min = cx.settings.min_drain_delay.ceil_secs().max(1);
+        for c in w.containers() {
+            let Some(lifecycle) = &c.container.lifecycle else {
+                continue;
+            };
+            let hooks = [
+                ("preStop", lifecycle.pre_stop.as_ref()),
+                ("postStart", lifecycle.post_start.as_ref()),
+            ];
+            for (hook, handler) in hooks {
+                let Some(sleep) = handler.and_then(|h| h.sleep.as_ref()) else {
+                    continue;
+                };
+                let seconds = sleep.seconds;
+                let pointer = c.field(&["lifecycle", hook, "sleep"]);
+                let (message, help) = if version < KubeVersion::SLEEP_ACTION {
+                    let shelless = shelless_image(cx, &c);
+                    let help = match shelless {
+                        Some(glob) => format!(
+                            "the image matches `{glob}` and has no `sleep` for an exec hook: remove the hook and have the app wait `{}s` itself, or set the policy's `kubernetesVersion` if every target cluster runs 1.30 or later",
+                            seconds.max(1)
+                        ),
+                        None => format!(
+                            "use an exec hook instead, `exec: {{command: [\"sleep\", \"{}\"]}}`, or set the policy's `kubernetesVersion` if every target cluster runs 1.30 or later",
+                            seconds.max(1)
+                        ),
+                    };
+                    let left = if hook == "preStop" {
+                        "a drain delay"
+                    } else {
+                        "its postStart hook"
+                    };
+                    (
+                        format!(
+                            "the {hook} `sleep` action needs Kubernetes {} and the policy targets `{version}`: the API server drops or refuses it, and container `{}` is left without {left}",
+                            KubeVersion::SLEEP_ACTION,
+                            c.name()
+                        ),
+                        help,
+                    )
+                } else if seconds == 0 && version < KubeVersion::SLEEP_ZERO {
+                    let help = if hook == "preStop" {
+                        format!("set `seconds: {min}` to cover endpoint propagation")
+                    } else {
+                        "remove the postStart hook: a zero sleep does nothing".to_owned()
+                    };
+                    (
+                        format!(
+                            "{hook} `sleep.seconds: 0` needs Kubernetes {} and the policy targets `{version}`: the API server refuses the object",
+                            KubeVersion::SLEEP_ZERO
+                        ),
+                        help,
+                    )
+                } else {
+                    continue;
+                };
+                out.push(Violation::new(pointer, message, help).in_container(c.name()));
+            }
+        }
+    }
+}
