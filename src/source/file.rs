@@ -14,7 +14,7 @@ pub struct SourceFile {
     text: String,
     line_starts: Vec<u32>,
     /// For text that is not ASCII: the number of characters before each
-    /// [`CHAR_BLOCK`]-byte block, built on first use. Minified JSON is one
+    /// [`CHAR_BLOCK`]-byte block (and before the end), built on first use. Minified JSON is one
     /// line, so counting from the start of the line would make every lookup
     /// cost the length of the file.
     chars_before_block: OnceLock<Option<Vec<u32>>>,
@@ -61,12 +61,15 @@ impl SourceFile {
                 if self.text.is_ascii() {
                     return None;
                 }
-                let mut table = Vec::with_capacity(self.text.len() / CHAR_BLOCK + 1);
+                let mut table = Vec::with_capacity(self.text.len() / CHAR_BLOCK + 2);
                 let mut count = 0u32;
                 for block in self.text.as_bytes().chunks(CHAR_BLOCK) {
                     table.push(count);
                     count += block.iter().filter(|&&b| is_char_start(b)).count() as u32;
                 }
+                // The end of a text whose length is a multiple of the block
+                // size starts a block of its own.
+                table.push(count);
                 Some(table)
             })
             .as_deref()
@@ -136,6 +139,16 @@ fn is_char_start(byte: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_end_of_a_text_of_whole_blocks_is_counted() {
+        let text = format!("é{}", "a".repeat(2 * CHAR_BLOCK - 2));
+        assert_eq!(text.len(), 2 * CHAR_BLOCK);
+        let file = SourceFile::new("x", text);
+        assert_eq!(file.chars_before(2 * CHAR_BLOCK), 2 * CHAR_BLOCK - 1);
+        assert_eq!(file.line_col(2 * CHAR_BLOCK), (1, 2 * CHAR_BLOCK));
+        assert_eq!(file.byte_of_char(2 * CHAR_BLOCK - 1), 2 * CHAR_BLOCK);
+    }
 
     #[test]
     fn character_offsets_on_one_long_line_agree_with_a_plain_count() {
