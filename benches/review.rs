@@ -13,14 +13,14 @@ use std::time::{Duration, Instant};
 
 use rollsafe::deadline::Deadline;
 use rollsafe::policy::{Policy, Profile};
-use rollsafe::webhook::{Endpoint, Mode, Reviewer};
+use rollsafe::webhook::{Endpoint, Mode, Mutation, Reviewer};
 use serde_json::{Value, json};
 
 const SIZES: [usize; 5] = [1, 10, 100, 900, 3000];
 
 fn main() {
     let policy = Policy::builtin(Profile::Default).unwrap_or_else(|e| panic!("{e:?}"));
-    let reviewer = Reviewer::new(policy, Mode::Enforce, true);
+    let reviewer = Reviewer::new(policy, Mode::Enforce, Mutation::All);
     println!("review cost by container count, medians");
     println!(
         "{:<9} {:>10} {:>8} {:>12} {:>12} {:>9} {:>12} {:>9}",

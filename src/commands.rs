@@ -91,7 +91,12 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         } else {
             Safety::SafeOnly
         };
-        let mut fixes = apply::lint::fix_run(&loaded, outcome, &policy, safety, args.fix);
+        let stdin = if args.fix {
+            apply::lint::Stdin::LeftAsItIs
+        } else {
+            apply::lint::Stdin::Fixed
+        };
+        let mut fixes = apply::lint::fix_run(&loaded, outcome, &policy, safety, stdin);
         if args.diff {
             report::diff::render_diff(&fixes, cwd, out)?;
             report::diff::render_summary(&fixes, report::diff::Mode::Diff, cwd, err)?;
@@ -142,13 +147,7 @@ fn write_fixes(fixes: &mut apply::lint::Fixes) -> Vec<InputError> {
         }
         let path = std::path::Path::new(source.name());
         if let Err(error) = apply::write::replace_file(path, &source, &fixes.texts[index]) {
-            errors.push(InputError {
-                file: None,
-                path: source.name().to_owned(),
-                range: None,
-                message: error.to_string(),
-                help: None,
-            });
+            errors.push(InputError::about(source.name(), error.to_string(), None));
             fixes.revert(index, error.to_string());
         }
     }
@@ -247,7 +246,12 @@ pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
         drain_delay: args.drain_delay.into(),
         shutdown_timeout: args.shutdown_timeout.into(),
     };
-    let reviewer = crate::webhook::Reviewer::new(policy, args.mode, args.mutate_all);
+    let mutation = if args.mutate_all {
+        crate::webhook::Mutation::All
+    } else {
+        crate::webhook::Mutation::OptedIn
+    };
+    let reviewer = crate::webhook::Reviewer::new(policy, args.mode, mutation);
     match crate::webhook::serve(options, reviewer) {
         Ok(()) => Ok(Status::Clean),
         Err(error) => {

@@ -133,13 +133,10 @@ fn judge(
             if let Some((path, message)) = result.unusable_schema {
                 let path = path.display().to_string();
                 if !outcome.errors.iter().any(|e| e.path == path) {
-                    outcome.errors.push(InputError {
-                        file: None,
-                        path,
-                        range: None,
-                        message,
-                        help: Some("fix the file or remove it from `schemaDirs`".to_owned()),
-                    });
+                    let help = "fix the file or remove it from `schemaDirs`".to_owned();
+                    outcome
+                        .errors
+                        .push(InputError::about(&path, message, Some(help)));
                 }
             }
             problems = result.problems;
@@ -256,16 +253,11 @@ fn judge(
 fn undecodable_error(u: Undecodable) -> InputError {
     let location = u.doc.locate(&u.error.pointer);
     let object = ObjectRef::from_value(&u.doc.value);
-    InputError {
-        file: Some(u.doc.file.clone()),
-        path: u.doc.file.name().to_owned(),
-        range: Some(location.range),
-        message: format!(
-            "{object}: cannot be read as a {}: {}",
-            object.kind, u.error.message
-        ),
-        help: None,
-    }
+    let message = format!(
+        "{object}: cannot be read as a {}: {}",
+        object.kind, u.error.message
+    );
+    InputError::at(&u.doc.file, location.range, message, None)
 }
 
 /// Decodes a copy of `doc` repaired as the schema problems say; each value

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use rollsafe::apply::Safety;
 use rollsafe::apply::files::edit_files;
-use rollsafe::apply::lint::fix_run;
+use rollsafe::apply::lint::{Stdin, fix_run};
 use rollsafe::finding::Finding;
 use rollsafe::fix::{self, PatchOp};
 use rollsafe::policy::{Policy, Profile};
@@ -233,7 +233,7 @@ fn check_file(path: &Path, policy: &Policy) -> usize {
     let touched: Vec<Range<usize>> = fixable.iter().flat_map(|f| touched(f, &original)).collect();
     let name = loaded.sources[0].name().to_owned();
     let count = fixable.len();
-    let fixes = fix_run(&loaded, outcome, policy, Safety::All, false);
+    let fixes = fix_run(&loaded, outcome, policy, Safety::All, Stdin::Fixed);
     assert!(fixes.failed.is_empty(), "{name}: {:?}", fixes.failed);
     assert!(fixes.settled, "{name}");
     assert!(fixes.fixed_count() >= count, "{name}");
@@ -518,7 +518,7 @@ spec:
     assert!(raises.len() >= 3, "{raises:?}");
     let largest = raises.iter().copied().max().unwrap_or_default();
     assert!(raises.iter().any(|r| *r < largest), "{raises:?}");
-    let fixes = fix_run(&loaded, outcome, &policy, Safety::SafeOnly, false);
+    let fixes = fix_run(&loaded, outcome, &policy, Safety::SafeOnly, Stdin::Fixed);
     assert!(fixes.failed.is_empty(), "{:?}", fixes.failed);
     let fixed = &fixes.texts[0];
     let docs = documents(fixed);

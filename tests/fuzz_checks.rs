@@ -10,14 +10,14 @@ use std::sync::{Arc, OnceLock};
 
 use base64::Engine as _;
 use rollsafe::apply::Safety;
-use rollsafe::apply::lint::fix_run;
+use rollsafe::apply::lint::{Stdin, fix_run};
 use rollsafe::deadline::Deadline;
 use rollsafe::engine::{self, Outcome};
 use rollsafe::policy::{Policy, Profile};
 use rollsafe::report::{self, Format, Run};
 use rollsafe::source::{Loaded, Loader, SourceFile, parse_documents};
 use rollsafe::webhook::admission::ReviewError;
-use rollsafe::webhook::{Endpoint, Mode, Reviewer};
+use rollsafe::webhook::{Endpoint, Mode, Mutation, Reviewer};
 use serde_json::{Value, json};
 
 /// Read once per process: a fuzzer calls the checks thousands of times.
@@ -30,7 +30,7 @@ fn default_policy() -> &'static Policy {
 
 fn reviewer() -> &'static Reviewer {
     static REVIEWER: OnceLock<Reviewer> = OnceLock::new();
-    REVIEWER.get_or_init(|| Reviewer::new(default_policy().clone(), Mode::Enforce, true))
+    REVIEWER.get_or_init(|| Reviewer::new(default_policy().clone(), Mode::Enforce, Mutation::All))
 }
 
 fn lint_text(name: &str, text: &str, policy: &Policy) -> (Loaded, Outcome) {
@@ -241,7 +241,7 @@ pub fn fix_roundtrip(bytes: &[u8]) {
     let Some(source) = loaded.sources.first().map(Arc::clone) else {
         return;
     };
-    let fixes = fix_run(&loaded, outcome, policy, Safety::All, true);
+    let fixes = fix_run(&loaded, outcome, policy, Safety::All, Stdin::LeftAsItIs);
     let fixed = fixes.texts[0].clone();
     if fixed == source.text() {
         return;
@@ -309,7 +309,13 @@ pub fn fix_roundtrip(bytes: &[u8]) {
         }
     }
     let (again_loaded, again_outcome) = lint_text("fuzz.yaml", &fixed, policy);
-    let again = fix_run(&again_loaded, again_outcome, policy, Safety::All, true);
+    let again = fix_run(
+        &again_loaded,
+        again_outcome,
+        policy,
+        Safety::All,
+        Stdin::LeftAsItIs,
+    );
     assert_eq!(
         again.texts[0], fixed,
         "a second --fix changes the text again"

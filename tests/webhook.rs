@@ -27,7 +27,7 @@ use rollsafe::model::KubeVersion;
 use rollsafe::policy::{Policy, Profile};
 use rollsafe::rules::Scope;
 use rollsafe::source::Document;
-use rollsafe::webhook::{AppState, Mode, Reviewer, router};
+use rollsafe::webhook::{AppState, Mode, Mutation, Reviewer, router};
 
 use crate::util;
 
@@ -1244,8 +1244,8 @@ async fn http_get(address: SocketAddr, path: &str) -> String {
 
 // --- without a socket ---------------------------------------------------------
 
-fn reviewer(policy: Policy, mode: Mode, mutate_all: bool) -> Reviewer {
-    Reviewer::new(policy, mode, mutate_all)
+fn reviewer(policy: Policy, mode: Mode, mutation: Mutation) -> Reviewer {
+    Reviewer::new(policy, mode, mutation)
 }
 
 async fn oneshot(state: AppState, path: &str, body: &Value) -> Value {
@@ -1274,7 +1274,7 @@ async fn rules_that_need_unseen_objects_are_not_run() {
     let state = AppState::new(reviewer(
         util::policy(Profile::Strict),
         Mode::Enforce,
-        false,
+        Mutation::OptedIn,
     ));
     let single = fixture("deployment-create-single-replica.json");
     let object = single.body["request"]["object"].clone();
@@ -1309,7 +1309,7 @@ async fn deny_on_warning_and_exempt_namespaces() {
         "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  denyOn: warning\nexemptions:\n  - namespaces: [legacy]\n",
     );
     let policy = Policy::from_file(&policy_file).unwrap_or_else(|e| panic!("{e:?}"));
-    let state = AppState::new(reviewer(policy, Mode::Enforce, false));
+    let state = AppState::new(reviewer(policy, Mode::Enforce, Mutation::OptedIn));
     // Only a warning (liveness-probe-missing on a probed-for-readiness container).
     let mut review = fixture("deployment-create-allowed.json").body;
     if let Some(container) = review
@@ -1332,7 +1332,11 @@ async fn deny_on_warning_and_exempt_namespaces() {
 
 #[tokio::test]
 async fn deletes_unknown_kinds_and_subresources_are_allowed() {
-    let state = AppState::new(reviewer(util::policy(Profile::Strict), Mode::Enforce, true));
+    let state = AppState::new(reviewer(
+        util::policy(Profile::Strict),
+        Mode::Enforce,
+        Mutation::All,
+    ));
     let denied = fixture("deployment-create-denied.json").body;
 
     let mut delete = denied.clone();
@@ -1379,7 +1383,7 @@ async fn drain_delay_patches_follow_the_kubernetes_version() {
         let object = review["request"]["object"].clone();
         let proposes_hook = fixable(&object, &policy).contains(&"prestop-hook-missing");
         assert!(proposes_hook, "{version}: no drain delay fix proposed");
-        let state = AppState::new(reviewer(policy.clone(), Mode::Enforce, false));
+        let state = AppState::new(reviewer(policy.clone(), Mode::Enforce, Mutation::OptedIn));
         let answer = oneshot(state.clone(), "/mutate", &review).await;
         let repaired = patched(&review, &answer);
         assert_keeps_fields(&object, &repaired, "");
@@ -1581,7 +1585,7 @@ async fn one_mutation_repairs_every_container() {
     let state = AppState::new(reviewer(
         util::policy(Profile::Default),
         Mode::Enforce,
-        true,
+        Mutation::All,
     ));
     let incomplete = regression("webhook-mutate-incomplete-patch.json");
     // The fuzzer's input: an object with a stray carriage return before it.
@@ -1631,7 +1635,7 @@ fn mutating_a_mutated_object_yields_no_patch() {
     let mut check = |path: &Path, policy: &Policy| {
         let relative = path.strip_prefix(util::repo()).unwrap_or(path).to_owned();
         let (loaded, _) = util::lint(&[relative], policy);
-        let reviewer = Reviewer::new(policy.clone(), Mode::Enforce, true);
+        let reviewer = Reviewer::new(policy.clone(), Mode::Enforce, Mutation::All);
         for doc in &loaded.documents {
             let name = doc.file.name();
             let once = reviewer
@@ -1675,7 +1679,7 @@ async fn reviews_past_their_deadline_stop_and_answer_504() {
     use rollsafe::webhook::Endpoint;
     use rollsafe::webhook::admission::ReviewError;
     let policy = util::policy(Profile::Default);
-    let state = AppState::new(reviewer(policy.clone(), Mode::Enforce, true));
+    let state = AppState::new(reviewer(policy.clone(), Mode::Enforce, Mutation::All));
     let large = regression("webhook-inline-mutate-54k.json");
     // `?timeout=1ms` leaves half a millisecond: far less than 900 containers take.
     for path in ["/mutate?timeout=1ms", "/validate?timeout=1ms"] {
@@ -1686,7 +1690,7 @@ async fn reviews_past_their_deadline_stop_and_answer_504() {
 
     let cancelled = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let deadline = Deadline::none().or_cancelled(cancelled);
-    let reviewer = reviewer(policy, Mode::Enforce, true);
+    let reviewer = reviewer(policy, Mode::Enforce, Mutation::All);
     let body = serde_json::to_vec(&large).unwrap_or_default();
     for endpoint in [Endpoint::Validate, Endpoint::Mutate] {
         assert!(matches!(
@@ -1703,7 +1707,7 @@ async fn denials_are_capped_and_say_what_to_change() {
     let state = AppState::new(reviewer(
         util::policy(Profile::Default),
         Mode::Enforce,
-        false,
+        Mutation::OptedIn,
     ));
     let answer = oneshot(state, "/validate", &create_review(many_containers(2000))).await;
     assert_eq!(answer["response"]["allowed"], false);
@@ -1734,7 +1738,7 @@ async fn updates_are_judged_by_how_far_short_and_renames_keep_findings() {
     let state = AppState::new(reviewer(
         util::policy(Profile::Default),
         Mode::Enforce,
-        false,
+        Mutation::OptedIn,
     ));
     let deployment = |grace: i64, container: &str| {
         json!({"apiVersion": "apps/v1", "kind": "Deployment",

@@ -17,6 +17,16 @@ use crate::source::{Document, Loaded, SourceFile};
 /// Standard input's name: it has no file to write back to.
 pub const STDIN: &str = "<stdin>";
 
+/// What becomes of standard input's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stdin {
+    /// Fixed like any text (`--diff` shows its fixes).
+    Fixed,
+    /// Left as it was: fixes are written in place, and standard input has
+    /// no place to write them (`--fix`).
+    LeftAsItIs,
+}
+
 /// A fix that could not be applied.
 #[derive(Debug, Clone)]
 pub struct Failure {
@@ -71,13 +81,12 @@ impl Fixes {
 }
 
 /// Fixes the documents of `loaded` (whose lint is `outcome`) with `policy`.
-/// `in_place`: standard input is left as it is (it cannot be written back).
 pub fn fix_run(
     loaded: &Loaded,
     outcome: Outcome,
     policy: &Policy,
     safety: Safety,
-    in_place: bool,
+    stdin: Stdin,
 ) -> Fixes {
     let documents = &loaded.documents;
     // Findings name their document by file and start.
@@ -113,11 +122,12 @@ pub fn fix_run(
     let values = documents.iter().map(|d| Arc::clone(&d.value)).collect();
     let converged = converge(values, safety, &Deadline::none(), &mut judge)
         .unwrap_or_else(|_| Converged::unchanged(documents));
-    texts(loaded, converged, in_place)
+    texts(loaded, converged, stdin)
 }
 
 /// The converged documents written into their texts.
-fn texts(loaded: &Loaded, converged: Converged, in_place: bool) -> Fixes {
+fn texts(loaded: &Loaded, converged: Converged, stdin: Stdin) -> Fixes {
+    let in_place = stdin == Stdin::LeftAsItIs;
     let documents = &loaded.documents;
     let is_stdin = |document: usize| documents[document].file.name() == STDIN;
     let mut values = converged.values;

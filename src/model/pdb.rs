@@ -6,7 +6,7 @@ use std::fmt;
 use k8s_openapi::api::policy::v1::PodDisruptionBudgetSpec;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::rollout::{IntOrStringError, parse_percent, scaled_value, written};
+use super::rollout::{IntOrStringError, Rounding, parse_percent, scaled_value, written};
 
 /// The PDB field a verdict rests on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -146,7 +146,7 @@ fn pdb_max_unavailable(value: &IntOrString, expected: Option<i64>) -> PdbVerdict
     };
     // Rounding up makes any positive share at least one pod, so the count
     // only sizes the allowance; 0 or less blocks at every scale.
-    let at_one = match scaled_value(value, 1, true) {
+    let at_one = match scaled_value(value, 1, Rounding::Up) {
         Ok(n) => n,
         Err(error) => return unreadable(error),
     };
@@ -158,7 +158,7 @@ fn pdb_max_unavailable(value: &IntOrString, expected: Option<i64>) -> PdbVerdict
     let Some(expected) = expected else {
         return PdbVerdict::Allows { disruptions: None };
     };
-    match scaled_value(value, expected, true) {
+    match scaled_value(value, expected, Rounding::Up) {
         Ok(max_unavailable) => {
             let desired_healthy = expected.saturating_sub(max_unavailable).max(0);
             PdbVerdict::Allows {
@@ -170,7 +170,7 @@ fn pdb_max_unavailable(value: &IntOrString, expected: Option<i64>) -> PdbVerdict
 }
 
 fn pdb_min_available(value: &IntOrString, expected: Option<i64>) -> PdbVerdict {
-    let required = match scaled_value(value, expected.unwrap_or(0), true) {
+    let required = match scaled_value(value, expected.unwrap_or(0), Rounding::Up) {
         Ok(n) => n,
         Err(error) => {
             return PdbVerdict::Blocks(PdbBlock::Unreadable {

@@ -265,7 +265,7 @@ fn resolve_layers(
     if !parse_errors.is_empty() {
         return Err(parse_errors
             .into_iter()
-            .map(|e| located(&file, e.byte..e.byte, e.message, e.help))
+            .map(|e| InputError::at(&file, e.byte..e.byte, e.message, e.help))
             .collect());
     }
     if documents.len() != 1 {
@@ -285,7 +285,7 @@ fn resolve_layers(
         return Err(errors);
     }
     let mut policy: PolicyFile = serde_json::from_value(document.value.clone()).map_err(|e| {
-        vec![located(
+        vec![InputError::at(
             &file,
             document.start..document.start,
             format!("invalid policy: {e}"),
@@ -415,7 +415,7 @@ fn schema_errors(
                 .spans
                 .nearest(&pointer)
                 .map_or(document.start..document.start, |s| s.value_range());
-            located(file, range, format!("invalid policy: {error}"), help)
+            InputError::at(file, range, format!("invalid policy: {error}"), help)
         })
         .collect()
 }
@@ -475,32 +475,11 @@ fn at_pointer(
         .spans
         .nearest(pointer)
         .map_or(document.start..document.start, |s| s.label());
-    located(file, range, message, help)
-}
-
-fn located(
-    file: &Arc<SourceFile>,
-    range: std::ops::Range<usize>,
-    message: String,
-    help: Option<String>,
-) -> InputError {
-    InputError {
-        file: Some(Arc::clone(file)),
-        path: file.name().to_owned(),
-        range: Some(range),
-        message,
-        help,
-    }
+    InputError::at(file, range, message, help)
 }
 
 fn plain_error(path: &str, message: String) -> InputError {
-    InputError {
-        file: None,
-        path: path.to_owned(),
-        range: None,
-        message,
-        help: None,
-    }
+    InputError::about(path, message, None)
 }
 
 #[cfg(test)]

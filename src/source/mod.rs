@@ -83,14 +83,41 @@ pub struct InputError {
 }
 
 impl InputError {
-    fn io(path: &Path, error: &std::io::Error) -> Self {
+    /// An error about a file as a whole (it cannot be read or written, it
+    /// is not a schema), named as given.
+    pub fn about(path: &str, message: String, help: Option<String>) -> Self {
         InputError {
             file: None,
-            path: path.display().to_string(),
+            path: path.to_owned(),
             range: None,
-            message: format!("cannot read: {error}"),
-            help: None,
+            message,
+            help,
         }
+    }
+
+    /// An error at `range` of `file` (a syntax error, a document that does
+    /// not decode, a policy value).
+    pub fn at(
+        file: &Arc<SourceFile>,
+        range: Range<usize>,
+        message: String,
+        help: Option<String>,
+    ) -> Self {
+        InputError {
+            file: Some(Arc::clone(file)),
+            path: file.name().to_owned(),
+            range: Some(range),
+            message,
+            help,
+        }
+    }
+
+    fn io(path: &Path, error: &std::io::Error) -> Self {
+        InputError::about(
+            &path.display().to_string(),
+            format!("cannot read: {error}"),
+            None,
+        )
     }
 
     /// 1-based line and column, when the error has a place in a file.
@@ -181,13 +208,10 @@ impl<'a> Loader<'a> {
     fn load_read(&self, name: &str, read: Result<String, Unreadable>, loaded: &mut Loaded) {
         match read {
             Ok(text) => self.load_text(name, text, loaded),
-            Err(unreadable) => loaded.errors.push(InputError {
-                file: None,
-                path: name.to_owned(),
-                range: None,
-                message: unreadable.message,
-                help: unreadable.help,
-            }),
+            Err(unreadable) => {
+                let error = InputError::about(name, unreadable.message, unreadable.help);
+                loaded.errors.push(error);
+            }
         }
     }
 
@@ -206,13 +230,11 @@ impl<'a> Loader<'a> {
         let wants =
             |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
         let (parsed, errors) = parse_documents(&file, &wants);
-        loaded.errors.extend(errors.into_iter().map(|e| InputError {
-            file: Some(Arc::clone(&file)),
-            path: name.to_owned(),
-            range: Some(e.byte..e.byte),
-            message: e.message,
-            help: e.help,
-        }));
+        loaded.errors.extend(
+            errors
+                .into_iter()
+                .map(|e| InputError::at(&file, e.byte..e.byte, e.message, e.help)),
+        );
         for doc in parsed {
             self.push_document(&file, doc, loaded);
         }

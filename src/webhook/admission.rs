@@ -58,6 +58,16 @@ pub enum Mode {
     Warn,
 }
 
+/// Which objects `/mutate` repairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mutation {
+    /// Only those annotated `rollsafe.dev/mutate: "true"`.
+    OptedIn,
+    /// Every object that reaches it (`--mutate-all`): the
+    /// MutatingWebhookConfiguration's selectors decide.
+    All,
+}
+
 /// Which webhook a review came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Endpoint {
@@ -144,7 +154,7 @@ pub struct Reviewed {
 pub struct Reviewer {
     policy: Policy,
     mode: Mode,
-    mutate_all: bool,
+    mutation: Mutation,
 }
 
 /// The object and old object of a review, taken out of its raw JSON.
@@ -240,7 +250,7 @@ impl Answer {
 
 impl Reviewer {
     /// `policy` as given, less the rules that judge more than one object.
-    pub fn new(mut policy: Policy, mode: Mode, mutate_all: bool) -> Self {
+    pub fn new(mut policy: Policy, mode: Mode, mutation: Mutation) -> Self {
         for rule in RULES {
             if rule.info().scope != Scope::Object {
                 policy.disable(rule.info().id);
@@ -249,7 +259,7 @@ impl Reviewer {
         Reviewer {
             policy,
             mode,
-            mutate_all,
+            mutation,
         }
     }
 
@@ -444,7 +454,7 @@ impl Reviewer {
         name: &str,
         deadline: &Deadline,
     ) -> Result<Answer, Expired> {
-        let opted_in = self.mutate_all
+        let opted_in = self.mutation == Mutation::All
             || object
                 .pointer("/metadata/annotations")
                 .and_then(|a| a.get(MUTATE_ANNOTATION))
@@ -814,7 +824,7 @@ mod tests {
     fn rules_the_webhook_cannot_use_are_off() {
         let policy =
             Policy::builtin(crate::policy::Profile::Strict).unwrap_or_else(|e| panic!("{e:?}"));
-        let reviewer = Reviewer::new(policy, Mode::Enforce, false);
+        let reviewer = Reviewer::new(policy, Mode::Enforce, Mutation::OptedIn);
         for rule in RULES {
             let info = rule.info();
             let runs = reviewer.policy().severity(info.id).is_some();

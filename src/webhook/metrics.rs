@@ -20,6 +20,13 @@ const BUCKETS: [f64; 12] = [
 type FindingKey = (Endpoint, Verdict, &'static str, Severity);
 
 /// What `/metrics` reports.
+/// How a certificate reload went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reload {
+    Success,
+    Failure,
+}
+
 #[derive(Debug, Default)]
 pub struct Metrics {
     reviews: Mutex<BTreeMap<(Endpoint, &'static str), u64>>,
@@ -94,11 +101,10 @@ impl Metrics {
         }
     }
 
-    pub fn certificate_reload(&self, ok: bool) {
-        let counter = if ok {
-            &self.reloads_ok
-        } else {
-            &self.reloads_failed
+    pub fn certificate_reload(&self, result: Reload) {
+        let counter = match result {
+            Reload::Success => &self.reloads_ok,
+            Reload::Failure => &self.reloads_failed,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -183,7 +189,7 @@ mod tests {
             Verdict::Denied,
             &[("readiness-probe-missing", Severity::Error)],
         );
-        metrics.certificate_reload(true);
+        metrics.certificate_reload(Reload::Success);
         let text = metrics.render();
         assert!(text.contains(
             "rollsafe_admission_reviews_total{endpoint=\"validate\",verdict=\"denied\"} 1"

@@ -12,7 +12,7 @@ pub mod tls;
 
 use std::io::IsTerminal;
 
-pub use admission::{Endpoint, Mode, Reviewer, Verdict};
+pub use admission::{Endpoint, Mode, Mutation, Reviewer, Verdict};
 pub use server::{AppState, ServeError, ServeOptions, router};
 
 /// Logs to stderr: JSON lines when stderr is not a terminal (a pod's log), a

@@ -19,7 +19,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 
-use super::metrics::Metrics;
+use super::metrics::{Metrics, Reload};
 
 /// How often the certificate files are read when nothing else is said. The
 /// kubelet refreshes projected Secrets within a minute or so; cert-manager
@@ -222,14 +222,14 @@ impl Tls {
             match outcome {
                 None => {}
                 Some(Ok(())) => {
-                    metrics.certificate_reload(true);
+                    metrics.certificate_reload(Reload::Success);
                     tracing::info!(
                         cert = %self.files.cert.display(),
                         "reloaded the TLS certificate"
                     );
                 }
                 Some(Err(error)) => {
-                    metrics.certificate_reload(false);
+                    metrics.certificate_reload(Reload::Failure);
                     tracing::error!(
                         %error,
                         "the new TLS certificate pair cannot be used; still serving the previous one"

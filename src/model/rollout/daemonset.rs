@@ -52,7 +52,7 @@ impl NodeBudget {
     pub fn resolve(self, nodes: i64) -> i64 {
         match self {
             NodeBudget::Count(n) => n,
-            NodeBudget::Share { percent } => scale_percent(percent, nodes, true),
+            NodeBudget::Share { percent } => scale_percent(percent, nodes, Rounding::Up),
         }
     }
 

@@ -86,16 +86,19 @@ pub fn resolve_fenceposts(
     max_unavailable: &IntOrString,
     replicas: i64,
 ) -> Result<Fenceposts, RolloutFieldError> {
-    let surge = scaled_value(max_surge, replicas, true).map_err(|source| RolloutFieldError {
-        field: MAX_SURGE,
-        pointer: PTR_MAX_SURGE,
-        source,
-    })?;
-    let unavailable =
-        scaled_value(max_unavailable, replicas, false).map_err(|source| RolloutFieldError {
-            field: MAX_UNAVAILABLE,
-            pointer: PTR_MAX_UNAVAILABLE,
+    let surge =
+        scaled_value(max_surge, replicas, Rounding::Up).map_err(|source| RolloutFieldError {
+            field: MAX_SURGE,
+            pointer: PTR_MAX_SURGE,
             source,
+        })?;
+    let unavailable =
+        scaled_value(max_unavailable, replicas, Rounding::Down).map_err(|source| {
+            RolloutFieldError {
+                field: MAX_UNAVAILABLE,
+                pointer: PTR_MAX_UNAVAILABLE,
+                source,
+            }
         })?;
     let zero_fallback = surge == 0 && unavailable == 0;
     Ok(Fenceposts {

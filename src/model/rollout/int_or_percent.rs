@@ -33,17 +33,24 @@ pub fn written(value: &IntOrString) -> String {
 /// any other string is an error. Like Go's `strconv.Atoi`, the number before
 /// `%` may carry a sign (`-5%` scales to a negative count); API validation,
 /// not this function, rejects that. Go computes in `float64`; exact integer
+/// Which way a percentage of a count is rounded, as each controller asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rounding {
+    Up,
+    Down,
+}
+
 /// arithmetic gives the same result for every count a cluster can hold.
 pub fn scaled_value(
     value: &IntOrString,
     total: i64,
-    round_up: bool,
+    rounding: Rounding,
 ) -> Result<i64, IntOrStringError> {
     match value {
         IntOrString::Int(n) => Ok(i64::from(*n)),
         IntOrString::String(text) => {
             let percent = parse_percent(text)?;
-            Ok(scale_percent(percent, total, round_up))
+            Ok(scale_percent(percent, total, rounding))
         }
     }
 }
@@ -62,12 +69,11 @@ pub(in crate::model) fn parse_percent(text: &str) -> Result<i64, IntOrStringErro
         })
 }
 
-pub(super) fn scale_percent(percent: i64, total: i64, round_up: bool) -> i64 {
+pub(super) fn scale_percent(percent: i64, total: i64, rounding: Rounding) -> i64 {
     let product = i128::from(percent) * i128::from(total);
-    let scaled = if round_up {
-        -(-product).div_euclid(100)
-    } else {
-        product.div_euclid(100)
+    let scaled = match rounding {
+        Rounding::Up => -(-product).div_euclid(100),
+        Rounding::Down => product.div_euclid(100),
     };
     clamp_i64(scaled)
 }
@@ -162,11 +168,11 @@ pub struct RolloutFieldError {
 pub(super) fn field_value(
     setting: &Setting,
     total: i64,
-    round_up: bool,
+    rounding: Rounding,
     field: &'static str,
     pointer: &'static str,
 ) -> Result<i64, RolloutFieldError> {
-    scaled_value(&setting.value, total, round_up).map_err(|source| RolloutFieldError {
+    scaled_value(&setting.value, total, rounding).map_err(|source| RolloutFieldError {
         field,
         pointer,
         source,
@@ -180,18 +186,18 @@ mod tests {
 
     #[test]
     fn scaled_value_rounds_as_asked() {
-        assert_eq!(scaled_value(&text("30%"), 10, true), Ok(3));
-        assert_eq!(scaled_value(&text("25%"), 10, true), Ok(3));
-        assert_eq!(scaled_value(&text("25%"), 10, false), Ok(2));
-        assert_eq!(scaled_value(&text("25%"), 1, true), Ok(1));
-        assert_eq!(scaled_value(&text("25%"), 1, false), Ok(0));
-        assert_eq!(scaled_value(&text("100%"), 7, false), Ok(7));
-        assert_eq!(scaled_value(&int(5), 1, false), Ok(5));
-        assert_eq!(scaled_value(&text("+5%"), 100, false), Ok(5));
-        assert_eq!(scaled_value(&text("-5%"), 10, true), Ok(0));
-        assert_eq!(scaled_value(&text("-5%"), 10, false), Ok(-1));
+        assert_eq!(scaled_value(&text("30%"), 10, Rounding::Up), Ok(3));
+        assert_eq!(scaled_value(&text("25%"), 10, Rounding::Up), Ok(3));
+        assert_eq!(scaled_value(&text("25%"), 10, Rounding::Down), Ok(2));
+        assert_eq!(scaled_value(&text("25%"), 1, Rounding::Up), Ok(1));
+        assert_eq!(scaled_value(&text("25%"), 1, Rounding::Down), Ok(0));
+        assert_eq!(scaled_value(&text("100%"), 7, Rounding::Down), Ok(7));
+        assert_eq!(scaled_value(&int(5), 1, Rounding::Down), Ok(5));
+        assert_eq!(scaled_value(&text("+5%"), 100, Rounding::Down), Ok(5));
+        assert_eq!(scaled_value(&text("-5%"), 10, Rounding::Up), Ok(0));
+        assert_eq!(scaled_value(&text("-5%"), 10, Rounding::Down), Ok(-1));
         assert_eq!(
-            scaled_value(&text("9223372036854775807%"), i64::MAX, true),
+            scaled_value(&text("9223372036854775807%"), i64::MAX, Rounding::Up),
             Ok(i64::MAX)
         );
     }
@@ -199,13 +205,16 @@ mod tests {
     #[test]
     fn scaled_value_rejects_strings_that_are_not_percentages() {
         assert_eq!(
-            scaled_value(&text("5"), 10, true),
+            scaled_value(&text("5"), 10, Rounding::Up),
             Err(IntOrStringError::NotPercent { text: "5".into() })
         );
         for bad in ["%", "5.5%", "five%", "5%%", " 5%", ""] {
-            assert!(scaled_value(&text(bad), 10, true).is_err(), "{bad:?}");
+            assert!(
+                scaled_value(&text(bad), 10, Rounding::Up).is_err(),
+                "{bad:?}"
+            );
         }
-        let message = scaled_value(&text("5"), 10, true)
+        let message = scaled_value(&text("5"), 10, Rounding::Up)
             .err()
             .map(|e| e.to_string());
         assert_eq!(

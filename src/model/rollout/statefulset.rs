@@ -63,7 +63,7 @@ pub fn statefulset_max_unavailable(
     max_unavailable: &IntOrString,
     replicas: i64,
 ) -> Result<i64, IntOrStringError> {
-    Ok(scaled_value(max_unavailable, replicas, false)?.max(1))
+    Ok(scaled_value(max_unavailable, replicas, Rounding::Down)?.max(1))
 }
 
 /// Resolves a StatefulSet's strategy after defaulting (`SetDefaults_StatefulSet`:
@@ -85,7 +85,7 @@ pub fn statefulset_rolling(
     let max_unavailable_pods = field_value(
         &max_unavailable,
         replicas,
-        false,
+        Rounding::Down,
         MAX_UNAVAILABLE,
         PTR_MAX_UNAVAILABLE,
     )?
