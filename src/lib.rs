@@ -1,9 +1,15 @@
 //! rollsafe keeps Kubernetes rollouts and pod shutdowns free of dropped requests.
 //!
 //! Data flows one way: [`source`] turns bytes into documents with source
-//! positions, [`model`] gives them a typed view, [`rules`] turn workloads into
-//! violations, the [`engine`] places and ranks them as findings, and
-//! [`report`] renders them.
+//! positions; [`model`] computes their facts once (workloads, a pod's
+//! shutdown budget, a resolved rollout); [`schema`] checks documents as the
+//! API server would; [`rules`] phrase those facts as violations; the
+//! [`policy`] says which rules run and how severely; the [`engine`] places
+//! and ranks violations as findings. Front ends sit on top: [`apply`] fixes
+//! until nothing is left to fix, [`timeline`] draws the facts, [`report`]
+//! renders, [`webhook`] answers admission reviews, [`commands`] runs the CLI.
+//! [`severity`], [`suggest`], [`deadline`] and [`fix`] are vocabulary every
+//! layer may use. No module imports one above it.
 
 #[macro_use]
 pub mod rules;

@@ -792,4 +792,40 @@ mod tests {
             .unwrap_or_else(|| panic!("no span"));
         assert_eq!(&text[name.value_range()], "ü");
     }
+
+    // Each vendored saphyr-parser patch (vendor/saphyr-parser/PATCHES.md),
+    // pinned by the layout it lets through, as libyaml and kubectl read it.
+
+    #[test]
+    fn saphyr_patch_1_flow_collection_closed_left_of_its_key() {
+        let v = values(
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: app\n      args: [\n        \"--port\",\n        \"80\"\n  ]\n",
+        );
+        assert_eq!(
+            v[0]["spec"]["containers"][0]["args"],
+            json!(["--port", "80"])
+        );
+    }
+
+    #[test]
+    fn saphyr_patch_2_quoted_continuation_left_of_the_block() {
+        let v = values(
+            "apiVersion: v1\nkind: Pod\nmetadata:\n  annotations:\n    note: \"first line\n  second line\"\n",
+        );
+        assert_eq!(
+            v[0]["metadata"]["annotations"]["note"],
+            json!("first line second line")
+        );
+    }
+
+    #[test]
+    fn saphyr_patch_3_plain_scalar_in_a_flow_left_of_the_block() {
+        let v = values(
+            "apiVersion: v1\nkind: Pod\nspec:\n  containers:\n    - name: app\n      command: [sh,\n  -c, sleep]\n",
+        );
+        assert_eq!(
+            v[0]["spec"]["containers"][0]["command"],
+            json!(["sh", "-c", "sleep"])
+        );
+    }
 }
