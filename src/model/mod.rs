@@ -14,7 +14,8 @@ pub mod workload;
 pub use duration::{Millis, parse_duration};
 pub use index::{Index, Related};
 pub use object::{KnownKind, ObjectRef, WorkloadKind};
+pub use rollout::Rollout;
 pub use version::KubeVersion;
 pub use workload::{
-    ContainerRef, ContainerRole, Rollout, TemplatePaths, Workload, dotted_to_pointer, template_of,
+    ContainerRef, ContainerRole, TemplatePaths, Workload, dotted_to_pointer, template_of,
 };

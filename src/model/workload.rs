@@ -1,10 +1,7 @@
 //! The typed view rules read: a workload, its pod template and its rollout.
 
 use k8s_openapi::Resource;
-use k8s_openapi::api::apps::v1::{
-    DaemonSet, DaemonSetUpdateStrategy, Deployment, DeploymentStrategy, ReplicaSet, StatefulSet,
-    StatefulSetUpdateStrategy,
-};
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, ReplicaSet, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Container, Pod, PodSpec, PodTemplateSpec, ReplicationController};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -14,6 +11,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 use super::object::{KnownKind, ObjectRef, WorkloadKind};
+use super::rollout::{Rolling, Rollout};
 use crate::source::{Document, push_token};
 
 /// Custom workload kinds and their template pointers, keyed by
@@ -66,17 +64,6 @@ pub struct Workload {
     /// their type (`replicas: 0x7fffffffffffffff`): left out of this view,
     /// so a rule must not take them for absent and judge the default.
     pub unread: Vec<String>,
-}
-
-/// How a workload replaces its pods.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rollout {
-    Deployment(Option<DeploymentStrategy>),
-    StatefulSet(Option<StatefulSetUpdateStrategy>),
-    DaemonSet(Option<DaemonSetUpdateStrategy>),
-    /// Pods, ReplicaSets, ReplicationControllers, Jobs and custom kinds: no
-    /// rolling update of their own.
-    None,
 }
 
 /// Where a container sits in the pod.
@@ -342,8 +329,8 @@ impl Workload {
     }
 
     /// The workload's rollout resolved at `replicas` on Kubernetes `version`.
-    pub fn rolling(&self, replicas: i64, version: super::KubeVersion) -> super::rollout::Rolling {
-        super::rollout::Rolling::of(&self.rollout, replicas, version)
+    pub fn rolling(&self, replicas: i64, version: super::KubeVersion) -> Rolling {
+        Rolling::of(&self.rollout, replicas, version)
     }
 
     /// `terminationGracePeriodSeconds`, or Kubernetes' default of 30.

@@ -32,7 +32,16 @@ pub use plan::*;
 pub use statefulset::*;
 pub use validation::*;
 
-use super::workload::Rollout;
+/// A workload's update strategy as written: how it replaces its pods.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rollout {
+    Deployment(Option<DeploymentStrategy>),
+    StatefulSet(Option<StatefulSetUpdateStrategy>),
+    DaemonSet(Option<DaemonSetUpdateStrategy>),
+    /// Pods, ReplicaSets, ReplicationControllers, Jobs and custom kinds: no
+    /// rolling update of their own.
+    None,
+}
 
 /// A workload's rollout as its controller runs it: the strategy type, and
 /// for a rolling update the fields resolved against the replica count. The

@@ -14,16 +14,18 @@ pub mod budget;
 mod drain;
 mod grace;
 mod shell;
+mod sleep;
 mod timeout;
 
 pub use budget::{
     ContainerShutdown, GracePeriod, HookFailure, PodShutdown, ShutdownSettings, shelless_glob,
 };
 pub use drain::{
-    Delay, DelayBasis, DelayEdit, DrainDelay, NeededProgram, PreStopHook, ProgramKind, drain_delay,
-    only_sleeps, parse_sleep_operand,
+    DelayBasis, DelayEdit, DrainDelay, NeededProgram, PreStopHook, ProgramKind, drain_delay,
+    only_sleeps,
 };
 pub use grace::{needed_before_kill, needed_grace_seconds};
+pub use sleep::{Delay, parse_sleep_operand};
 pub use timeout::{
     SHUTDOWN_TIMEOUT_ANNOTATION, ShutdownTimeout, TimeoutOrigin, TimeoutSettings, TimeoutSource,
     shutdown_timeout,

@@ -2,7 +2,7 @@
 
 use std::ops::Range;
 
-use super::drain::{Delay, basename, parse_sleep_operand};
+use super::sleep::{Delay, basename, parse_sleep_operand};
 
 /// A word of a script: its text with quotes removed, and where it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
