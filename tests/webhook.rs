@@ -1249,22 +1249,8 @@ fn reviewer(policy: Policy, mode: Mode, mutation: Mutation) -> Reviewer {
 }
 
 async fn oneshot(state: AppState, path: &str, body: &Value) -> Value {
-    let request = Request::post(path)
-        .header("content-type", "application/json")
-        .body(axum::body::Body::from(body.to_string()))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let response = router(state)
-        .oneshot(request)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(response.status(), StatusCode::OK);
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_bytes();
-    let answer: Value = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("{e}"));
+    let (status, answer) = oneshot_status(state, path, body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
     assert_wire_shape(body, &answer, path);
     answer
 }

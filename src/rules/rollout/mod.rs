@@ -28,6 +28,8 @@ use crate::model::rollout::{
 };
 use crate::model::{KubeVersion, Rollout, Workload, WorkloadKind};
 
+/// `` `maxUnavailable: 1` at `replicas: 1` `` or, for a percentage,
+/// `` `maxUnavailable: 100%` resolves to `4` at `replicas: 4` ``.
 fn unavailable_clause(setting: &Setting, resolved: i64, scale: &Scale) -> String {
     let phrase = setting_phrase("maxUnavailable", setting);
     match setting.value {

@@ -160,18 +160,6 @@ fn deployment_zero(w: &Workload, scale: &Scale, rolling: &DeploymentRolling) -> 
         .with_fix(deployment_fix(w, rolling, &target))
 }
 
-/// `` `maxUnavailable: 1` at `replicas: 1` `` or, for a percentage,
-/// `` `maxUnavailable: 100%` resolves to `4` at `replicas: 4` ``.
-fn unavailable_clause(setting: &Setting, resolved: i64, scale: &Scale) -> String {
-    let phrase = setting_phrase("maxUnavailable", setting);
-    match setting.value {
-        IntOrString::Int(_) => format!("{phrase} at {}", scale.phrase),
-        IntOrString::String(_) => {
-            format!("{phrase} resolves to `{resolved}` at {}", scale.phrase)
-        }
-    }
-}
-
 /// `maxUnavailable: 0`, and `maxSurge: 1` unless it already resolves to a pod.
 fn deployment_fix(w: &Workload, rolling: &DeploymentRolling, target: &str) -> Option<Fix> {
     let mut document: Value = (*w.doc.value).clone();
