@@ -12,6 +12,13 @@
 //! a CustomResourceDefinition-heavy file (kinds rollsafe does not read should
 //! cost little more than scanning them).
 //!
+//! A third table times inputs shaped to make a linter slow against the same
+//! inputs without the trigger, generated in a temporary folder: `--diff` on a
+//! stream of 1,000 Deployments that each need a fix (against linting it),
+//! minified JSON with one non-ASCII character (against the same in ASCII),
+//! and 80,000 keys merged with `<<` (against the same keys written out). Each
+//! should stay within a small factor: nothing here is quadratic.
+//!
 //! A second table gives the cost of the schema rules (`unknown-field`,
 //! `invalid-field-value`): the same lint with the default policy
 //! (`testdata/policies/default.yml`) against one that turns both off
@@ -78,6 +85,84 @@ fn main() {
         );
     }
     schema_cost(&repo);
+    hostile();
+}
+
+/// Inputs with and without what once made a run quadratic.
+fn hostile() {
+    let dir = std::env::temp_dir().join(format!("rollsafe-bench-hostile-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(&dir);
+    let write = |name: &str, text: String| {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path.to_string_lossy().into_owned()
+    };
+    let stream: String = (0..1_000)
+        .map(|i| {
+            format!(
+                "---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web{i}\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n        ports:\n        - containerPort: 8080\n        readinessProbe:\n          httpGet: {{path: /ready, port: 8080}}\n"
+            )
+        })
+        .collect();
+    let stream = write("stream.yaml", stream);
+    let env: Vec<String> = (0..32_000)
+        .map(|i| format!("{{\"name\":\"E{i}\",\"value\":\"v\"}}"))
+        .collect();
+    let minified = |note: &str| {
+        format!(
+            "{{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{{\"name\":\"web\",\"annotations\":{{\"note\":\"{note}\"}}}},\"spec\":{{\"replicas\":2,\"selector\":{{\"matchLabels\":{{\"a\":\"b\"}}}},\"template\":{{\"metadata\":{{\"labels\":{{\"a\":\"b\"}}}},\"spec\":{{\"containers\":[{{\"name\":\"c\",\"image\":\"nginx\",\"env\":[{}]}}]}}}}}}}}",
+            env.join(",")
+        )
+    };
+    let non_ascii = write("non-ascii.json", minified("h\u{e9}llo"));
+    let ascii = write("ascii.json", minified("hello"));
+    let keys: Vec<String> = (0..80_000).map(|i| format!("k{i}: \"1\"")).collect();
+    let labels = |merge: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: x\n  labels:\n    {merge}{{{}}}\n",
+            keys.join(", ")
+        )
+    };
+    let merged = write("merged.yaml", labels("<<: "));
+    let written = write("written.yaml", labels("x: ").replace("x: {", "{"));
+    let lint = ["lint", "--format", "json", "--fail-on", "never"];
+    println!();
+    println!(
+        "inputs that once made a run quadratic, against the same without the trigger, {RUNS} runs each, medians"
+    );
+    println!(
+        "{:<34} {:>12} {:>12} {:>7}",
+        "trigger", "with ms", "without ms", "ratio"
+    );
+    let cases: [(&str, Vec<&str>, Vec<&str>); 3] = [
+        (
+            "--diff, 1,000 documents to fix",
+            [&lint[..], &["--diff", &stream]].concat(),
+            [&lint[..], &[stream.as_str()]].concat(),
+        ),
+        (
+            "minified JSON, one non-ASCII char",
+            [&lint[..], &[non_ascii.as_str()]].concat(),
+            [&lint[..], &[ascii.as_str()]].concat(),
+        ),
+        (
+            "80,000 keys merged with `<<`",
+            [&lint[..], &[merged.as_str()]].concat(),
+            [&lint[..], &[written.as_str()]].concat(),
+        ),
+    ];
+    for (name, with, without) in cases {
+        let with = measure(env!("CARGO_BIN_EXE_rollsafe"), &with);
+        let without = measure(env!("CARGO_BIN_EXE_rollsafe"), &without);
+        println!(
+            "{:<34} {:>12.2} {:>12.2} {:>6.2}x",
+            name,
+            ms(with.wall),
+            ms(without.wall),
+            with.wall.as_secs_f64() / without.wall.as_secs_f64().max(1e-9)
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `rollsafe lint` with and without the schema rules.
