@@ -335,7 +335,7 @@ fn place(
     for violation in violations.drain(..) {
         let finding = Finding {
             rule: info,
-            severity,
+            severity: violation.at_most.map_or(severity, |cap| severity.min(cap)),
             location: subject.doc.locate(&violation.pointer),
             doc: subject.doc.clone(),
             object: subject.object.clone(),

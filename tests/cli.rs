@@ -50,14 +50,20 @@ spec:
           image: example/good:1
 ";
 
-const NO_READINESS: &str = "apiVersion: v1
-kind: Pod
+/// Two replicas serving a port without a readiness probe: an error.
+const NO_READINESS: &str = "apiVersion: apps/v1
+kind: Deployment
 metadata: {name: bare, namespace: shop}
 spec:
-  containers:
-    - name: app
-      image: example/app:1
-      ports: [{containerPort: 8080}]
+  replicas: 2
+  selector: {matchLabels: {app: bare}}
+  template:
+    metadata: {labels: {app: bare}}
+    spec:
+      containers:
+        - name: app
+          image: example/app:1
+          ports: [{containerPort: 8080}]
 ";
 
 #[test]
@@ -109,8 +115,8 @@ fn stdin_is_read_with_a_dash() {
         .cloned()
         .unwrap_or_default();
     assert_eq!(finding["file"], "<stdin>");
-    assert_eq!(finding["line"], 6);
-    assert_eq!(finding["column"], 7);
+    assert_eq!(finding["line"], 11);
+    assert_eq!(finding["column"], 11);
 }
 
 #[test]
@@ -129,7 +135,12 @@ fn json_output_has_the_documented_shape() {
         keys(&report),
         ["errors", "findings", "summary", "suppressed"]
     );
-    let finding = &report["findings"][0];
+    let finding = report["findings"]
+        .as_array()
+        .and_then(|f| f.iter().find(|f| f["rule"] == "readiness-probe-missing"))
+        .cloned()
+        .unwrap_or_default();
+    let finding = &finding;
     assert_eq!(
         keys(finding),
         [
@@ -149,7 +160,7 @@ fn json_output_has_the_documented_shape() {
         keys(&finding["object"]),
         ["apiVersion", "kind", "name", "namespace"]
     );
-    assert_eq!(finding["object"]["kind"], "Pod");
+    assert_eq!(finding["object"]["kind"], "Deployment");
     assert_eq!(finding["container"], "app");
 }
 
@@ -218,10 +229,10 @@ fn human_output_names_rule_place_object_and_fix() {
     let output = rollsafe_with_stdin(&["lint", "--color", "never", "-"], Some(NO_READINESS));
     let text = stdout(&output);
     assert!(text.contains("error[readiness-probe-missing]"), "{text}");
-    assert!(text.contains("[<stdin>:6:7]"), "{text}");
+    assert!(text.contains("[<stdin>:11:11]"), "{text}");
     assert!(
         text.contains(
-            "Pod/shop/bare: container `app` serves port `8080` but has no readinessProbe"
+            "Deployment/shop/bare: container `app` serves port `8080` but has no readinessProbe"
         ),
         "{text}"
     );

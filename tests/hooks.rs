@@ -38,7 +38,7 @@ fn pre_commit_hooks_run_rollsafe_lint_on_yaml_and_json() {
     let dir = util::scratch_dir("pre-commit");
     util::write(
         &dir.join("deploy/web.yaml"),
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: web}\nspec:\n  containers: [{name: web, image: web:1, ports: [{containerPort: 80}]}]\n",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: web:1, ports: [{containerPort: 80}]}]\n",
     );
     util::write(&dir.join("values.yaml"), "replicas: 3\n");
     util::write(&dir.join("package.json"), "{\"name\": \"x\"}\n");

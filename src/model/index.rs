@@ -6,16 +6,13 @@ use std::collections::HashMap;
 
 use k8s_openapi::Resource;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Container, PersistentVolumeClaim, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, PersistentVolumeClaim, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
-use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::de::DeserializeOwned;
 
 use super::object::{KnownKind, ObjectRef, WorkloadKind};
 use super::selector::{label_selector_selects, map_selects};
-use super::workload::{
-    ContainerRef, ContainerRole, DecodeError, TemplatePaths, Workload, decode_object, template_of,
-};
+use super::workload::{DecodeError, TemplatePaths, Workload, decode_object, template_of};
 use crate::source::Document;
 
 /// An object of a kind the rules consult, decoded.
@@ -161,41 +158,6 @@ impl Index {
     pub fn claim(&self, namespace: &str, name: &str) -> Option<&Related<PersistentVolumeClaim>> {
         self.claims.get(&(namespace.to_owned(), name.to_owned()))
     }
-
-    /// Whether a container serves traffic: it declares a `containerPort`, or a
-    /// Service in the input selects the pod. When a Service's target ports can
-    /// be traced to containers, only those serve; when they cannot (a numeric
-    /// target port nobody declares), every main container is taken to serve.
-    pub fn serves_traffic(&self, w: &Workload, c: &ContainerRef<'_>) -> bool {
-        if declares_ports(c.container) {
-            return true;
-        }
-        if c.role != ContainerRole::Main {
-            return false;
-        }
-        self.services_selecting(w).any(|service| {
-            let ports = service.typed.spec.as_ref().and_then(|s| s.ports.as_ref());
-            ports.into_iter().flatten().any(|port| {
-                let target = port
-                    .target_port
-                    .clone()
-                    .unwrap_or(IntOrString::Int(port.port));
-                !w.long_running_containers()
-                    .any(|other| container_declares(other.container, &target))
-            })
-        })
-    }
-}
-
-fn declares_ports(c: &Container) -> bool {
-    c.ports.as_ref().is_some_and(|p| !p.is_empty())
-}
-
-fn container_declares(c: &Container, target: &IntOrString) -> bool {
-    c.ports.iter().flatten().any(|p| match target {
-        IntOrString::Int(n) => p.container_port == *n,
-        IntOrString::String(name) => p.name.as_deref() == Some(name.as_str()),
-    })
 }
 
 fn pdb_selects(pdb: &Related<PodDisruptionBudget>, w: &Workload) -> bool {
@@ -258,22 +220,6 @@ mod tests {
         assert_eq!(index.pdbs_selecting(w).count(), 1);
         assert_eq!(index.min_replicas(w), Some(2));
         assert!(index.configmap("shop", "cfg").is_some());
-        let containers: Vec<_> = w.containers().collect();
-        assert!(index.serves_traffic(w, &containers[0]));
-        // The Service's named target port is the app's: the logger does not serve.
-        assert!(!index.serves_traffic(w, &containers[1]));
-    }
-
-    #[test]
-    fn untraceable_service_port_makes_every_main_container_serve() {
-        let documents = docs(vec![
-            deployment("api", json!([])),
-            json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api", "namespace": "shop"},
-                "spec": {"selector": {"app": "api"}, "ports": [{"port": 80, "targetPort": 9000}]}}),
-        ]);
-        let (index, _) = Index::build(&documents, &TemplatePaths::new());
-        let w = &index.workloads[0];
-        assert!(w.containers().all(|c| index.serves_traffic(w, &c)));
     }
 
     #[test]

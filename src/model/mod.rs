@@ -7,6 +7,7 @@ pub mod object;
 pub mod pdb;
 pub mod rollout;
 pub mod selector;
+pub mod serving;
 pub mod shutdown;
 pub mod version;
 pub mod workload;

@@ -227,6 +227,10 @@ pub struct Violation {
     /// unit (milliseconds, seconds, replicas): larger is worse. An update
     /// that makes an existing finding worse is judged as a new one.
     pub shortfall: Option<i64>,
+    /// The most severe this finding is, whatever the policy sets for the
+    /// rule: where the harm is smaller (a missing readiness probe on a pod
+    /// nothing else could serve for), an error becomes a warning.
+    pub at_most: Option<crate::severity::Severity>,
 }
 
 impl Violation {
@@ -242,6 +246,7 @@ impl Violation {
             help: help.into(),
             fix: None,
             shortfall: None,
+            at_most: None,
         }
     }
 
@@ -252,6 +257,12 @@ impl Violation {
 
     pub fn with_fix(mut self, fix: Option<Fix>) -> Self {
         self.fix = fix;
+        self
+    }
+
+    /// Caps the finding's severity (see [`Violation::at_most`]).
+    pub fn at_most(mut self, severity: crate::severity::Severity) -> Self {
+        self.at_most = Some(severity);
         self
     }
 

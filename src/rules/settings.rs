@@ -1,6 +1,7 @@
 //! The numbers and lists rules are tuned with, as a policy resolves them.
 
 use crate::model::Millis;
+use crate::model::serving::ServingSettings;
 use crate::model::shutdown::{ShutdownSettings, TimeoutSettings};
 
 /// The rules' settings after `extends` is resolved: every value present.
@@ -21,6 +22,11 @@ pub struct Settings {
     pub shutdown_timeout_env: Vec<String>,
     pub shutdown_timeout_flags: Vec<String>,
     pub shelless_images: Vec<String>,
+    /// Port names (or `-`-separated parts of them) of ports that carry no
+    /// user traffic: metrics, health, profiling.
+    pub non_serving_ports: Vec<String>,
+    /// Globs of images that serve nothing but metrics.
+    pub metrics_only_images: Vec<String>,
 }
 
 impl Settings {
@@ -35,6 +41,15 @@ impl Settings {
                 flags: &self.shutdown_timeout_flags,
                 default: self.default_shutdown_timeout,
             },
+            serving: self.serving(),
+        }
+    }
+
+    /// What tells serving ports from the others (see `crate::model::serving`).
+    pub fn serving(&self) -> ServingSettings<'_> {
+        ServingSettings {
+            port_names: &self.non_serving_ports,
+            metrics_images: &self.metrics_only_images,
         }
     }
 }

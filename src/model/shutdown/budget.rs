@@ -17,6 +17,7 @@ use super::timeout::{ShutdownTimeout, TimeoutSettings, shutdown_timeout};
 use crate::model::duration::Millis;
 use crate::model::glob::matching_image_glob;
 use crate::model::index::Index;
+use crate::model::serving::ServingSettings;
 use crate::model::workload::{ContainerRef, Workload};
 
 /// The kubelet's minimum time between the stop signal and SIGKILL
@@ -33,6 +34,7 @@ pub struct ShutdownSettings<'a> {
     /// `graceMargin`: time between the app's deadline and SIGKILL.
     pub margin: Millis,
     pub timeouts: TimeoutSettings<'a>,
+    pub serving: ServingSettings<'a>,
 }
 
 /// `terminationGracePeriodSeconds` as the kubelet uses it.
@@ -131,7 +133,7 @@ impl<'w> PodShutdown<'w> {
                 let sigkill_at = grace.as_millis().max(sigterm_at.saturating_add(MIN_STOP));
                 let app_deadline = timeout.value().map(|t| sigterm_at.saturating_add(t));
                 ContainerShutdown {
-                    serves: index.serves_traffic(w, &c),
+                    serves: index.serves_traffic(w, &c, &settings.serving),
                     container: c,
                     drain,
                     timeout,
@@ -261,6 +263,7 @@ mod tests {
             shelless_images: shelless,
             margin: Millis::from_secs(5),
             timeouts: TimeoutSettings::default(),
+            serving: ServingSettings::default(),
         }
     }
 

@@ -24,7 +24,10 @@ use k8s_openapi::api::core::v1::{Container, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::{Context, Rule, Violation};
-use crate::model::{ContainerRef, Workload};
+use crate::model::rollout::Rolling;
+use crate::model::serving::Serving;
+use crate::model::{ContainerRef, Workload, WorkloadKind};
+use crate::severity::Severity;
 
 /// The containers probe rules read: main containers and native sidecars of
 /// workloads that do not run to completion.
@@ -72,11 +75,6 @@ pub(super) fn declares_port_name(c: &Container, name: &str) -> bool {
         .any(|p| p.name.as_deref() == Some(name))
 }
 
-/// The first `containerPort` a container declares.
-pub(super) fn declared_port(c: &Container) -> Option<i32> {
-    c.ports.iter().flatten().map(|p| p.container_port).next()
-}
-
 pub(super) fn declared_names_help(w: &Workload, c: &ContainerRef<'_>, wanted: &str) -> String {
     // The name may belong to another container of the pod: the pod shares one
     // network namespace, but a probe resolves names only among its own ports.
@@ -122,31 +120,6 @@ pub(super) fn declared_names_help(w: &Workload, c: &ContainerRef<'_>, wanted: &s
             )
         }
     }
-}
-
-/// The first port of a Service selecting the workload's pods whose target no
-/// long-running container declares, as (Service name, target port).
-pub(super) fn untraced_service_port(w: &Workload, cx: &Context<'_>) -> Option<(String, String)> {
-    cx.index.services_selecting(w).find_map(|service| {
-        let ports = service.typed.spec.as_ref().and_then(|s| s.ports.as_ref());
-        ports.into_iter().flatten().find_map(|port| {
-            let target = port
-                .target_port
-                .clone()
-                .unwrap_or(IntOrString::Int(port.port));
-            let traced = w.long_running_containers().any(|c| {
-                c.container.ports.iter().flatten().any(|p| match &target {
-                    IntOrString::Int(n) => p.container_port == *n,
-                    IntOrString::String(name) => p.name.as_deref() == Some(name.as_str()),
-                })
-            });
-            let shown = match &target {
-                IntOrString::Int(n) => n.to_string(),
-                IntOrString::String(name) => name.clone(),
-            };
-            (!traced).then(|| (service.object.name.clone(), shown))
-        })
-    })
 }
 
 /// `a / b` rounded up, for positive operands.

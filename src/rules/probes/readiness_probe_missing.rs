@@ -47,41 +47,65 @@ declare_rule! {
 
 impl Rule for ReadinessProbeMissing {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        let low_harm = !replacement_overlaps(w, cx);
         for c in probed_containers(w) {
-            if c.container.readiness_probe.is_some() || !cx.index.serves_traffic(w, &c) {
+            if c.container.readiness_probe.is_some() {
                 continue;
             }
-            let violation = match (declared_port(c.container), untraced_service_port(w, cx)) {
-                (Some(port), _) => Violation::new(
-                    c.pointer(),
-                    format!(
-                        "container `{}` serves port `{port}` but has no readinessProbe",
-                        c.name()
-                    ),
-                    format!(
-                        "add a readinessProbe that succeeds only once the app accepts requests, e.g. `httpGet` or `tcpSocket` on port `{port}`"
-                    ),
-                ),
-                (None, Some((service, port))) => Violation::new(
-                    c.pointer(),
-                    format!(
-                        "container `{}` has no readinessProbe, and Service `{service}` sends the pod traffic on port `{port}`, which no container declares",
-                        c.name()
-                    ),
-                    format!(
-                        "add a readinessProbe that succeeds only once the app accepts requests, or declare port `{port}` on the container that serves it"
-                    ),
-                ),
-                (None, None) => Violation::new(
-                    c.pointer(),
-                    format!(
-                        "container `{}` serves traffic but has no readinessProbe",
-                        c.name()
-                    ),
-                    "add a readinessProbe that succeeds only once the app accepts requests",
-                ),
+            let serving = cx.index.serving(w, &c, &cx.settings.serving());
+            let Some((message, help)) = phrase(c.name(), &serving) else {
+                continue;
             };
-            out.push(violation.in_container(c.name()));
+            let violation = Violation::new(c.pointer(), message, help).in_container(c.name());
+            out.push(if low_harm {
+                violation.at_most(Severity::Warning)
+            } else {
+                violation
+            });
         }
     }
+}
+
+/// Whether, while the workload's pods are replaced, other pods serve beside
+/// a new one: then a new pod that gets traffic before it is ready drops
+/// requests the others would have served. Not for a bare Pod, nor for one
+/// replica stopped before its successor starts (`Recreate`, `OnDelete`, a
+/// StatefulSet, a rolling update that cannot surge): that is an outage with
+/// or without a probe.
+fn replacement_overlaps(w: &Workload, cx: &Context<'_>) -> bool {
+    if w.kind == WorkloadKind::Pod {
+        return false;
+    }
+    let Some(replicas) = cx.index.min_replicas(w) else {
+        // A DaemonSet's pods on other nodes serve; an unknown count may be
+        // more than one.
+        return true;
+    };
+    if replicas >= 2 {
+        return true;
+    }
+    matches!(w.rolling(replicas, cx.kubernetes), Rolling::Deployment(rolling) if rolling.fenceposts.max_surge >= 1)
+}
+
+/// The finding's message and help, or `None` when the container serves no
+/// traffic.
+fn phrase(name: &str, serving: &Serving) -> Option<(String, String)> {
+    let phrased = match serving {
+        Serving::No => return None,
+        Serving::DeclaredPort(port) | Serving::Service { port, .. } => (
+            format!("container `{name}` serves port `{port}` but has no readinessProbe"),
+            format!(
+                "add a readinessProbe that succeeds only once the app accepts requests, e.g. `httpGet` or `tcpSocket` on port `{port}`"
+            ),
+        ),
+        Serving::Untraced { service, target } => (
+            format!(
+                "container `{name}` has no readinessProbe, and Service `{service}` sends the pod traffic on port `{target}`, which no container declares"
+            ),
+            format!(
+                "add a readinessProbe that succeeds only once the app accepts requests, or declare port `{target}` on the container that serves it"
+            ),
+        ),
+    };
+    Some(phrased)
 }
