@@ -108,11 +108,11 @@ fn every_rule_has_failing_and_passing_fixtures() {
 
 #[test]
 fn built_in_policies_name_every_rule() {
-    let default = util::policy(Profile::Default);
+    let strict = util::policy(Profile::Strict);
     for rule in RULES {
         assert!(
-            default.severity(rule.info().id).is_some(),
-            "{} is off by default",
+            strict.severity(rule.info().id).is_some(),
+            "{} is off in the strict profile",
             rule.info().id
         );
     }
@@ -150,6 +150,13 @@ fn specified_severities(product: &str) -> BTreeMap<String, (Severity, Severity)>
         .collect()
 }
 
+/// Levels changed since PRODUCT.md's rule table was written, with why; the
+/// README's rule table shows them.
+const AMENDED: &[(&str, Option<Severity>, Option<Severity>)] = &[
+    // Taste on most workloads and meaningless under `Recreate` (#11).
+    ("min-ready-seconds-zero", None, Some(Severity::Warning)),
+];
+
 #[test]
 fn severities_match_the_specification() {
     let Some(spec) = util::shared("spec/PRODUCT.md") else {
@@ -168,17 +175,21 @@ fn severities_match_the_specification() {
     );
     for rule in RULES {
         let id = rule.info().id;
-        let Some(&(want_default, want_strict)) = specified.get(id) else {
-            panic!("{id} is not in PRODUCT.md's rule table");
+        let (want_default, want_strict) = match AMENDED.iter().find(|(a, ..)| *a == id) {
+            Some(&(_, default, strict)) => (default, strict),
+            None => match specified.get(id) {
+                Some(&(default, strict)) => (Some(default), Some(strict)),
+                None => panic!("{id} is not in PRODUCT.md's rule table"),
+            },
         };
         assert_eq!(
             default.severity(id),
-            Some(want_default),
+            want_default,
             "{id} in the default profile"
         );
         assert_eq!(
             strict.severity(id),
-            Some(want_strict),
+            want_strict,
             "{id} in the strict profile"
         );
     }

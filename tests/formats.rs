@@ -251,7 +251,7 @@ fn sarif_suppressions_name_their_kind_and_reason() {
     util::write(&dir.join("web.yaml"), WEB);
     util::write(
         &dir.join("policy.yaml"),
-        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nexemptions:\n  - names: [web]\n    rules: [min-ready-seconds-zero]\n    reason: rolled by hand\n",
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nexemptions:\n  - names: [web]\n    rules: [prestop-hook-missing]\n    reason: rolled by hand\n",
     );
     let log = sarif(&["--policy", "policy.yaml", "web.yaml"], Some(&dir));
     let suppressed: BTreeMap<String, Value> = results(&log)
@@ -269,9 +269,9 @@ fn sarif_suppressions_name_their_kind_and_reason() {
         suppressed["single-replica"]["justification"],
         "canary, one pod on purpose"
     );
-    assert_eq!(suppressed["min-ready-seconds-zero"]["kind"], "external");
+    assert_eq!(suppressed["prestop-hook-missing"]["kind"], "external");
     assert_eq!(
-        suppressed["min-ready-seconds-zero"]["justification"],
+        suppressed["prestop-hook-missing"]["justification"],
         "rolled by hand"
     );
 }

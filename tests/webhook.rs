@@ -701,7 +701,7 @@ async fn validate_denies_errors_and_warns_the_rest() {
         "{warned:?}"
     );
     assert!(
-        warned.iter().any(|w| w.contains("min-ready-seconds-zero")),
+        warned.iter().any(|w| w.contains("prestop-hook-missing")),
         "{warned:?}"
     );
     // The webhook cannot see HPAs or PDBs: no verdicts that need them.

@@ -3,7 +3,10 @@ use super::*;
 declare_rule! {
     /// ## What it does
     /// Flags a Deployment, StatefulSet or DaemonSet whose `minReadySeconds`
-    /// is 0 or absent (the default is 0).
+    /// is 0 or absent (the default is 0), when it is replaced by a rolling
+    /// update: under `Recreate` or `OnDelete` the setting paces nothing.
+    /// Off in the default profile (a matter of taste for many teams), a
+    /// warning in the strict one.
     ///
     /// ## Why it matters
     /// The controller counts a new pod as available the moment its readiness
@@ -39,10 +42,16 @@ declare_rule! {
 }
 
 impl Rule for MinReadySecondsZero {
-    fn check_workload(&self, w: &Workload, _cx: &Context<'_>, out: &mut Vec<Violation>) {
+    fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
         if !matches!(
             w.kind,
             WorkloadKind::Deployment | WorkloadKind::StatefulSet | WorkloadKind::DaemonSet
+        ) {
+            return;
+        }
+        if matches!(
+            w.rolling(1, cx.kubernetes),
+            Rolling::Recreate | Rolling::OnDelete
         ) {
             return;
         }

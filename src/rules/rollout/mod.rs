@@ -84,6 +84,13 @@ impl Scale {
     }
 }
 
+/// Whether any long-running container of `w` serves traffic.
+fn serves_traffic(w: &Workload, cx: &Context<'_>) -> bool {
+    let settings = cx.settings.serving();
+    w.long_running_containers()
+        .any(|c| cx.index.serves_traffic(w, &c, &settings))
+}
+
 /// `/spec/replicas` when written, else `/spec`.
 pub(crate) fn replicas_pointer(w: &Workload) -> &'static str {
     if w.doc.value.pointer("/spec/replicas").is_some() {
@@ -130,5 +137,56 @@ fn rolling_field(w: &Workload, field: &str) -> String {
         strategy.to_owned()
     } else {
         "/spec".to_owned()
+    }
+}
+
+/// The PersistentVolumeClaims a workload's pods mount, as far as they decide
+/// whether `Recreate` is required.
+pub(super) struct ClaimsSeen {
+    /// A mounted claim is single-node (`ReadWriteOnce`, `ReadWriteOncePod`)
+    /// or absent from the input, so its access is unknown.
+    pub requires_recreate: bool,
+    /// Mounted claims in the input that many nodes can mount.
+    pub shared: Vec<String>,
+}
+
+impl ClaimsSeen {
+    pub fn of(w: &Workload, cx: &Context<'_>) -> Self {
+        let mut seen = ClaimsSeen {
+            requires_recreate: false,
+            shared: Vec::new(),
+        };
+        let names = w
+            .pod_spec
+            .volumes
+            .iter()
+            .flatten()
+            .filter_map(|v| v.persistent_volume_claim.as_ref())
+            .map(|source| source.claim_name.as_str());
+        for name in names {
+            let Some(claim) = cx.index.claim(w.object.namespace_key(), name) else {
+                seen.requires_recreate = true;
+                continue;
+            };
+            let modes: Vec<&str> = claim
+                .typed
+                .spec
+                .as_ref()
+                .and_then(|s| s.access_modes.as_ref())
+                .into_iter()
+                .flatten()
+                .map(String::as_str)
+                .collect();
+            let many = modes.contains(&"ReadWriteMany");
+            let single = modes
+                .iter()
+                .any(|m| *m == "ReadWriteOnce" || *m == "ReadWriteOncePod");
+            if single && !many {
+                seen.requires_recreate = true;
+            } else {
+                seen.shared.push(name.to_owned());
+            }
+        }
+        seen
     }
 }

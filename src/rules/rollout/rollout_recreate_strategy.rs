@@ -3,7 +3,9 @@ use super::*;
 declare_rule! {
     /// ## What it does
     /// Flags a Deployment with `strategy.type: Recreate`, and a StatefulSet
-    /// or DaemonSet with `updateStrategy.type: OnDelete`.
+    /// or DaemonSet with `updateStrategy.type: OnDelete`, whose pods serve
+    /// traffic (a controller that serves nothing may replace itself this way
+    /// on purpose).
     ///
     /// A Deployment is not reported when its pods mount a
     /// PersistentVolumeClaim (`volumes[].persistentVolumeClaim.claimName`)
@@ -52,6 +54,11 @@ declare_rule! {
 
 impl Rule for RolloutRecreateStrategy {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        // A controller that serves nothing may replace itself this way on
+        // purpose (one leader at a time).
+        if !serves_traffic(w, cx) {
+            return;
+        }
         // The type alone decides: the replica count does not matter.
         match w.rolling(1, cx.kubernetes) {
             Rolling::Recreate => {
@@ -93,55 +100,4 @@ fn on_delete(w: &Workload) -> Violation {
         ),
         "use `type: RollingUpdate` so that a changed template is rolled out",
     )
-}
-
-/// The PersistentVolumeClaims a workload's pods mount, as far as they decide
-/// whether `Recreate` is required.
-struct ClaimsSeen {
-    /// A mounted claim is single-node (`ReadWriteOnce`, `ReadWriteOncePod`)
-    /// or absent from the input, so its access is unknown.
-    requires_recreate: bool,
-    /// Mounted claims in the input that many nodes can mount.
-    shared: Vec<String>,
-}
-
-impl ClaimsSeen {
-    fn of(w: &Workload, cx: &Context<'_>) -> Self {
-        let mut seen = ClaimsSeen {
-            requires_recreate: false,
-            shared: Vec::new(),
-        };
-        let names = w
-            .pod_spec
-            .volumes
-            .iter()
-            .flatten()
-            .filter_map(|v| v.persistent_volume_claim.as_ref())
-            .map(|source| source.claim_name.as_str());
-        for name in names {
-            let Some(claim) = cx.index.claim(w.object.namespace_key(), name) else {
-                seen.requires_recreate = true;
-                continue;
-            };
-            let modes: Vec<&str> = claim
-                .typed
-                .spec
-                .as_ref()
-                .and_then(|s| s.access_modes.as_ref())
-                .into_iter()
-                .flatten()
-                .map(String::as_str)
-                .collect();
-            let many = modes.contains(&"ReadWriteMany");
-            let single = modes
-                .iter()
-                .any(|m| *m == "ReadWriteOnce" || *m == "ReadWriteOncePod");
-            if single && !many {
-                seen.requires_recreate = true;
-            } else {
-                seen.shared.push(name.to_owned());
-            }
-        }
-        seen
-    }
 }

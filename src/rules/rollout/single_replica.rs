@@ -2,12 +2,20 @@ use super::*;
 
 declare_rule! {
     /// ## What it does
-    /// Flags a Deployment or StatefulSet that can run at a single replica.
-    /// It can when `spec.replicas` is 1 (written or left to the default) and
-    /// no HorizontalPodAutoscaler in the input targets it, or when the
-    /// HorizontalPodAutoscaler that targets it has `minReplicas` 1 (or
-    /// leaves it unset, which means 1). `replicas: 0` is a workload scaled
-    /// down on purpose and passes.
+    /// Flags a Deployment or StatefulSet that serves traffic and can run at
+    /// a single replica. It can when `spec.replicas` is 1 (written or left
+    /// to the default) and no HorizontalPodAutoscaler in the input targets
+    /// it, or when the HorizontalPodAutoscaler that targets it has
+    /// `minReplicas` 1 (or leaves it unset, which means 1). `replicas: 0` is
+    /// a workload scaled down on purpose and passes.
+    ///
+    /// Not reported: a workload that serves nothing (a controller run as one
+    /// leader); one whose Service other workloads back too (versions of one
+    /// service, `reviews-v1` beside `reviews-v2`: the Service keeps
+    /// serving); a Deployment whose pods mount a `ReadWriteOnce` claim (two
+    /// replicas cannot share it; see `rollout-recreate-strategy`). For a
+    /// StatefulSet, which usually holds a store that cannot simply run twice,
+    /// the help says so rather than asking for a second replica.
     ///
     /// ## Why it matters
     /// A single pod is a single point of failure: a node drain, an eviction,
@@ -42,27 +50,57 @@ impl Rule for SingleReplica {
         if !matches!(w.kind, WorkloadKind::Deployment | WorkloadKind::StatefulSet) {
             return;
         }
-        let Some(scale) = Scale::of(w, cx) else {
+        let Some(scale) = Scale::of(w, cx).filter(|s| s.count == 1) else {
             return;
         };
-        if scale.count != 1 {
+        if !serves_traffic(w, cx) || has_siblings(w, cx) {
             return;
         }
-        let help = match &scale.hpa {
-            Some(hpa) => format!("set `minReplicas: 2` or more on HorizontalPodAutoscaler `{hpa}`"),
-            None => "set `replicas: 2` or more".to_owned(),
-        };
-        let message = match &scale.hpa {
-            Some(_) => format!(
-                "{} lets this {} scale down to a single pod: a node drain, an eviction or a crash leaves nothing serving",
-                scale.phrase, w.object.kind
-            ),
-            None if w.replicas.is_none() => "`replicas` is unset and defaults to `1`: a node drain, an eviction or a crash of that pod leaves nothing serving".to_owned(),
-            None => format!(
-                "{} runs a single pod: a node drain, an eviction or a crash leaves nothing serving",
-                scale.phrase
-            ),
-        };
-        out.push(Violation::new(replicas_pointer(w), message, help));
+        if w.kind == WorkloadKind::Deployment && ClaimsSeen::of(w, cx).requires_recreate {
+            return;
+        }
+        out.push(Violation::new(
+            replicas_pointer(w),
+            message(w, &scale),
+            help(w, &scale),
+        ));
+    }
+}
+
+/// Whether a Service that selects the workload's pods selects another
+/// workload's pods too.
+fn has_siblings(w: &Workload, cx: &Context<'_>) -> bool {
+    cx.index.services_selecting(w).any(|service| {
+        cx.index
+            .workloads
+            .iter()
+            .filter(|other| !std::ptr::eq(*other, w) && other.object != w.object)
+            .any(|other| {
+                cx.index
+                    .services_selecting(other)
+                    .any(|s| s.object == service.object)
+            })
+    })
+}
+
+fn message(w: &Workload, scale: &Scale) -> String {
+    match &scale.hpa {
+        Some(_) => format!(
+            "{} lets this {} scale down to a single pod: a node drain, an eviction or a crash leaves nothing serving",
+            scale.phrase, w.object.kind
+        ),
+        None if w.replicas.is_none() => "`replicas` is unset and defaults to `1`: a node drain, an eviction or a crash of that pod leaves nothing serving".to_owned(),
+        None => format!(
+            "{} runs a single pod: a node drain, an eviction or a crash leaves nothing serving",
+            scale.phrase
+        ),
+    }
+}
+
+fn help(w: &Workload, scale: &Scale) -> String {
+    match (&scale.hpa, w.kind) {
+        (Some(hpa), _) => format!("set `minReplicas: 2` or more on HorizontalPodAutoscaler `{hpa}`"),
+        (None, WorkloadKind::StatefulSet) => "run two or more replicas if the app can run replicated; a single-instance store needs its downtime on every drain planned (a PodDisruptionBudget would only block the drain)".to_owned(),
+        (None, _) => "set `replicas: 2` or more".to_owned(),
     }
 }
