@@ -495,7 +495,10 @@ mod tests {
             Some(Severity::Error)
         );
         let strict = Policy::builtin(Profile::Strict).unwrap_or_else(|e| panic!("{e:?}"));
-        assert_eq!(strict.settings, default.settings);
+        assert!(strict.settings.flag_equal_probe_windows);
+        let mut relaxed = strict.settings.clone();
+        relaxed.flag_equal_probe_windows = false;
+        assert_eq!(relaxed, default.settings, "strict changes one setting only");
     }
 
     #[test]

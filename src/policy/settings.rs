@@ -36,6 +36,7 @@ pub struct SettingsPatch {
     pub shelless_images: Option<Vec<String>>,
     pub non_serving_ports: Option<Vec<String>>,
     pub metrics_only_images: Option<Vec<String>>,
+    pub flag_equal_probe_windows: Option<bool>,
     pub template_paths: Option<TemplatePaths>,
     pub schema_dirs: Option<Vec<PathBuf>>,
     pub deny_on: Option<Severity>,
@@ -86,6 +87,9 @@ impl SettingsPatch {
             shelless_images: self.shelless_images.or(base.shelless_images),
             non_serving_ports: self.non_serving_ports.or(base.non_serving_ports),
             metrics_only_images: self.metrics_only_images.or(base.metrics_only_images),
+            flag_equal_probe_windows: self
+                .flag_equal_probe_windows
+                .or(base.flag_equal_probe_windows),
             template_paths: self.template_paths.or(base.template_paths),
             schema_dirs: self.schema_dirs.or(base.schema_dirs),
             deny_on: self.deny_on.or(base.deny_on),
@@ -107,6 +111,9 @@ impl SettingsPatch {
             shelless_images: self.shelless_images.ok_or("shellessImages")?,
             non_serving_ports: self.non_serving_ports.ok_or("nonServingPorts")?,
             metrics_only_images: self.metrics_only_images.ok_or("metricsOnlyImages")?,
+            flag_equal_probe_windows: self
+                .flag_equal_probe_windows
+                .ok_or("flagEqualProbeWindows")?,
         };
         Ok(Resolved {
             rules,
@@ -131,6 +138,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "shellessImages",
     "nonServingPorts",
     "metricsOnlyImages",
+    "flagEqualProbeWindows",
     "templatePaths",
     "schemaDirs",
     "denyOn",

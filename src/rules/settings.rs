@@ -27,6 +27,9 @@ pub struct Settings {
     pub non_serving_ports: Vec<String>,
     /// Globs of images that serve nothing but metrics.
     pub metrics_only_images: Vec<String>,
+    /// Whether a liveness window equal to the readiness window is reported
+    /// (both give up together, and the restart races the endpoint removal).
+    pub flag_equal_probe_windows: bool,
 }
 
 impl Settings {

@@ -15,6 +15,14 @@ declare_rule! {
     /// removal, which takes seconds to reach every load balancer.
     /// Identical probes are reported by `liveness-equals-readiness` instead.
     ///
+    /// Equal windows are reported only when the policy's
+    /// `flagEqualProbeWindows` is on (strict): many upstream manifests give
+    /// both probes the same timing, and a restart that races the endpoint
+    /// removal is a smaller risk than one that comes first. Not reported:
+    /// a main container that serves no traffic (a restart there drops no
+    /// request; a native sidecar such as a mesh proxy is always judged)
+    /// and a readiness probe that cannot fail (`exec: [true]`).
+    ///
     /// ## Example
     /// ```yaml
     /// readinessProbe:
@@ -38,29 +46,42 @@ declare_rule! {
     ///   periodSeconds: 10
     ///   failureThreshold: 6
     /// ```
+    ///
+    /// ## Settings
+    /// - `flagEqualProbeWindows`
     pub struct LivenessRestartsBeforeUnready {
         id: "liveness-restarts-before-unready",
         family: Probes,
         scope: Object,
         fix: None,
-        settings: [],
+        settings: ["flagEqualProbeWindows"],
     }
 }
 
 impl Rule for LivenessRestartsBeforeUnready {
-    fn check_workload(&self, w: &Workload, _cx: &Context<'_>, out: &mut Vec<Violation>) {
+    fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
         for c in probed_containers(w) {
             let (Some(liveness), Some(readiness)) =
                 (&c.container.liveness_probe, &c.container.readiness_probe)
             else {
                 continue;
             };
-            if identical(c.container, liveness, readiness) {
+            if identical(c.container, liveness, readiness) || never_fails(readiness) {
                 continue;
             }
             let (live, ready) = (Window::of(liveness), Window::of(readiness));
             // Negative timings are rejected by the API server; not ours to judge.
             if !live.is_valid() || !ready.is_valid() || live.seconds() > ready.seconds() {
+                continue;
+            }
+            if live.seconds() == ready.seconds() && !cx.settings.flag_equal_probe_windows {
+                continue;
+            }
+            // A native sidecar (a mesh proxy) carries the pod's requests
+            // whatever its ports say.
+            if c.role == ContainerRole::Main
+                && !cx.index.serves_traffic(w, &c, &cx.settings.serving())
+            {
                 continue;
             }
             let when = if live.seconds() < ready.seconds() {

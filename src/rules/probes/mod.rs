@@ -26,7 +26,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use super::{Context, Rule, Violation};
 use crate::model::rollout::Rolling;
 use crate::model::serving::Serving;
-use crate::model::{ContainerRef, Workload, WorkloadKind};
+use crate::model::{ContainerRef, ContainerRole, Workload, WorkloadKind};
 use crate::severity::Severity;
 
 /// The containers probe rules read: main containers and native sidecars of
@@ -159,6 +159,26 @@ impl Window {
         self.period * self.failure
     }
 }
+
+/// An exec probe that succeeds whatever the app's state (`true`,
+/// `sh -c 'exit 0'`): it marks the container ready once it runs and never
+/// takes it out of the endpoints again.
+pub(super) fn never_fails(probe: &Probe) -> bool {
+    let Some(argv) = probe.exec.as_ref().and_then(|e| e.command.as_deref()) else {
+        return false;
+    };
+    let program = |word: &str| word.rsplit('/').next().unwrap_or(word).to_owned();
+    let command = match argv {
+        [shell, flag, script] if SHELLS.contains(&program(shell).as_str()) && flag == "-c" => {
+            script.trim().to_owned()
+        }
+        [single] => program(single),
+        _ => return false,
+    };
+    matches!(command.as_str(), "true" | ":" | "exit 0" | "/bin/true")
+}
+
+const SHELLS: &[&str] = &["sh", "bash", "ash", "dash", "zsh"];
 
 /// Probes that check the same thing with the same timing once API defaults
 /// are applied: `periodSeconds: 10` written out is the same probe as one that
