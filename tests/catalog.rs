@@ -155,6 +155,13 @@ fn specified_severities(product: &str) -> BTreeMap<String, (Severity, Severity)>
 const AMENDED: &[(&str, Option<Severity>, Option<Severity>)] = &[
     // Taste on most workloads and meaningless under `Recreate` (#11).
     ("min-ready-seconds-zero", None, Some(Severity::Warning)),
+    // A rollout that cannot place its surge pod hangs rather than drops
+    // requests, and only on as many nodes as replicas (#11).
+    (
+        "rollout-anti-affinity-deadlock",
+        Some(Severity::Warning),
+        Some(Severity::Error),
+    ),
 ];
 
 #[test]

@@ -287,6 +287,7 @@ pub static RULES: &[&dyn Rule] = &[
     &rollout::RolloutRecreateStrategy,
     &rollout::SingleReplica,
     &rollout::MinReadySecondsZero,
+    &rollout::RolloutAntiAffinityDeadlock,
     &shutdown::PrestopHookMissing,
     &shutdown::PrestopSleepTooShort,
     &shutdown::PrestopExecWithoutShell,

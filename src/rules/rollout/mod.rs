@@ -4,6 +4,7 @@
 //! messages share.
 
 mod min_ready_seconds_zero;
+mod rollout_anti_affinity_deadlock;
 mod rollout_invalid_strategy;
 mod rollout_low_availability;
 mod rollout_recreate_strategy;
@@ -11,6 +12,7 @@ mod rollout_zero_availability;
 mod single_replica;
 
 pub use min_ready_seconds_zero::MinReadySecondsZero;
+pub use rollout_anti_affinity_deadlock::RolloutAntiAffinityDeadlock;
 pub use rollout_invalid_strategy::RolloutInvalidStrategy;
 pub use rollout_low_availability::RolloutLowAvailability;
 pub use rollout_recreate_strategy::RolloutRecreateStrategy;
