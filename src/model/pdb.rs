@@ -137,6 +137,33 @@ pub fn pdb_eviction(spec: &PodDisruptionBudgetSpec, expected: Option<i64>) -> Pd
     PdbVerdict::Blocks(PdbBlock::NoBudget)
 }
 
+/// The fewest pods at which a percentage `minAvailable` leaves one free to
+/// evict: rounded up, `p%` of `n` stays below `n` once `n ≥ 100 / (100 − p)`
+/// (`80%` from 5 pods, `67%` from 4). `None` for an integer, an unreadable
+/// value, or `100%` and more, which never leave one.
+pub fn min_available_allows_from(value: &IntOrString) -> Option<i64> {
+    let IntOrString::String(text) = value else {
+        return None;
+    };
+    let percent = parse_percent(text).ok()?.max(0);
+    if percent >= 100 {
+        return None;
+    }
+    let free = 100 - percent;
+    Some((100 + free - 1) / free)
+}
+
+/// The largest percentage `minAvailable` that still leaves one of
+/// `expected` pods free to evict, rounded up as the controller rounds it:
+/// `⌊100 · (n − 1) / n⌋`. `None` below 2 pods, where only `0%` does.
+pub fn largest_min_available_percent(expected: i64) -> Option<i64> {
+    if expected < 2 {
+        return None;
+    }
+    let product = i128::from(expected - 1) * 100;
+    i64::try_from(product / i128::from(expected)).ok()
+}
+
 fn pdb_max_unavailable(value: &IntOrString, expected: Option<i64>) -> PdbVerdict {
     let unreadable = |error| {
         PdbVerdict::Blocks(PdbBlock::Unreadable {
@@ -283,6 +310,57 @@ mod tests {
             pdb_eviction(&pdb(Some(int(0)), None), None),
             PdbVerdict::Allows { disruptions: None }
         );
+    }
+
+    #[test]
+    fn percentages_leave_a_pod_free_from_a_scale_on() {
+        let from = |text: &str| min_available_allows_from(&IntOrString::String(text.to_owned()));
+        assert_eq!(from("80%"), Some(5));
+        assert_eq!(from("67%"), Some(4));
+        assert_eq!(from("50%"), Some(2));
+        assert_eq!(from("0%"), Some(1));
+        assert_eq!(from("99%"), Some(100));
+        assert_eq!(from("100%"), None);
+        assert_eq!(from("150%"), None);
+        assert_eq!(from("eighty"), None);
+        assert_eq!(min_available_allows_from(&int(3)), None);
+        // The threshold agrees with the verdict on both sides of it.
+        for percent in [1, 20, 33, 50, 66, 67, 75, 80, 90, 99] {
+            let value = IntOrString::String(format!("{percent}%"));
+            let Some(n) = min_available_allows_from(&value) else {
+                panic!("{percent}%");
+            };
+            let spec = pdb(Some(value), None);
+            assert!(
+                matches!(pdb_eviction(&spec, Some(n)), PdbVerdict::Allows { .. }),
+                "{percent}% of {n}"
+            );
+            if n > 1 {
+                assert!(
+                    matches!(pdb_eviction(&spec, Some(n - 1)), PdbVerdict::Blocks(_)),
+                    "{percent}% of {}",
+                    n - 1
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn largest_percentage_that_leaves_a_pod() {
+        assert_eq!(largest_min_available_percent(1), None);
+        assert_eq!(largest_min_available_percent(2), Some(50));
+        assert_eq!(largest_min_available_percent(3), Some(66));
+        assert_eq!(largest_min_available_percent(5), Some(80));
+        for n in 2..=40 {
+            let Some(percent) = largest_min_available_percent(n) else {
+                panic!("{n}");
+            };
+            let allows = |p: i64| {
+                let spec = pdb(Some(IntOrString::String(format!("{p}%"))), None);
+                matches!(pdb_eviction(&spec, Some(n)), PdbVerdict::Allows { .. })
+            };
+            assert!(allows(percent) && !allows(percent + 1), "{n} pods");
+        }
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! away outside of any rollout.
 
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::rollout::{Scale, replicas_pointer};
 use super::{Context, Rule, Violation};
-use crate::model::pdb::{PdbBlock, PdbVerdict, pdb_eviction};
-use crate::model::rollout::written;
+use crate::model::pdb::{
+    PdbBlock, PdbVerdict, largest_min_available_percent, min_available_allows_from, pdb_eviction,
+};
+use crate::model::rollout::{Rounding, scaled_value, written};
 use crate::model::{Related, Workload, WorkloadKind};
 
 declare_rule! {
@@ -131,7 +134,11 @@ declare_rule! {
     ///
     /// - `minAvailable` of at least the number of pods: `minAvailable: 3`
     ///   with 3 replicas, or `100%` at any count. Percentages round up, as
-    ///   the disruption controller rounds them: `50%` of 1 pod is 1;
+    ///   the disruption controller rounds them (`getExpectedPodCount` in
+    ///   pkg/controller/disruption): `50%` of 1 pod is 1, and `80%` holds
+    ///   every pod up to 4 and leaves one free only from 5. The finding
+    ///   says what the percentage comes to at the pods' real count, and
+    ///   from how many pods up it would let one go;
     /// - `maxUnavailable: 0` or `0%`, at any count;
     /// - neither field set, or a value the controller cannot read.
     ///
@@ -203,29 +210,7 @@ impl Rule for PdbBlocksEviction {
                 value,
                 required,
                 expected,
-            } => {
-                let value = written(value);
-                let message = match (required, expected) {
-                    (Some(_), Some(1)) => format!(
-                        "`minAvailable: {value}` requires the only pod{pods} to stay up: no eviction is ever allowed, so node drains hang"
-                    ),
-                    (Some(required), Some(expected)) => format!(
-                        "`minAvailable: {value}` requires `{required}` of the `{expected}` pods{pods} to stay up: no eviction is ever allowed, so node drains hang"
-                    ),
-                    _ => format!(
-                        "`minAvailable: {value}` requires every selected pod to stay up: no eviction is ever allowed, so node drains hang"
-                    ),
-                };
-                let help = match expected {
-                    Some(n) if *n >= 2 => format!(
-                        "use `maxUnavailable: 1` instead, or lower `minAvailable` to `{}` or less",
-                        n - 1
-                    ),
-                    Some(_) => "use `maxUnavailable: 1` instead, and run 2 or more replicas so that an eviction leaves one serving".to_owned(),
-                    None => "use `maxUnavailable: 1` instead, or a `minAvailable` below `100%`".to_owned(),
-                };
-                (message, help)
-            }
+            } => min_available_blocks(value, *required, *expected, &pods),
             PdbBlock::MaxUnavailable { value } => (
                 format!(
                     "`maxUnavailable: {}` allows no pod{pods} to go down: no eviction is ever allowed, so node drains hang",
@@ -254,6 +239,85 @@ impl Rule for PdbBlocksEviction {
             help,
         ));
     }
+}
+
+/// What a `minAvailable` that allows no eviction does at the pods' real
+/// scale: a percentage is rounded up against it, and holds every pod until
+/// the scale reaches [`min_available_allows_from`].
+fn min_available_blocks(
+    value: &IntOrString,
+    required: Option<i64>,
+    expected: Option<i64>,
+    pods: &str,
+) -> (String, String) {
+    const BLOCKS: &str =
+        "no pod may be evicted, so a node drain blocks until someone deletes the pod by hand";
+    let written = written(value);
+    let (Some(required), Some(expected)) = (required, expected) else {
+        return (
+            format!("`minAvailable: {written}` requires every selected pod to stay up: {BLOCKS}"),
+            "use `maxUnavailable: 1` instead, or a `minAvailable` below `100%`".to_owned(),
+        );
+    };
+    let message = match value {
+        IntOrString::String(_) => {
+            let of = if expected == 1 {
+                format!("the only pod{pods}")
+            } else {
+                format!("the `{expected}` pods{pods}")
+            };
+            let exact = scaled_value(value, expected, Rounding::Down).ok() == Some(required);
+            let comes_to = if exact { "is" } else { "rounds up to" };
+            let scale = match min_available_allows_from(value) {
+                Some(from) => {
+                    format!("; `{written}` leaves a pod free to evict only from {from} pods up")
+                }
+                None => String::new(),
+            };
+            format!("`minAvailable: {written}` of {of} {comes_to} `{required}`: {BLOCKS}{scale}")
+        }
+        IntOrString::Int(_) if expected == 1 => {
+            format!("`minAvailable: {written}` requires the only pod{pods} to stay up: {BLOCKS}")
+        }
+        IntOrString::Int(_) if required == expected => format!(
+            "`minAvailable: {written}` requires all `{expected}` pods{pods} to stay up: {BLOCKS}"
+        ),
+        IntOrString::Int(_) => format!(
+            "`minAvailable: {written}` requires `{required}` of the `{expected}` pods{pods} to stay up: {BLOCKS}"
+        ),
+    };
+    let help = match (expected, value) {
+        (1, _) => {
+            // From 2 pods up, the first option already says it.
+            let keep = min_available_allows_from(value)
+                .filter(|from| *from > 2)
+                .map(|from| format!(", or keep `{written}` and run {from} or more pods"))
+                .unwrap_or_default();
+            format!(
+                "use `maxUnavailable: 1` instead, and run 2 or more replicas so that an eviction leaves one serving{keep}"
+            )
+        }
+        (n, IntOrString::String(_)) => {
+            let mut options = vec!["use `maxUnavailable: 1` instead".to_owned()];
+            options.extend(
+                largest_min_available_percent(n)
+                    .map(|p| format!("lower `minAvailable` to `{p}%` or less")),
+            );
+            options.extend(
+                min_available_allows_from(value).map(|from| format!("run {from} or more pods")),
+            );
+            match options.split_last() {
+                Some((last, [])) => last.clone(),
+                Some((last, init)) => format!("{}, or {last}", init.join(", ")),
+                None => String::new(),
+            }
+        }
+        (n, IntOrString::Int(_)) => format!(
+            "use `maxUnavailable: 1` instead, or lower `minAvailable` to `{}` or less",
+            n - 1
+        ),
+    };
+    (message, help)
 }
 
 /// The pods the budget covers at the workloads' smallest scale; `None` when
