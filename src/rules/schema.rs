@@ -102,8 +102,25 @@ declare_rule! {
     ///   no handler or several (exactly one of `exec`, `httpGet`, `tcpSocket`,
     ///   `grpc`), a lifecycle hook likewise (`exec`, `httpGet`, `tcpSocket`,
     ///   `sleep`), a liveness or startup probe with `successThreshold` other
-    ///   than 1, negative probe timings or `sleep.seconds`, and probes or
-    ///   hooks on an init container that is not a native sidecar.
+    ///   than 1, negative probe timings or `sleep.seconds`, a readiness probe
+    ///   with `terminationGracePeriodSeconds`, and probes or hooks on an init
+    ///   container that is not a native sidecar;
+    /// - a handler's action the API server cannot run: an empty
+    ///   `exec.command`, a port number outside 1–65535 (for `grpc` too), a
+    ///   `scheme` other than `HTTP` or `HTTPS`, a header name that is not an
+    ///   HTTP token;
+    /// - a container port outside 1–65535, a port name that is not an IANA
+    ///   service name or that the container declares twice;
+    /// - a PodDisruptionBudget with both `minAvailable` and `maxUnavailable`,
+    ///   a negative one or one above `100%`, an unknown
+    ///   `unhealthyPodEvictionPolicy`; a selector requirement whose operator
+    ///   and values disagree (`In` without values, `Exists` with some), in a
+    ///   budget or a workload's `spec.selector`.
+    ///
+    /// The API validation follows the API server's own functions
+    /// (`ValidatePodDisruptionBudgetSpec`, `validateProbe`,
+    /// `validateHandler`, `validateContainerPorts`, …), after its defaults:
+    /// an empty `scheme` is `HTTP`, a `successThreshold` of 0 is 1.
     ///
     /// ## Why it matters
     /// The API server refuses the whole object, so the rollout that was meant

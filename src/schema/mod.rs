@@ -7,7 +7,9 @@
 //! - `custom`: schemas for custom resources from a policy's `schemaDirs`;
 //! - `explain`: validator errors turned into problems that say what was meant;
 //! - `api`: what API validation rejects and no schema says (probe and
-//!   lifecycle handlers, `successThreshold`, `sleep.seconds`);
+//!   lifecycle handlers and their actions, `successThreshold`,
+//!   `sleep.seconds`, port numbers and names, a PodDisruptionBudget's
+//!   budget, selector operators);
 //! - `repair`: a copy of a document that typed decoding can read.
 //!
 //! This module finds problems; the `unknown-field` and `invalid-field-value`
@@ -24,7 +26,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::model::{KubeVersion, ObjectRef, TemplatePaths, template_of};
+use crate::model::{KnownKind, KubeVersion, ObjectRef, TemplatePaths, template_of};
 use crate::source::Document;
 
 pub use repair::Repair;
@@ -158,6 +160,11 @@ impl Checker<'_> {
         if let Some((kind, template)) = &template {
             api::check_workload_spec(&doc.value, *kind, &mut checked.problems);
             api::check_pod_template(&doc.value, template, &mut checked.problems);
+        }
+        if KnownKind::classify(&object.api_version, &object.kind)
+            == Some(KnownKind::PodDisruptionBudget)
+        {
+            api::check_pdb_spec(&doc.value, &mut checked.problems);
         }
         finish(doc, &mut checked.problems);
         checked

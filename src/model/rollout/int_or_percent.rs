@@ -85,7 +85,7 @@ fn clamp_i64(value: i128) -> i64 {
 /// The percentage of a string the API server accepts as one: it matches
 /// `^[0-9]+%$` (`IsValidPercent` in apimachinery `util/validation`). Digits
 /// too many for an `int` read as the largest one, as `strconv.Atoi` clamps.
-pub(super) fn valid_percent(value: &IntOrString) -> Option<i64> {
+pub(crate) fn valid_percent(value: &IntOrString) -> Option<i64> {
     let IntOrString::String(text) = value else {
         return None;
     };
