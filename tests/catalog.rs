@@ -172,8 +172,9 @@ fn severities_match_the_specification() {
     };
     let product = std::fs::read_to_string(spec).unwrap_or_default();
     let specified = specified_severities(&product);
+    // Rules added since are in AMENDED; the rest must all parse.
     assert!(
-        specified.len() >= RULES.len(),
+        specified.len() + AMENDED.len() >= RULES.len(),
         "the rule table did not parse"
     );
     let (default, strict) = (
