@@ -50,8 +50,10 @@ pub struct ContainerTimeline {
     pub serves_traffic: bool,
     pub pre_stop: PreStop,
     pub sigterm_at: f64,
+    /// How long the app keeps serving after SIGTERM, when it drains by itself.
+    pub in_app_drain: Option<Timeout>,
     pub shutdown_timeout: Option<Timeout>,
-    /// SIGTERM + shutdown timeout, when the timeout is known.
+    /// SIGTERM + in-app drain + shutdown timeout, when the timeout is known.
     pub app_deadline: Option<f64>,
     pub sigkill_at: f64,
     /// The shutdown rules' findings on this container.
@@ -66,6 +68,8 @@ pub enum HookKind {
     /// The kubelet's `sleep` action.
     Sleep,
     ExecSleep,
+    /// An exec hook that starts the app's shutdown (`nginx -s quit`).
+    StartsShutdown,
     Exec,
     HttpGet,
     TcpSocket,
@@ -77,6 +81,7 @@ impl HookKind {
             PreStopHook::None => HookKind::None,
             PreStopHook::Sleep { .. } => HookKind::Sleep,
             PreStopHook::ExecSleep => HookKind::ExecSleep,
+            PreStopHook::StartsShutdown { .. } => HookKind::StartsShutdown,
             PreStopHook::Exec => HookKind::Exec,
             PreStopHook::HttpGet => HookKind::HttpGet,
             PreStopHook::TcpSocket => HookKind::TcpSocket,
@@ -201,13 +206,14 @@ fn timeline(w: &Workload, index: &Index, policy: &Policy, findings: &[&Finding])
         .iter()
         .map(|c| {
             let name = c.container.name();
-            let shutdown_timeout = match &c.timeout {
+            let stated = |reading: &ShutdownTimeout| match reading {
                 ShutdownTimeout::Known { value, source } => Some(Timeout {
                     seconds: secs(*value),
                     source: source.to_string(),
                 }),
                 ShutdownTimeout::Malformed { .. } | ShutdownTimeout::Unknown => None,
             };
+            let shutdown_timeout = stated(&c.timeout);
             ContainerTimeline {
                 name: name.to_owned(),
                 sidecar: c.container.role == ContainerRole::NativeSidecar,
@@ -227,6 +233,7 @@ fn timeline(w: &Workload, index: &Index, policy: &Policy, findings: &[&Finding])
                     }),
                 },
                 sigterm_at: secs(c.sigterm_at),
+                in_app_drain: stated(&c.in_app_drain),
                 shutdown_timeout,
                 app_deadline: c.app_deadline.map(secs),
                 sigkill_at: secs(c.sigkill_at),

@@ -1,6 +1,7 @@
 //! Documents → the typed view rules read.
 
 pub mod duration;
+pub mod env;
 pub mod glob;
 pub mod index;
 pub mod object;

@@ -255,6 +255,7 @@ fn container(
             let what = match kind {
                 HookKind::Sleep => "sleep action",
                 HookKind::ExecSleep => "exec sleep",
+                HookKind::StartsShutdown => "exec hook that starts the shutdown",
                 HookKind::Exec => "exec hook",
                 HookKind::HttpGet => "httpGet hook",
                 HookKind::TcpSocket | HookKind::None => "tcpSocket hook",
@@ -290,8 +291,9 @@ fn container(
             (
                 bar,
                 format!(
-                    "SIGTERM at {}, shutdown {} ({}): done by {}",
+                    "SIGTERM at {}{}, shutdown {} ({}): done by {}",
                     duration(c.sigterm_at),
+                    serving_on(c),
                     duration(timeout.seconds),
                     timeout.source,
                     duration(deadline)
@@ -301,8 +303,9 @@ fn container(
         _ => (
             axis.bar(c.sigterm_at, c.sigkill_at, '?'),
             format!(
-                "SIGTERM at {}, shutdown timeout unknown",
-                duration(c.sigterm_at)
+                "SIGTERM at {}{}, shutdown timeout unknown",
+                duration(c.sigterm_at),
+                serving_on(c)
             ),
         ),
     };
@@ -357,6 +360,21 @@ fn container(
         writeln!(out, "    {} {fine}", paint.green("✓"))?;
     }
     Ok(())
+}
+
+/// `, serves 5s more (Istio's proxy's default `terminationDrainDuration`)`
+/// for an app that drains by itself.
+fn serving_on(c: &ContainerTimeline) -> String {
+    c.in_app_drain
+        .as_ref()
+        .map(|drain| {
+            format!(
+                ", serves {} more ({})",
+                duration(drain.seconds),
+                drain.source
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// The findings `rollsafe lint` reports here, by rule id: `✗` an error,

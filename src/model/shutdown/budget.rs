@@ -13,7 +13,9 @@
 
 use super::drain::{Delay, DelayBasis, DrainDelay, PreStopHook, drain_delay};
 use super::grace::needed_grace_seconds;
-use super::timeout::{ShutdownTimeout, TimeoutSettings, shutdown_timeout};
+use super::timeout::{
+    ShutdownTimeout, TimeoutSettings, in_app_drain_of, read_container, timeout_of,
+};
 use crate::model::duration::Millis;
 use crate::model::glob::matching_image_glob;
 use crate::model::index::Index;
@@ -64,6 +66,12 @@ pub struct ContainerShutdown<'w> {
     pub container: ContainerRef<'w>,
     pub serves: bool,
     pub drain: DrainDelay,
+    /// How long the app keeps serving after the stop signal, failing its
+    /// readiness (Istio's proxy, Knative's activator, the
+    /// `rollsafe.dev/in-app-drain` annotation); `Unknown` when nothing says
+    /// it does.
+    pub in_app_drain: ShutdownTimeout,
+    /// The app's shutdown timeout, counted from the end of its in-app drain.
     pub timeout: ShutdownTimeout,
     /// Set when the exec hook cannot run in the image.
     pub hook_fails: Option<HookFailure>,
@@ -77,6 +85,27 @@ pub struct ContainerShutdown<'w> {
 }
 
 impl ContainerShutdown<'_> {
+    /// The in-app drain, zero when there is none (or it cannot be read).
+    pub fn in_app(&self) -> Millis {
+        self.in_app_drain.value().unwrap_or_default()
+    }
+
+    /// How long after the deletion the app keeps accepting: the preStop
+    /// delay (nothing when the hook fails at once), then its own drain.
+    pub fn accepting_for(&self) -> Delay {
+        let hook = match self.hook_fails {
+            Some(_) => Delay::ZERO,
+            None => self.drain.delay,
+        };
+        hook.saturating_add(self.in_app())
+    }
+
+    /// What the app needs after the stop signal: its in-app drain, then its
+    /// shutdown timeout (when known).
+    pub fn after_signal(&self) -> Option<Millis> {
+        Some(self.in_app().saturating_add(self.timeout.value()?))
+    }
+
     /// Whether the `preStop` hook, as written, takes the whole grace period:
     /// the app gets the stop signal only when it is over.
     pub fn hook_outlasts(&self, grace: GracePeriod) -> bool {
@@ -112,7 +141,13 @@ impl<'w> PodShutdown<'w> {
         let containers = w
             .long_running_containers()
             .map(|c| {
-                let drain = drain_delay(&c, settings.assumed_hook);
+                let (drain, timeout, in_app_drain) = read_container(w, &c, index, |reading| {
+                    (
+                        drain_delay(&c, settings.assumed_hook, reading.seen.env),
+                        timeout_of(reading, &settings.timeouts),
+                        in_app_drain_of(reading),
+                    )
+                });
                 let image = c.container.image.as_deref().unwrap_or_default();
                 let hook_fails = drain
                     .needs
@@ -121,7 +156,6 @@ impl<'w> PodShutdown<'w> {
                     .map(|glob| HookFailure {
                         glob: glob.to_owned(),
                     });
-                let timeout = shutdown_timeout(w, &c, index, &settings.timeouts);
                 let hook_ends = match (&hook_fails, drain.delay) {
                     (Some(_), _) => Delay::ZERO,
                     (None, delay) => delay,
@@ -131,11 +165,15 @@ impl<'w> PodShutdown<'w> {
                     Delay::Unbounded => grace.as_millis(),
                 };
                 let sigkill_at = grace.as_millis().max(sigterm_at.saturating_add(MIN_STOP));
-                let app_deadline = timeout.value().map(|t| sigterm_at.saturating_add(t));
+                let in_app = in_app_drain.value().unwrap_or_default();
+                let app_deadline = timeout
+                    .value()
+                    .map(|t| sigterm_at.saturating_add(in_app).saturating_add(t));
                 ContainerShutdown {
                     serves: index.serves_traffic(w, &c, &settings.serving),
                     container: c,
                     drain,
+                    in_app_drain,
                     timeout,
                     hook_fails,
                     sigterm_at,
@@ -168,8 +206,10 @@ impl<'w> PodShutdown<'w> {
             if !c.serves && !hooked {
                 continue;
             }
-            let timeout = c.timeout.value().unwrap_or_default();
-            if let Some(n) = needed_grace_seconds(drain, timeout, self.margin) {
+            let after = c
+                .in_app()
+                .saturating_add(c.timeout.value().unwrap_or_default());
+            if let Some(n) = needed_grace_seconds(drain, after, self.margin) {
                 need = need.max(n);
             }
             if let (true, Some(drain)) = (hooked, drain.finite()) {
@@ -189,15 +229,19 @@ impl<'w> PodShutdown<'w> {
     /// shutdown timeout + margin, when its timeout is known and its drain
     /// delay bounded.
     pub fn own_need(&self, c: &ContainerShutdown<'_>) -> Option<i64> {
-        needed_grace_seconds(c.drain.delay, c.timeout.value()?, self.margin)
+        needed_grace_seconds(c.drain.delay, c.after_signal()?, self.margin)
     }
 
     /// What the pod needs when every serving container's shutdown timeout
     /// and drain delay are known (and at least one container serves), with
-    /// the neediest serving container.
+    /// the neediest serving container. A hook whose length is assumed (an
+    /// httpGet to a drain endpoint may wait minutes) leaves it unknown.
     pub fn known_need(&self) -> Option<(i64, &ContainerShutdown<'w>)> {
         let mut worst: Option<(i64, &ContainerShutdown<'w>)> = None;
         for c in self.containers.iter().filter(|c| c.serves) {
+            if c.drain.basis == DelayBasis::Assumed {
+                return None;
+            }
             let need = self.own_need(c)?;
             if worst.is_none_or(|(seconds, _)| need > seconds) {
                 worst = Some((need, c));
@@ -215,10 +259,8 @@ impl<'w> PodShutdown<'w> {
     /// leaves the container with a new shutdown finding.
     pub fn raise_for(&self, at: usize, drain: Millis) -> Option<i64> {
         let c = self.containers.get(at)?;
-        let need = match (c.serves, c.timeout.value()) {
-            (true, Some(timeout)) => {
-                needed_grace_seconds(Delay::Finite(drain), timeout, self.margin)
-            }
+        let need = match (c.serves, c.after_signal()) {
+            (true, Some(after)) => needed_grace_seconds(Delay::Finite(drain), after, self.margin),
             _ => None,
         };
         if drain < self.grace.as_millis() && need.is_none_or(|need| need <= self.grace.seconds) {

@@ -6,10 +6,11 @@ use std::ops::Range;
 use k8s_openapi::api::core::v1::ExecAction;
 use serde_json::Value;
 
-use super::shell::script_sleeps;
+use super::shell::{script_drain, starts_shutdown};
 pub use super::sleep::Delay;
 use super::sleep::{basename, parse_sleep_operand};
 use crate::model::duration::Millis;
+use crate::model::env::ContainerEnv;
 use crate::model::workload::ContainerRef;
 
 /// What a container's `lifecycle.preStop` hook is, as far as the drain delay
@@ -28,6 +29,13 @@ pub enum PreStopHook {
     /// An exec hook whose command is a `sleep` or a shell script with
     /// `sleep`s in it, all of them readable.
     ExecSleep,
+    /// An exec hook that makes the app stop accepting (`nginx -s quit`,
+    /// ingress-nginx's `/wait-shutdown`, `kill 1`): only the `sleep`s before
+    /// that command delay it.
+    StartsShutdown {
+        /// The command, as its words.
+        command: String,
+    },
     /// Any other exec hook: how long it takes is not written down.
     Exec,
     HttpGet,
@@ -146,7 +154,9 @@ pub struct DrainDelay {
 ///
 /// With several handlers (which the API server rejects) the `sleep` action is
 /// read first, then exec, httpGet and tcpSocket.
-pub fn drain_delay(c: &ContainerRef<'_>, assumed_hook: Millis) -> DrainDelay {
+/// `env` gives the values of `$VAR`s in a shell script (the kubelet does not
+/// expand `$(VAR)` in hooks).
+pub fn drain_delay(c: &ContainerRef<'_>, assumed_hook: Millis, env: &ContainerEnv) -> DrainDelay {
     let handler = c
         .container
         .lifecycle
@@ -177,7 +187,7 @@ pub fn drain_delay(c: &ContainerRef<'_>, assumed_hook: Millis) -> DrainDelay {
         };
     }
     if let Some(exec) = &handler.exec {
-        return exec_delay(c, exec, assumed_hook);
+        return exec_delay(c, exec, assumed_hook, env);
     }
     let assumed = |hook: PreStopHook, field: &str| DrainDelay {
         hook,
@@ -208,40 +218,66 @@ struct Operand {
     element: usize,
     range: Range<usize>,
     value: Delay,
+    /// Read through a shell variable: rewriting it would cut that link.
+    expanded: bool,
 }
 
-fn exec_delay(c: &ContainerRef<'_>, exec: &ExecAction, assumed_hook: Millis) -> DrainDelay {
-    let argv: &[String] = exec.command.as_deref().unwrap_or_default();
-    let element = |i: usize| c.field(&["lifecycle", "preStop", "exec", "command", &i.to_string()]);
-    let operands = match argv_shape(argv) {
-        ArgvShape::Sleep { operands } => argv.get(operands..).and_then(|rest| {
-            argv_sleep_operands(rest).map(|ops| {
-                ops.into_iter()
-                    .map(|(offset, range, value)| Operand {
-                        element: operands + offset,
-                        range,
-                        value,
-                    })
-                    .collect::<Vec<_>>()
-            })
-        }),
+/// The `sleep` operands of an exec hook before whatever in it starts the
+/// app's shutdown, and that command. `None` when they cannot be read.
+fn exec_operands(argv: &[String], env: &ContainerEnv) -> Option<(Vec<Operand>, Option<String>)> {
+    match argv_shape(argv) {
+        ArgvShape::Sleep { operands } => {
+            let ops = argv_sleep_operands(argv.get(operands..)?)?;
+            let ops = ops
+                .into_iter()
+                .map(|(offset, range, value)| Operand {
+                    element: operands + offset,
+                    range,
+                    value,
+                    expanded: false,
+                })
+                .collect();
+            Some((ops, None))
+        }
         ArgvShape::Shell {
             script: Some(index),
-        } => argv.get(index).and_then(|script| {
-            script_sleeps(script).map(|ops| {
-                ops.into_iter()
-                    .map(|(range, value)| Operand {
-                        element: index,
-                        range,
-                        value,
-                    })
-                    .collect()
-            })
-        }),
-        ArgvShape::Shell { script: None } | ArgvShape::Other => None,
-    };
+        } => {
+            let drain = script_drain(argv.get(index)?, env)?;
+            let ops = drain
+                .sleeps
+                .into_iter()
+                .map(|op| Operand {
+                    element: index,
+                    range: op.range,
+                    value: op.delay,
+                    expanded: op.expanded,
+                })
+                .collect();
+            Some((ops, drain.starts_shutdown))
+        }
+        ArgvShape::Shell { script: None } => None,
+        ArgvShape::Other => {
+            let words: Vec<&str> = argv.iter().map(String::as_str).collect();
+            let program = if words.first().map(|w| basename(w)) == Some("busybox") {
+                words.get(1..).unwrap_or_default()
+            } else {
+                &words
+            };
+            starts_shutdown(program).then(|| (Vec::new(), Some(program.join(" "))))
+        }
+    }
+}
+
+fn exec_delay(
+    c: &ContainerRef<'_>,
+    exec: &ExecAction,
+    assumed_hook: Millis,
+    env: &ContainerEnv,
+) -> DrainDelay {
+    let argv: &[String] = exec.command.as_deref().unwrap_or_default();
+    let element = |i: usize| c.field(&["lifecycle", "preStop", "exec", "command", &i.to_string()]);
     let needs = needed_program(argv);
-    let Some(first) = operands.as_ref().and_then(|ops| ops.first()) else {
+    let Some((operands, shutdown)) = exec_operands(argv, env) else {
         return DrainDelay {
             hook: PreStopHook::Exec,
             delay: Delay::Finite(assumed_hook),
@@ -253,10 +289,34 @@ fn exec_delay(c: &ContainerRef<'_>, exec: &ExecAction, assumed_hook: Millis) -> 
     };
     let total = operands
         .iter()
-        .flatten()
         .fold(Delay::ZERO, |sum, op| sum.plus(op.value));
-    let edit = match (total, first.value) {
-        (Delay::Finite(total), Delay::Finite(own)) => Some(DelayEdit::Command {
+    let hook = match shutdown {
+        Some(command) => PreStopHook::StartsShutdown { command },
+        None if operands.is_empty() => {
+            return DrainDelay {
+                hook: PreStopHook::Exec,
+                delay: Delay::Finite(assumed_hook),
+                basis: DelayBasis::Assumed,
+                pointer: c.field(&["lifecycle", "preStop", "exec"]),
+                needs,
+                edit: None,
+            };
+        }
+        None => PreStopHook::ExecSleep,
+    };
+    let Some(first) = operands.first() else {
+        // Starts the shutdown with nothing before it.
+        return DrainDelay {
+            hook,
+            delay: Delay::ZERO,
+            basis: DelayBasis::Exact,
+            pointer: c.field(&["lifecycle", "preStop", "exec"]),
+            needs,
+            edit: None,
+        };
+    };
+    let edit = match (total, first.value, first.expanded) {
+        (Delay::Finite(total), Delay::Finite(own), false) => Some(DelayEdit::Command {
             pointer: element(first.element),
             current: argv.get(first.element).cloned().unwrap_or_default(),
             range: first.range.clone(),
@@ -265,7 +325,7 @@ fn exec_delay(c: &ContainerRef<'_>, exec: &ExecAction, assumed_hook: Millis) -> 
         _ => None,
     };
     DrainDelay {
-        hook: PreStopHook::ExecSleep,
+        hook,
         delay: total,
         basis: DelayBasis::Exact,
         pointer: element(first.element),
@@ -433,10 +493,90 @@ mod tests {
     use super::super::testing::*;
     use super::*;
 
+    fn script_hook(env: Value, script: &str) -> DrainDelay {
+        drain_in(json!({"name": "app", "image": "x", "env": env,
+            "lifecycle": {"preStop": {"exec": {"command": ["/bin/sh", "-c", script]}}}}))
+    }
+
+    #[test]
+    fn shell_variables_come_from_the_env() {
+        let env = json!([{"name": "DRAIN_TIME_SECONDS", "value": "15"},
+            {"name": "HALF", "value": "$(DRAIN_TIME_SECONDS)"}]);
+        let d = script_hook(
+            env.clone(),
+            "curl -X POST localhost:9901/drain_listeners?graceful; sleep $DRAIN_TIME_SECONDS",
+        );
+        assert_eq!(d.hook, PreStopHook::ExecSleep);
+        assert_eq!((d.delay, d.basis), (secs(15), DelayBasis::Exact));
+        assert_eq!(
+            d.edit, None,
+            "rewriting `$DRAIN_TIME_SECONDS` would cut the link"
+        );
+        // `${NAME}` and double quotes too; the kubelet's `$(VAR)` in a value.
+        assert_eq!(
+            script_hook(env.clone(), "sleep \"${HALF}\"").delay,
+            secs(15)
+        );
+        // Single quotes keep `$` literal, and an unknown variable is unknown.
+        for script in ["sleep '$DRAIN_TIME_SECONDS'", "sleep $NOT_SET"] {
+            let d = script_hook(env.clone(), script);
+            assert_eq!(
+                (d.hook, d.basis),
+                (PreStopHook::Exec, DelayBasis::Assumed),
+                "{script}"
+            );
+        }
+        // A variable whose value lives in a Secret is not known either.
+        let secret =
+            json!([{"name": "D", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}]);
+        assert_eq!(script_hook(secret, "sleep $D").basis, DelayBasis::Assumed);
+    }
+
+    #[test]
+    fn hooks_that_start_the_shutdown_drain_nothing_after_it() {
+        let starts = |d: &DrainDelay| matches!(&d.hook, PreStopHook::StartsShutdown { .. });
+        for command in [
+            json!(["/wait-shutdown"]),
+            json!(["nginx", "-s", "quit"]),
+            json!([
+                "/bin/sh",
+                "-c",
+                "nginx -s quit; while pgrep -x nginx; do sleep 1; done"
+            ]),
+            json!(["sh", "-c", "kill -TERM 1"]),
+            json!(["nodetool", "drain"]),
+            json!(["busybox", "kill", "1"]),
+            json!(["/usr/sbin/apachectl", "graceful-stop"]),
+        ] {
+            let d = exec(command.clone());
+            assert!(starts(&d), "{command}: {d:?}");
+            assert_eq!(
+                (d.delay, d.basis),
+                (Delay::ZERO, DelayBasis::Exact),
+                "{command}"
+            );
+            assert_eq!(d.edit, None);
+        }
+        // The sleeps before it count, and can be lengthened.
+        let d = exec(json!(["sh", "-c", "sleep 3 && nginx -s quit && sleep 10"]));
+        assert!(starts(&d));
+        assert_eq!((d.delay, d.basis), (secs(3), DelayBasis::Exact));
+        assert!(matches!(&d.edit, Some(DelayEdit::Command { rest, .. }) if *rest == Millis(0)));
+        assert_eq!(
+            d.hook,
+            PreStopHook::StartsShutdown {
+                command: "nginx -s quit".to_owned()
+            }
+        );
+        // `nginx -s reload` and a plain program are not a shutdown.
+        for command in [json!(["nginx", "-s", "reload"]), json!(["/app", "drain"])] {
+            assert_eq!(exec(command).hook, PreStopHook::Exec);
+        }
+    }
+
     #[test]
     fn no_hook_points_at_the_container() {
-        let w = workload(deployment(json!({"name": "app", "image": "x"})));
-        let d = drain_delay(&first(&w), ASSUMED);
+        let d = drain_in(json!({"name": "app", "image": "x"}));
         assert_eq!(d.hook, PreStopHook::None);
         assert_eq!(d.delay, Delay::ZERO);
         assert_eq!(d.basis, DelayBasis::Exact);
@@ -533,7 +673,12 @@ mod tests {
     #[test]
     fn exec_shell_sleep_then_quit() {
         let d = exec(json!(["sh", "-c", "sleep 5 && nginx -s quit"]));
-        assert_eq!(d.hook, PreStopHook::ExecSleep);
+        assert_eq!(
+            d.hook,
+            PreStopHook::StartsShutdown {
+                command: "nginx -s quit".to_owned()
+            }
+        );
         assert_eq!(d.delay, secs(5));
         let edit = d.edit.unwrap_or_else(|| panic!("no edit"));
         assert_eq!(
@@ -590,13 +735,13 @@ mod tests {
 
     #[test]
     fn several_sleeps_add_up() {
-        let d = exec(json!(["sh", "-c", "sleep 2; nginx -s quit; sleep 3"]));
+        let d = exec(json!(["sh", "-c", "sleep 2; echo draining; sleep 3"]));
         assert_eq!(d.delay, secs(5));
         let edit = d.edit.unwrap_or_else(|| panic!("no edit"));
         // The first sleep takes what is missing; the others stay.
         assert_eq!(
             edit.value_for(Millis::from_secs(10)),
-            json!("sleep 7; nginx -s quit; sleep 3")
+            json!("sleep 7; echo draining; sleep 3")
         );
         let d = exec(json!(["sleep", "1m", "30"]));
         assert_eq!(d.delay, secs(90));
@@ -652,7 +797,6 @@ mod tests {
             json!(["sh", "-c", "sleep $DELAY"]),
             json!(["sh", "-c", "while true; do sleep 1; done"]),
             json!(["sh", "-c", "sleep 5 & nginx -s quit"]),
-            json!(["sh", "-c", "nginx -s quit"]),
             json!(["sh", "/drain.sh"]),
             json!(["sleep"]),
             json!(["sleep", "500ms"]),

@@ -11,8 +11,10 @@
 //! the timeline.
 
 pub mod budget;
+mod command;
 mod drain;
 mod grace;
+mod servers;
 mod shell;
 mod sleep;
 mod timeout;
@@ -27,14 +29,16 @@ pub use drain::{
 pub use grace::{needed_before_kill, needed_grace_seconds};
 pub use sleep::{Delay, parse_sleep_operand};
 pub use timeout::{
-    SHUTDOWN_TIMEOUT_ANNOTATION, ShutdownTimeout, TimeoutOrigin, TimeoutSettings, TimeoutSource,
-    shutdown_timeout,
+    IN_APP_DRAIN_ANNOTATION, SHUTDOWN_TIMEOUT_ANNOTATION, ShutdownTimeout, TimeoutOrigin,
+    TimeoutSettings, TimeoutSource, shutdown_timeout,
 };
 
 /// What the tests of the readings share: a Deployment of one container.
 #[cfg(test)]
 mod testing {
     pub use crate::model::duration::Millis;
+    pub use crate::model::env::ContainerEnv;
+    pub use crate::model::index::Index;
     pub use crate::model::object::WorkloadKind;
     pub use crate::model::workload::{ContainerRef, Workload};
     pub use crate::source::Document;
@@ -69,10 +73,15 @@ mod testing {
     }
 
     pub fn drain_of(pre_stop: Value) -> DrainDelay {
-        let w = workload(deployment(
-            json!({"name": "app", "image": "x", "lifecycle": {"preStop": pre_stop}}),
-        ));
-        drain_delay(&first(&w), ASSUMED)
+        drain_in(json!({"name": "app", "image": "x", "lifecycle": {"preStop": pre_stop}}))
+    }
+
+    /// The drain delay of a whole container, its `env` included.
+    pub fn drain_in(container: Value) -> DrainDelay {
+        let w = workload(deployment(container));
+        let c = first(&w);
+        let env = ContainerEnv::of(&w, &c, &Index::default());
+        drain_delay(&c, ASSUMED, &env)
     }
 
     pub fn exec(command: Value) -> DrainDelay {

@@ -3,12 +3,17 @@
 use std::ops::Range;
 
 use super::sleep::{Delay, basename, parse_sleep_operand};
+use crate::model::env::ContainerEnv;
 
-/// A word of a script: its text with quotes removed, and where it was.
+/// A word of a script: its text with quotes removed and the variables the
+/// environment knows expanded, and where it was.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) struct Word {
     pub(super) text: String,
     pub(super) range: Range<usize>,
+    /// A `$VAR` in it was replaced by its value: rewriting the word's text
+    /// would cut the link to the variable.
+    pub(super) expanded: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,11 +26,13 @@ enum Token {
 }
 
 /// Splits a script into words and separators, with POSIX quoting, comments,
-/// `$(…)` and backquotes kept inside their word. Not a shell parser: enough
-/// for the one-line scripts preStop hooks and container commands hold.
-fn tokenize(script: &str) -> Vec<Token> {
+/// `$(…)` and backquotes kept inside their word, and `$NAME` or `${NAME}`
+/// (outside single quotes) replaced by the value `env` gives it. Not a shell
+/// parser: enough for the one-line scripts preStop hooks and container
+/// commands hold.
+fn tokenize(script: &str, env: &ContainerEnv) -> Vec<Token> {
     let mut tokens = Vec::new();
-    let mut word: Option<(String, usize)> = None;
+    let mut word: Option<PartialWord> = None;
     let mut chars = script.char_indices().peekable();
     while let Some((at, ch)) = chars.next() {
         let next = chars.peek().map(|&(_, n)| n);
@@ -37,9 +44,7 @@ fn tokenize(script: &str) -> Vec<Token> {
             }
             // `&>file`, `2>&1`, `<&3`: part of a redirection, not a separator.
             '&' if next == Some('>')
-                || word
-                    .as_ref()
-                    .is_some_and(|(text, _)| text.ends_with(['<', '>'])) =>
+                || word.as_ref().is_some_and(|w| w.text.ends_with(['<', '>'])) =>
             {
                 word_text(&mut word, at).push(ch)
             }
@@ -70,20 +75,27 @@ fn tokenize(script: &str) -> Vec<Token> {
                 }
             }
             '"' => {
-                let text = word_text(&mut word, at);
+                word_text(&mut word, at);
                 while let Some((_, n)) = chars.next() {
                     match n {
                         '"' => break,
-                        '\\' => match chars.next() {
-                            Some((_, '\n')) => {}
-                            Some((_, e @ ('$' | '`' | '"' | '\\'))) => text.push(e),
-                            Some((_, e)) => {
-                                text.push('\\');
-                                text.push(e);
+                        '$' => {
+                            let name = variable_name(&mut chars);
+                            push_variable(&mut word, at, name, env);
+                        }
+                        '\\' => {
+                            let text = word_text(&mut word, at);
+                            match chars.next() {
+                                Some((_, '\n')) => {}
+                                Some((_, e @ ('$' | '`' | '"' | '\\'))) => text.push(e),
+                                Some((_, e)) => {
+                                    text.push('\\');
+                                    text.push(e);
+                                }
+                                None => text.push('\\'),
                             }
-                            None => text.push('\\'),
-                        },
-                        n => text.push(n),
+                        }
+                        n => word_text(&mut word, at).push(n),
                     }
                 }
             }
@@ -120,6 +132,10 @@ fn tokenize(script: &str) -> Vec<Token> {
                     }
                 }
             }
+            '$' => {
+                let name = variable_name(&mut chars);
+                push_variable(&mut word, at, name, env);
+            }
             ch => word_text(&mut word, at).push(ch),
         }
     }
@@ -127,22 +143,100 @@ fn tokenize(script: &str) -> Vec<Token> {
     tokens
 }
 
-fn word_text(word: &mut Option<(String, usize)>, at: usize) -> &mut String {
-    &mut word.get_or_insert_with(|| (String::new(), at)).0
+/// A word being read: its text so far, where it started, whether a variable
+/// was expanded into it.
+struct PartialWord {
+    text: String,
+    start: usize,
+    expanded: bool,
 }
 
-fn end_word(tokens: &mut Vec<Token>, word: &mut Option<(String, usize)>, end: usize) {
-    if let Some((text, start)) = word.take() {
+fn word_text(word: &mut Option<PartialWord>, at: usize) -> &mut String {
+    &mut word
+        .get_or_insert_with(|| PartialWord {
+            text: String::new(),
+            start: at,
+            expanded: false,
+        })
+        .text
+}
+
+fn end_word(tokens: &mut Vec<Token>, word: &mut Option<PartialWord>, end: usize) {
+    if let Some(PartialWord {
+        text,
+        start,
+        expanded,
+    }) = word.take()
+    {
         tokens.push(Token::Word(Word {
             text,
             range: start..end,
+            expanded,
         }));
     }
 }
 
+/// After a `$`: the name of `$NAME` or `${NAME}`, consumed; `None` (and
+/// nothing consumed) for anything else (`$1`, `$?`, `${#x}`, a lone `$`).
+fn variable_name(chars: &mut std::iter::Peekable<std::str::CharIndices<'_>>) -> Option<String> {
+    let starts_name = |c: char| c.is_ascii_alphabetic() || c == '_';
+    let in_name = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    match chars.peek().map(|&(_, c)| c) {
+        Some('{') => {
+            let mut probe = chars.clone();
+            probe.next();
+            let mut name = String::new();
+            while let Some((_, c)) = probe.next_if(|&(_, c)| in_name(c)) {
+                name.push(c);
+            }
+            let closed = probe.next().is_some_and(|(_, c)| c == '}');
+            if !closed || !name.starts_with(starts_name) {
+                return None;
+            }
+            *chars = probe;
+            Some(name)
+        }
+        Some(c) if starts_name(c) => {
+            let mut name = String::new();
+            while let Some((_, c)) = chars.next_if(|&(_, c)| in_name(c)) {
+                name.push(c);
+            }
+            Some(name)
+        }
+        _ => None,
+    }
+}
+
+/// The value of a variable, or the reference as written when the
+/// environment does not tell it.
+fn push_variable(
+    word: &mut Option<PartialWord>,
+    at: usize,
+    name: Option<String>,
+    env: &ContainerEnv,
+) {
+    let text = word_text(word, at);
+    let Some(name) = name else {
+        text.push('$');
+        return;
+    };
+    match env.value(&name) {
+        Some(value) => {
+            text.push_str(value);
+            if let Some(w) = word.as_mut() {
+                w.expanded = true;
+            }
+        }
+        None => {
+            text.push('$');
+            text.push_str(&name);
+        }
+    }
+}
+
 /// The words of a script, separators dropped.
-pub(super) fn script_words(script: &str) -> impl Iterator<Item = Word> {
-    tokenize(script).into_iter().filter_map(|t| match t {
+pub(super) fn script_words(script: &str, env: &ContainerEnv) -> impl Iterator<Item = Word> {
+    tokenize(script, env).into_iter().filter_map(|t| match t {
         Token::Word(w) => Some(w),
         Token::Separator | Token::Background => None,
     })
@@ -154,10 +248,10 @@ struct SimpleCommand {
     background: bool,
 }
 
-fn simple_commands(script: &str) -> Vec<SimpleCommand> {
+fn simple_commands(script: &str, env: &ContainerEnv) -> Vec<SimpleCommand> {
     let mut commands = Vec::new();
     let mut words = Vec::new();
-    for token in tokenize(script) {
+    for token in tokenize(script, env) {
         match token {
             Token::Word(w) => words.push(w),
             Token::Separator | Token::Background => {
@@ -187,20 +281,51 @@ const COMMAND_PREFIXES: [&str; 6] = ["exec", "command", "busybox", "nohup", "{",
 /// `sleep`s under them do not add up to a known delay.
 const CONTROL_KEYWORDS: [&str; 7] = ["if", "while", "until", "for", "case", "select", "function"];
 
-/// The `sleep` operands of a script, each with its byte range in the script.
-/// `None` when the script has no `sleep`, or has one whose time cannot be
-/// known: an operand that is not a number (`sleep $DELAY`), a `sleep` in the
-/// background, or control flow around it (`while …; do sleep 1; done`).
-pub(super) fn script_sleeps(script: &str) -> Option<Vec<(Range<usize>, Delay)>> {
+/// A `sleep` operand of a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct SleepOperand {
+    /// Byte range in the script.
+    pub(super) range: Range<usize>,
+    pub(super) delay: Delay,
+    /// Read through a variable (`sleep $DRAIN`).
+    pub(super) expanded: bool,
+}
+
+/// What a script does before the app stops accepting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ScriptDrain {
+    /// The `sleep`s before a command that starts the shutdown; all of them
+    /// when none does.
+    pub(super) sleeps: Vec<SleepOperand>,
+    /// The command that starts the app's shutdown (`nginx -s quit`), as its
+    /// words.
+    pub(super) starts_shutdown: Option<String>,
+}
+
+/// The `sleep`s of a script up to the command that starts the app's shutdown,
+/// variables read from `env`. `None` when one of them cannot be known: an
+/// operand that is not a number (`sleep $DELAY` with `DELAY` not in the
+/// input), a `sleep` in the background, or control flow around it (`while …;
+/// do sleep 1; done`). What follows the shutdown does not matter: the app
+/// has stopped accepting by then.
+pub(super) fn script_drain(script: &str, env: &ContainerEnv) -> Option<ScriptDrain> {
     let mut sleeps = Vec::new();
-    for command in simple_commands(script) {
+    for command in simple_commands(script, env) {
         let name_at = command.words.iter().position(|w| {
             !is_assignment(&w.text) && !COMMAND_PREFIXES.contains(&basename(&w.text))
         });
         let Some(name_at) = name_at else {
             continue;
         };
-        let name = command.words.get(name_at).map_or("", |w| w.text.as_str());
+        let words = command.words.get(name_at..).unwrap_or_default();
+        let texts: Vec<&str> = words.iter().map(|w| w.text.as_str()).collect();
+        if starts_shutdown(&texts) {
+            return Some(ScriptDrain {
+                sleeps,
+                starts_shutdown: Some(texts.join(" ")),
+            });
+        }
+        let name = texts.first().copied().unwrap_or_default();
         if CONTROL_KEYWORDS.contains(&name) {
             return None;
         }
@@ -213,10 +338,40 @@ pub(super) fn script_sleeps(script: &str) -> Option<Vec<(Range<usize>, Delay)>> 
         let operands = command.words.get(name_at + 1..).unwrap_or_default();
         sleeps.extend(script_sleep_operands(script, operands)?);
     }
-    (!sleeps.is_empty()).then_some(sleeps)
+    Some(ScriptDrain {
+        sleeps,
+        starts_shutdown: None,
+    })
 }
 
-fn script_sleep_operands(script: &str, words: &[Word]) -> Option<Vec<(Range<usize>, Delay)>> {
+/// Whether a command (program first) makes the app stop accepting: a
+/// graceful-stop command of a well-known server, or a signal to it. Such a
+/// hook gives no drain delay of its own; only the `sleep`s before it do.
+pub(super) fn starts_shutdown(words: &[&str]) -> bool {
+    let Some((program, args)) = words.split_first() else {
+        return false;
+    };
+    let has = |wanted: &[&str]| args.iter().any(|a| wanted.contains(a));
+    match basename(program) {
+        "kill" | "pkill" | "killall" | "killall5" => true,
+        // ingress-nginx's hook: it signals the controller and waits for it.
+        "wait-shutdown" => true,
+        "nginx" | "openresty" => {
+            args.windows(2)
+                .any(|pair| pair[0] == "-s" && matches!(pair[1], "quit" | "stop"))
+                || has(&["-squit", "-sstop"])
+        }
+        "nodetool" => has(&["drain", "stopdaemon"]),
+        "apachectl" | "apache2ctl" | "httpd" => has(&["graceful-stop", "stop"]),
+        "rabbitmqctl" => has(&["stop", "shutdown", "stop_app"]),
+        "redis-cli" => args.iter().any(|a| a.eq_ignore_ascii_case("shutdown")),
+        "pg_ctl" | "supervisorctl" => has(&["stop", "shutdown"]),
+        "mysqladmin" => has(&["shutdown"]),
+        _ => false,
+    }
+}
+
+fn script_sleep_operands(script: &str, words: &[Word]) -> Option<Vec<SleepOperand>> {
     let mut out = Vec::new();
     let mut skip_target = false;
     for word in words {
@@ -231,7 +386,11 @@ fn script_sleep_operands(script: &str, words: &[Word]) -> Option<Vec<(Range<usiz
         if word.text == "--" {
             continue;
         }
-        out.push((word.range.clone(), parse_sleep_operand(&word.text)?));
+        out.push(SleepOperand {
+            range: word.range.clone(),
+            delay: parse_sleep_operand(&word.text)?,
+            expanded: word.expanded,
+        });
     }
     (!out.is_empty()).then_some(out)
 }
@@ -264,7 +423,8 @@ mod tests {
 
     #[test]
     fn tokenizer_keeps_substitutions_in_their_word() {
-        let words: Vec<String> = script_words("a $(b; c) `d; e` 'f g' \"h \\\"i\\\"\" j\\ k")
+        let env = ContainerEnv::default();
+        let words: Vec<String> = script_words("a $(b; c) `d; e` 'f g' \"h \\\"i\\\"\" j\\ k", &env)
             .map(|w| w.text)
             .collect();
         assert_eq!(
@@ -282,8 +442,8 @@ mod tests {
             "&&&|||;;((",
             "sleep \"",
         ] {
-            let _ = tokenize(script);
-            let _ = script_sleeps(script);
+            let _ = tokenize(script, &env);
+            let _ = script_drain(script, &env);
         }
     }
 }

@@ -3,15 +3,21 @@
 
 use std::fmt;
 
-use super::drain::{ArgvShape, argv_shape};
-use super::shell::script_words;
+use super::command::CommandLine;
+use super::servers::{Seen, ServerShutdown, server_shutdown};
 use crate::model::duration::{DurationError, Millis, parse_duration};
+use crate::model::env::ContainerEnv;
 use crate::model::index::Index;
 use crate::model::workload::{ContainerRef, Workload};
 
 /// The annotation that states a pod's shutdown timeout; suffixed with
 /// `.<container>` it states one container's.
 pub const SHUTDOWN_TIMEOUT_ANNOTATION: &str = "rollsafe.dev/shutdown-timeout";
+
+/// The annotation that states how long a pod's app keeps serving after
+/// SIGTERM (failing readiness, so endpoints drop it first); suffixed with
+/// `.<container>` it states one container's.
+pub const IN_APP_DRAIN_ANNOTATION: &str = "rollsafe.dev/in-app-drain";
 
 /// The policy settings timeout discovery reads, borrowed from the policy.
 #[derive(Debug, Clone, Copy, Default)]
@@ -44,6 +50,21 @@ pub enum TimeoutOrigin {
     Flag {
         name: String,
     },
+    /// A setting of a server rollsafe recognises (see `servers`), phrased
+    /// for a message (`` `--graceful-timeout` ``), or its documented default.
+    Server {
+        server: &'static str,
+        setting: String,
+        defaulted: bool,
+    },
+    /// A server that exits as soon as its in-app drain is over.
+    ExitsAfterDrain {
+        server: &'static str,
+    },
+    /// A server that stops at once on SIGTERM.
+    StopsAtOnce {
+        server: &'static str,
+    },
     PolicyDefault,
 }
 
@@ -59,6 +80,19 @@ pub struct TimeoutSource {
     pub pointer: Option<String>,
 }
 
+impl TimeoutSource {
+    /// A recognised server's documented default, not read from the manifest.
+    pub fn is_server_default(&self) -> bool {
+        matches!(
+            self.origin,
+            TimeoutOrigin::Server {
+                defaulted: true,
+                ..
+            }
+        )
+    }
+}
+
 impl fmt::Display for TimeoutSource {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.origin {
@@ -70,6 +104,22 @@ impl fmt::Display for TimeoutSource {
                 key,
             } => write!(f, "env `{name}` from ConfigMap `{configmap}` key `{key}`"),
             TimeoutOrigin::Flag { name } => write!(f, "flag `{name}`"),
+            TimeoutOrigin::Server {
+                server,
+                setting,
+                defaulted: false,
+            } => write!(f, "{server}'s {setting}"),
+            TimeoutOrigin::Server {
+                server,
+                setting,
+                defaulted: true,
+            } => write!(f, "{server}'s default {setting}"),
+            TimeoutOrigin::ExitsAfterDrain { server } => {
+                write!(f, "{server}, which exits when its drain ends")
+            }
+            TimeoutOrigin::StopsAtOnce { server } => {
+                write!(f, "{server}, which stops at once on SIGTERM")
+            }
             TimeoutOrigin::PolicyDefault => f.write_str("policy `defaultShutdownTimeout`"),
         }
     }
@@ -110,29 +160,70 @@ impl ShutdownTimeout {
     }
 }
 
-/// Finds the shutdown timeout of `c`, first found wins: annotations, env vars
-/// named in `shutdownTimeoutEnv`, flags named in `shutdownTimeoutFlags`, the
-/// policy default. `index` supplies ConfigMaps; pass an empty one when there
-/// are none (admission sees a single object).
+/// What a container's shutdown is read from: its pod, environment, command
+/// line, and what they tell of the server it runs.
+pub struct Reading<'a> {
+    pub seen: Seen<'a>,
+    pub server: ServerShutdown,
+}
+
+/// Reads `c` of `w`, with ConfigMaps from `index`, and passes it to `then`.
+pub fn read_container<T>(
+    w: &Workload,
+    c: &ContainerRef<'_>,
+    index: &Index,
+    then: impl FnOnce(&Reading<'_>) -> T,
+) -> T {
+    let env = ContainerEnv::of(w, c, index);
+    let command = CommandLine::of(c, &env);
+    let seen = Seen {
+        w,
+        c,
+        command: &command,
+        env: &env,
+        index,
+    };
+    let server = server_shutdown(&seen);
+    then(&Reading { seen, server })
+}
+
+/// Finds the shutdown timeout of `c`, first found wins: annotations, the
+/// settings of a server it is recognised to run, env vars named in
+/// `shutdownTimeoutEnv`, flags named in `shutdownTimeoutFlags`, that
+/// server's documented default, the policy default. `index` supplies
+/// ConfigMaps; pass an empty one when there are none (admission sees a
+/// single object).
 ///
 /// An env var whose value cannot be read here (a ConfigMap or Secret not in
-/// the input, an empty value) does not stop the search: the next name, then
-/// the flags, may still say it. A value that is there but malformed does stop
-/// it, and is reported with its source.
+/// the input, an empty value, a `$(VAR)` the input does not define) does not
+/// stop the search: the next name, then the flags, may still say it. A value
+/// that is there but malformed does stop it, and is reported with its source.
 pub fn shutdown_timeout(
     w: &Workload,
     c: &ContainerRef<'_>,
     index: &Index,
     settings: &TimeoutSettings<'_>,
 ) -> ShutdownTimeout {
-    if let Some(found) = from_annotations(w, c) {
+    read_container(w, c, index, |reading| timeout_of(reading, settings))
+}
+
+/// [`shutdown_timeout`] from a reading already made.
+pub fn timeout_of(reading: &Reading<'_>, settings: &TimeoutSettings<'_>) -> ShutdownTimeout {
+    let seen = &reading.seen;
+    if let Some(found) = from_annotations(seen.w, seen.c, SHUTDOWN_TIMEOUT_ANNOTATION) {
         return found;
     }
-    if let Some(found) = from_env(w, c, index, settings.env_names) {
+    if let Some(found) = &reading.server.timeout {
+        return found.clone();
+    }
+    if let Some(found) = from_env(seen, settings.env_names) {
         return found;
     }
-    if let Some(found) = from_flags(c, settings.flags) {
+    if let Some(found) = from_flags(seen.command, settings.flags, reading.server.claimed_flags) {
         return found;
+    }
+    if let Some(found) = &reading.server.default_timeout {
+        return found.clone();
     }
     match settings.default {
         Some(value) => ShutdownTimeout::Known {
@@ -146,11 +237,19 @@ pub fn shutdown_timeout(
     }
 }
 
-fn judge(text: &str, origin: TimeoutOrigin, pointer: String) -> ShutdownTimeout {
-    let source = TimeoutSource {
-        origin,
-        pointer: Some(pointer),
-    };
+/// How long the app keeps serving after SIGTERM: the `rollsafe.dev/in-app-drain`
+/// annotations, then what a recognised server is set to (or does by
+/// default). `Unknown` when nothing says it drains. Read like a shutdown
+/// timeout, and malformed in the same ways.
+pub fn in_app_drain_of(reading: &Reading<'_>) -> ShutdownTimeout {
+    let seen = &reading.seen;
+    from_annotations(seen.w, seen.c, IN_APP_DRAIN_ANNOTATION)
+        .or_else(|| reading.server.drain.clone())
+        .unwrap_or(ShutdownTimeout::Unknown)
+}
+
+pub(super) fn judge(text: &str, origin: TimeoutOrigin, pointer: Option<String>) -> ShutdownTimeout {
+    let source = TimeoutSource { origin, pointer };
     match parse_duration(text) {
         Ok(value) => ShutdownTimeout::Known { value, source },
         Err(error) => ShutdownTimeout::Malformed {
@@ -164,18 +263,16 @@ fn judge(text: &str, origin: TimeoutOrigin, pointer: String) -> ShutdownTimeout 
 /// The container's own annotation before the pod's: a pod may run an app
 /// that drains for a minute beside a sidecar that stops at once. Each key is
 /// looked up on the pod template, then on the workload.
-fn from_annotations(w: &Workload, c: &ContainerRef<'_>) -> Option<ShutdownTimeout> {
-    let own = format!("{SHUTDOWN_TIMEOUT_ANNOTATION}.{}", c.name());
-    [own.as_str(), SHUTDOWN_TIMEOUT_ANNOTATION]
-        .into_iter()
-        .find_map(|key| {
-            w.annotation(key).map(|(text, pointer)| {
-                let origin = TimeoutOrigin::Annotation {
-                    key: key.to_owned(),
-                };
-                judge(text, origin, pointer)
-            })
+fn from_annotations(w: &Workload, c: &ContainerRef<'_>, pod_key: &str) -> Option<ShutdownTimeout> {
+    let own = format!("{pod_key}.{}", c.name());
+    [own.as_str(), pod_key].into_iter().find_map(|key| {
+        w.annotation(key).map(|(text, pointer)| {
+            let origin = TimeoutOrigin::Annotation {
+                key: key.to_owned(),
+            };
+            judge(text, origin, Some(pointer))
         })
+    })
 }
 
 /// Env vars in `names` order. Kubernetes' own precedence decides which
@@ -183,12 +280,8 @@ fn from_annotations(w: &Workload, c: &ContainerRef<'_>) -> Option<ShutdownTimeou
 /// which overrides every `envFrom`; else the last `envFrom` ConfigMap that
 /// has the key (`prefix` stripped). Secrets are never in the input and are
 /// passed over.
-fn from_env(
-    w: &Workload,
-    c: &ContainerRef<'_>,
-    index: &Index,
-    names: &[String],
-) -> Option<ShutdownTimeout> {
+fn from_env(seen: &Seen<'_>, names: &[String]) -> Option<ShutdownTimeout> {
+    let (w, c, index) = (seen.w, seen.c, seen.index);
     let container = c.container;
     let namespace = w.object.namespace_key();
     let configmap_value = |name: &str, key: &str| {
@@ -208,9 +301,15 @@ fn from_env(
             .rfind(|(_, var)| var.name == *name);
         if let Some((i, var)) = entry {
             let at = i.to_string();
-            if let Some(text) = var.value.as_deref().filter(|t| !t.trim().is_empty()) {
+            if let Some(written) = var.value.as_deref().filter(|t| !t.trim().is_empty()) {
+                // `$(VAR)` expanded from the entries before it, as the kubelet does.
+                let text = seen.env.value(name).unwrap_or(written);
+                if text.contains("$(") {
+                    // It refers to a value the input does not show.
+                    continue;
+                }
                 let origin = TimeoutOrigin::Env { name: name.clone() };
-                return Some(judge(text, origin, c.field(&["env", &at, "value"])));
+                return Some(judge(text, origin, Some(c.field(&["env", &at, "value"]))));
             }
             let selector = var
                 .value_from
@@ -224,7 +323,7 @@ fn from_env(
                     configmap: selector.name.clone(),
                     key: selector.key.clone(),
                 };
-                return Some(judge(text, origin, c.field(&["env", &at])));
+                return Some(judge(text, origin, Some(c.field(&["env", &at]))));
             }
             // This entry overrides any envFrom of the same name.
             continue;
@@ -243,99 +342,38 @@ fn from_env(
                     configmap: configmap.name.clone(),
                     key: key.to_owned(),
                 };
-                return Some(judge(text, origin, c.field(&["envFrom", &j.to_string()])));
+                return Some(judge(
+                    text,
+                    origin,
+                    Some(c.field(&["envFrom", &j.to_string()])),
+                ));
             }
         }
     }
     None
 }
 
-/// Flags in `flags` order, each taken from its last occurrence (the last one
-/// wins in Go's `flag` and in pflag). `command` and `args` are one argument
-/// list, as the container runtime joins them; a `sh -c` script in it is
-/// split into words, since `["sh", "-c", "exec app --shutdown-timeout=30s"]`
-/// is a common way to start an app.
-fn from_flags(c: &ContainerRef<'_>, flags: &[String]) -> Option<ShutdownTimeout> {
-    if flags.is_empty() {
-        return None;
-    }
-    let words = command_line_words(c);
-    flags.iter().find_map(|flag| {
-        let (written, value, pointer) = last_flag(&words, flag)?;
-        let origin = TimeoutOrigin::Flag { name: written };
-        Some(judge(value.unwrap_or_default(), origin, pointer.to_owned()))
-    })
-}
-
-/// `command` then `args`, each word with the pointer of the element it is in.
-fn command_line_words(c: &ContainerRef<'_>) -> Vec<(String, String)> {
-    let mut argv: Vec<(&String, String)> = Vec::new();
-    for (list, values) in [
-        ("command", &c.container.command),
-        ("args", &c.container.args),
-    ] {
-        for (at, arg) in values.iter().flatten().enumerate() {
-            argv.push((arg, c.field(&[list, &at.to_string()])));
-        }
-    }
-    let texts: Vec<&str> = argv.iter().map(|(a, _)| a.as_str()).collect();
-    let script = match argv_shape(&texts) {
-        ArgvShape::Shell { script } => script,
-        ArgvShape::Sleep { .. } | ArgvShape::Other => None,
-    };
-    let mut words = Vec::new();
-    for (at, (arg, pointer)) in argv.into_iter().enumerate() {
-        if Some(at) == script {
-            words.extend(script_words(arg).map(|w| (w.text, pointer.clone())));
-        } else {
-            words.push((arg.clone(), pointer));
-        }
-    }
-    words
-}
-
-/// The last `--name=value`, `--name value`, `-name=value` or `-name value`
-/// for a flag configured as `--name` (or `-name`): Go's `flag` package reads
-/// one dash and two alike. Returns the flag as written, its value (`None`
-/// when it ends the command line) and the pointer of the value's element.
-fn last_flag<'w>(
-    words: &'w [(String, String)],
-    flag: &str,
-) -> Option<(String, Option<&'w str>, &'w str)> {
-    let bare = flag.trim_start_matches('-');
-    if bare.is_empty() {
-        return None;
-    }
-    let mut found = None;
-    let mut at = 0;
-    while let Some((word, pointer)) = words.get(at) {
-        at += 1;
-        if word == "--" {
-            break;
-        }
-        let (dashes, rest) = match (word.strip_prefix("--"), word.strip_prefix('-')) {
-            (Some(rest), _) => ("--", rest),
-            (None, Some(rest)) => ("-", rest),
-            (None, None) => continue,
-        };
-        let Some(after) = rest.strip_prefix(bare) else {
-            continue;
-        };
-        let written = format!("{dashes}{bare}");
-        if let Some(value) = after.strip_prefix('=') {
-            found = Some((written, Some(value), pointer.as_str()));
-        } else if after.is_empty() {
-            let value = words.get(at);
-            at += 1;
-            found = Some(match value {
-                Some((value, value_pointer)) => {
-                    (written, Some(value.as_str()), value_pointer.as_str())
-                }
-                None => (written, None, pointer.as_str()),
-            });
-        }
-    }
-    found
+/// Flags in `flags` order, each taken from its last occurrence, except
+/// those the recognised server gives another meaning (`claimed`).
+fn from_flags(
+    command: &CommandLine,
+    flags: &[String],
+    claimed: &[&str],
+) -> Option<ShutdownTimeout> {
+    flags
+        .iter()
+        .filter(|flag| !claimed.contains(&flag.as_str()))
+        .find_map(|flag| {
+            let found = command.flag(flag)?;
+            let origin = TimeoutOrigin::Flag {
+                name: found.written,
+            };
+            Some(judge(
+                found.value.unwrap_or_default(),
+                origin,
+                Some(found.pointer.to_owned()),
+            ))
+        })
 }
 
 #[cfg(test)]

@@ -109,8 +109,12 @@ fn over_need(grace: GracePeriod, need: i64, words: &str) -> String {
 
 /// "drain `5s` + shutdown `20s` + margin `5s` for container `api`".
 fn need_words(cx: &Context<'_>, c: &ContainerShutdown<'_>) -> String {
+    let in_app = match c.in_app() {
+        Millis(0) => String::new(),
+        drain => format!(" + in-app drain `{}`", dur(drain)),
+    };
     format!(
-        "drain {} + shutdown `{}` + margin `{}` for container `{}`",
+        "drain {}{in_app} + shutdown `{}` + margin `{}` for container `{}`",
         drain_text(&c.drain),
         dur(c.timeout.value().unwrap_or_default()),
         dur(cx.settings.grace_margin),

@@ -4,16 +4,16 @@ declare_rule! {
     /// ## What it does
     /// Flags a serving container that does not fit in the pod's grace period:
     /// `terminationGracePeriodSeconds` (30 when unset) is less than its drain
-    /// delay + app shutdown timeout + `graceMargin`. Each container that does
-    /// not fit is reported.
+    /// delay + in-app drain + app shutdown timeout + `graceMargin`. Each
+    /// container that does not fit is reported.
     ///
     /// The drain delay is the `preStop` hook's (`assumedHookSeconds` for a
-    /// hook whose length the manifest does not say). The shutdown timeout is
-    /// read, first found wins, from the annotation
-    /// `rollsafe.dev/shutdown-timeout.<container>` or
-    /// `rollsafe.dev/shutdown-timeout`, an env var named in
-    /// `shutdownTimeoutEnv` (a ConfigMap in the input included), a flag named
-    /// in `shutdownTimeoutFlags`, or `defaultShutdownTimeout`. When none says
+    /// hook whose length the manifest does not say); the in-app drain is how
+    /// long the app keeps serving after SIGTERM by itself (see
+    /// `prestop-hook-missing`). The shutdown timeout is found as
+    /// `shutdown-timeout-unknown` describes: annotations, the settings of a
+    /// server rollsafe recognises, env vars and flags the policy names, the
+    /// server's documented default, `defaultShutdownTimeout`. When none says
     /// it, `shutdown-timeout-unknown` reports that instead; when the drain
     /// delay alone uses up the grace period, `prestop-exceeds-grace-period`
     /// does.
@@ -54,7 +54,8 @@ declare_rule! {
     ///
     /// ## Fix
     /// Sets `terminationGracePeriodSeconds` on the pod spec to the largest
-    /// need of any container (drain delay + shutdown timeout + `graceMargin`,
+    /// need of any container (drain delay + in-app drain + shutdown timeout +
+    /// `graceMargin`,
     /// rounded up to whole seconds), so that the fixes of several findings in
     /// one pod agree and applying them twice changes nothing. The fix is safe:
     /// it only raises the grace period, which a pod that exits sooner never
@@ -96,16 +97,25 @@ impl Rule for GracePeriodTooShort {
                 format!("set `terminationGracePeriodSeconds` to `{target}`"),
                 vec![set_grace(&pod, target)],
             );
-            out.push(
-                Violation::new(
-                    grace_pointer(&pod),
-                    message(&pod, cx, m),
-                    format!("set `terminationGracePeriodSeconds: {target}`"),
-                )
-                .in_container(m.container.name())
-                .with_fix(Some(fix))
-                .short_by(need - pod.grace.seconds),
-            );
+            let violation = Violation::new(
+                grace_pointer(&pod),
+                message(&pod, cx, m),
+                format!("set `terminationGracePeriodSeconds: {target}`"),
+            )
+            .in_container(m.container.name())
+            .with_fix(Some(fix))
+            .short_by(need - pod.grace.seconds);
+            // A server's documented default is its longest wait, not what
+            // this app takes: worth a look, not a failed build.
+            let defaulted = [&m.timeout, &m.in_app_drain]
+                .iter()
+                .filter_map(|reading| reading.source())
+                .any(TimeoutSource::is_server_default);
+            out.push(if defaulted {
+                violation.at_most(Severity::Warning)
+            } else {
+                violation
+            });
         }
     }
 }
@@ -118,8 +128,14 @@ fn message(pod: &PodShutdown<'_>, cx: &Context<'_>, m: &ContainerShutdown<'_>) -
             ("?".to_owned(), "unknown".to_owned())
         }
     };
+    let in_app = match &m.in_app_drain {
+        ShutdownTimeout::Known { value, source } if *value > Millis(0) => {
+            format!(" + in-app drain `{}` ({source})", dur(*value))
+        }
+        _ => String::new(),
+    };
     format!(
-        "grace period {} < drain {} + shutdown `{timeout}` ({source}) + margin `{}`: container `{}` is killed mid-shutdown",
+        "grace period {} < drain {}{in_app} + shutdown `{timeout}` ({source}) + margin `{}`: container `{}` is killed mid-shutdown",
         grace_text(pod),
         drain_text(&m.drain),
         dur(cx.settings.grace_margin),

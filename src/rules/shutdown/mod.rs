@@ -32,11 +32,12 @@ use serde_json::{Value, json};
 use super::{Context, Rule, Violation};
 use crate::fix::{Fix, PatchOp, set, set_creating_parents};
 use crate::model::shutdown::{
-    ContainerShutdown, Delay, DelayBasis, DelayEdit, DrainDelay, GracePeriod, PodShutdown,
-    PreStopHook, ProgramKind, SHUTDOWN_TIMEOUT_ANNOTATION, ShutdownTimeout, TimeoutOrigin,
-    only_sleeps, shelless_glob,
+    ContainerShutdown, Delay, DelayBasis, DelayEdit, DrainDelay, GracePeriod,
+    IN_APP_DRAIN_ANNOTATION, PodShutdown, PreStopHook, ProgramKind, SHUTDOWN_TIMEOUT_ANNOTATION,
+    ShutdownTimeout, TimeoutOrigin, TimeoutSource, only_sleeps, shelless_glob,
 };
 use crate::model::{ContainerRef, KubeVersion, Millis, Workload};
+use crate::severity::Severity;
 
 /// The pod's shutdown as the policy's settings read it.
 fn pod_shutdown<'w>(w: &'w Workload, cx: &Context<'_>) -> PodShutdown<'w> {

@@ -19,9 +19,23 @@ declare_rule! {
     /// deletion, so the sleep must leave room for the app's own shutdown
     /// before SIGKILL.
     ///
-    /// A container serves traffic when it declares a `containerPort`, or when
-    /// a Service in the input selects the pod. Jobs and CronJobs are checked
-    /// too.
+    /// A container serves traffic when a Service in the input targets one of
+    /// its ports or, with no Service in the input, when it declares a port
+    /// that is not a metrics, health or profiling port. Jobs and CronJobs are
+    /// checked too.
+    ///
+    /// Not reported: an app that keeps serving after SIGTERM by itself, with
+    /// its readiness failing so that endpoints drop it first (the in-app
+    /// drain; `prestop-sleep-too-short` judges its length). rollsafe knows
+    /// the ones whose documentation says so: Istio's proxy
+    /// (`terminationDrainDuration`, 5s by default), ingress-nginx with
+    /// `--shutdown-grace-period`, Knative's activator, webhook and
+    /// queue-proxy (45s), Loki and Mimir with `-shutdown-delay`, and servers
+    /// built on `k8s.io/apiserver` with `--shutdown-delay-duration`. Any
+    /// other app declares its drain with the pod template annotation
+    /// `rollsafe.dev/in-app-drain.<container>: 10s` (or
+    /// `rollsafe.dev/in-app-drain` for every container); the time counts in
+    /// the grace period the pod needs.
     ///
     /// ## Example
     /// ```yaml
@@ -91,7 +105,9 @@ impl Rule for PrestopHookMissing {
         let pod = pod_shutdown(w, cx);
         let seconds = min.ceil_secs();
         for (at, m) in pod.containers.iter().enumerate() {
-            if !m.serves || m.drain.hook != PreStopHook::None {
+            // An app that drains by itself is judged on that drain by
+            // `prestop-sleep-too-short`.
+            if !m.serves || m.drain.hook != PreStopHook::None || m.in_app() > Millis(0) {
                 continue;
             }
             let name = m.container.name();
