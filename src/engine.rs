@@ -240,6 +240,7 @@ fn judge(
             object: object.clone(),
         })
         .collect();
+    withhold_deferred(&mut outcome.findings);
     outcome
         .findings
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -247,6 +248,24 @@ fn judge(
         .suppressed
         .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     Ok((outcome, index))
+}
+
+/// Drops the findings of a rule on an object that a rule it defers to
+/// reports (see [`rules::RuleInfo::defers_to`]).
+fn withhold_deferred(findings: &mut Vec<Finding>) {
+    if findings.iter().all(|f| f.rule.defers_to.is_empty()) {
+        return;
+    }
+    let key = |f: &Finding| (f.file_name().to_owned(), f.doc.start, f.object.clone());
+    let reported: std::collections::HashSet<_> =
+        findings.iter().map(|f| (key(f), f.rule.id)).collect();
+    findings.retain(|f| {
+        let at = key(f);
+        !f.rule
+            .defers_to
+            .iter()
+            .any(|id| reported.contains(&(at.clone(), *id)))
+    });
 }
 
 /// Today's input error for a document that does not decode as its kind.

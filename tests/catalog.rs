@@ -40,6 +40,18 @@ fn ids_are_unique_kebab_case_and_match_their_struct() {
             "struct name of {}",
             info.id
         );
+        for deferred in info.defers_to {
+            assert!(
+                rollsafe::rules::find(deferred).is_some() && *deferred != info.id,
+                "{} defers to `{deferred}`, which is not another rule",
+                info.id
+            );
+            assert!(
+                info.docs().contains(&format!("`{deferred}`")),
+                "{}'s docs do not say it defers to `{deferred}`",
+                info.id
+            );
+        }
     }
 }
 
@@ -155,6 +167,10 @@ fn specified_severities(product: &str) -> BTreeMap<String, (Severity, Severity)>
 const AMENDED: &[(&str, Option<Severity>, Option<Severity>)] = &[
     // Taste on most workloads and meaningless under `Recreate` (#11).
     ("min-ready-seconds-zero", None, Some(Severity::Warning)),
+    // An app that exits when it fails needs no liveness probe (#11).
+    ("liveness-probe-missing", None, Some(Severity::Warning)),
+    // Says what rollsafe cannot see, not what is wrong (#11).
+    ("shutdown-timeout-unknown", None, Some(Severity::Warning)),
     // A rollout that cannot place its surge pod hangs rather than drops
     // requests, and only on as many nodes as replicas (#11).
     (

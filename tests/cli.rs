@@ -36,20 +36,6 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-const GOOD: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata: {name: good, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: good}}
-  template:
-    metadata: {labels: {app: good}}
-    spec:
-      containers:
-        - name: app
-          image: example/good:1
-";
-
 /// Two replicas serving a port without a readiness probe: an error.
 const NO_READINESS: &str = "apiVersion: apps/v1
 kind: Deployment
@@ -87,12 +73,29 @@ fn exit_codes_follow_the_threshold() {
     assert!(stdout(&output).contains("no findings"));
 }
 
+/// Two replicas with a readiness probe but no drain delay: a warning.
+const NO_DRAIN: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: nodrain, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: nodrain}}
+  template:
+    metadata: {labels: {app: nodrain}}
+    spec:
+      containers:
+        - name: app
+          image: example/app:1
+          ports: [{containerPort: 8080}]
+          readinessProbe: {httpGet: {path: /ready, port: 8080}}
+";
+
 #[test]
 fn warnings_fail_only_when_asked() {
     let dir = util::scratch_dir("warnings");
-    let file = dir.join("good.yaml");
-    util::write(&file, GOOD);
-    // No port, no Service: only warnings and infos (no liveness probe, no PDB…).
+    let file = dir.join("nodrain.yaml");
+    util::write(&file, NO_DRAIN);
+    // Only warnings and infos (no preStop hook, no PDB…).
     let output = rollsafe(&["lint", "--format", "json", path(&file)]);
     assert_eq!(code(&output), 0, "{}", stdout(&output));
     let report = json(&output);

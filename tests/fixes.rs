@@ -264,8 +264,8 @@ fn rule_fixtures_fix_in_place() {
     assert!(fixed >= 30, "only {fixed} fixes");
 }
 
-/// Real manifests, with the default policy (the strict one differs only in
-/// severities, so its fixes are the same), and again on Kubernetes 1.29,
+/// Real manifests, with the strict policy (every fixable rule on, so every
+/// fix is exercised), and again on Kubernetes 1.29,
 /// where the fixes write exec `sleep` hooks instead of the `sleep` action
 /// (the larger files only once: every edit re-parses the file, slow in a
 /// debug build).
@@ -273,8 +273,10 @@ fn rule_fixtures_fix_in_place() {
 fn corpus_manifests_fix_in_place() {
     let mut fixed = 0;
     let mut files = 0;
-    let current = util::policy(Profile::Default);
-    let mut old = util::policy(Profile::Default);
+    let mut current = util::policy(Profile::Strict);
+    // Its findings would withhold prestop-hook-missing's, and their fixes.
+    current.disable("single-replica");
+    let mut old = current.clone();
     old.kubernetes_version = "1.29".parse().unwrap_or_else(|e| panic!("{e:?}"));
     for path in util::manifests(&util::testdata("corpus")) {
         let small = std::fs::metadata(&path).is_ok_and(|m| m.len() <= PROPERTY_SIZE_LIMIT as u64);

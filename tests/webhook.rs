@@ -550,7 +550,9 @@ fn lint_rules(object: &Value, policy: &Policy) -> Vec<&'static str> {
 /// Findings with a safe fix, of the rules the webhook runs.
 fn fixable(object: &Value, policy: &Policy) -> Vec<&'static str> {
     let doc = Document::detached("object", object.clone());
-    rollsafe::engine::evaluate(&[doc], policy)
+    // As the webhook judges it: the rules that need other objects are off.
+    let reviewer = reviewer(policy.clone(), Mode::Enforce, Mutation::OptedIn);
+    rollsafe::engine::evaluate(&[doc], reviewer.policy())
         .findings
         .iter()
         .filter(|f| {
@@ -1303,17 +1305,17 @@ async fn deny_on_warning_and_exempt_namespaces() {
     );
     let policy = Policy::from_file(&policy_file).unwrap_or_else(|e| panic!("{e:?}"));
     let state = AppState::new(reviewer(policy, Mode::Enforce, Mutation::OptedIn));
-    // Only a warning (liveness-probe-missing on a probed-for-readiness container).
+    // Only a warning (prestop-hook-missing on a probed-for-readiness container).
     let mut review = fixture("deployment-create-allowed.json").body;
     if let Some(container) = review
         .pointer_mut("/request/object/spec/template/spec/containers/0")
         .and_then(Value::as_object_mut)
     {
-        container.remove("livenessProbe");
+        container.remove("lifecycle");
     }
     let answer = oneshot(state.clone(), "/validate", &review).await;
     assert_eq!(answer["response"]["allowed"], false, "{answer}");
-    assert!(message(&answer).contains("liveness-probe-missing"));
+    assert!(message(&answer).contains("prestop-hook-missing"));
 
     // The same in an exempt namespace is not judged at all.
     review["request"]["namespace"] = json!("legacy");

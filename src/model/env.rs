@@ -12,15 +12,16 @@
 //! ConfigMap not in the input) are known to be set but not to what.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use super::index::Index;
 use super::workload::{ContainerRef, Workload};
 
-/// The variables of one container, last definition of each name last.
+/// The variables of one container, each name as its last definition sets it.
 #[derive(Debug, Clone, Default)]
 pub struct ContainerEnv {
-    /// `(name, value)`; `None` when the value is not in the input.
-    vars: Vec<(String, Option<String>)>,
+    /// `None` when the value is not in the input.
+    vars: HashMap<String, Option<String>>,
 }
 
 impl ContainerEnv {
@@ -69,16 +70,12 @@ impl ContainerEnv {
     }
 
     fn set(&mut self, name: String, value: Option<String>) {
-        self.vars.retain(|(n, _)| *n != name);
-        self.vars.push((name, value));
+        self.vars.insert(name, value);
     }
 
     /// The value of `name` when it is set to something the input shows.
     pub fn value(&self, name: &str) -> Option<&str> {
-        self.vars
-            .iter()
-            .find(|(n, _)| n == name)
-            .and_then(|(_, v)| v.as_deref())
+        self.vars.get(name).and_then(Option::as_deref)
     }
 
     /// `text` with `$(NAME)` expanded the kubelet's way.

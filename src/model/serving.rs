@@ -10,8 +10,9 @@
 //! Ports that only answer Prometheus, health checks or a profiler carry no
 //! user traffic: a port named so (`metrics`, `http-metrics`, `healthz`,
 //! `pprof`, … by its name or a `-`-separated part of it), the port the pod's
-//! `prometheus.io/port` annotation names, and every port of an image that
-//! serves nothing else (an exporter, `kube-rbac-proxy` in front of metrics).
+//! `prometheus.io/port` annotation names, every port of an image that
+//! serves nothing else (an exporter, `kube-rbac-proxy` in front of metrics),
+//! and the local port such a proxy fronts (`--upstream=http://127.0.0.1:8080/`).
 //! A Service port named so does not make its target serve either; a named
 //! Service port of any other name does (an app often serves its metrics on
 //! its main port).
@@ -106,8 +107,11 @@ impl Index {
         let scraped = w
             .annotation(PROMETHEUS_PORT_ANNOTATION)
             .and_then(|(value, _)| value.trim().parse::<i32>().ok());
+        let proxied = proxied_ports(w, settings);
         let carries = |p: &ContainerPort| {
-            !settings.non_serving_name(p.name.as_deref()) && Some(p.container_port) != scraped
+            !settings.non_serving_name(p.name.as_deref())
+                && Some(p.container_port) != scraped
+                && !proxied.contains(&p.container_port)
         };
         let services: Vec<_> = self
             .services_selecting(w)
@@ -182,6 +186,49 @@ impl Index {
     ) -> bool {
         self.serving(w, c, settings).serves()
     }
+}
+
+/// [`metrics_upstreams`], found once per workload for the settings most
+/// asked with (one policy per evaluation).
+fn proxied_ports<'w>(
+    w: &'w Workload,
+    settings: &ServingSettings<'_>,
+) -> std::borrow::Cow<'w, [i32]> {
+    let (images, ports) = w.metrics_upstreams.get_or_init(|| {
+        (
+            settings.metrics_images.to_vec(),
+            metrics_upstreams(w, settings),
+        )
+    });
+    if images.as_slice() == settings.metrics_images {
+        std::borrow::Cow::Borrowed(ports)
+    } else {
+        std::borrow::Cow::Owned(metrics_upstreams(w, settings))
+    }
+}
+
+/// Ports that a metrics-only container of the pod (kube-rbac-proxy) fronts
+/// with `--upstream=http://127.0.0.1:8080/`: what it proxies is metrics.
+fn metrics_upstreams(w: &Workload, settings: &ServingSettings<'_>) -> Vec<i32> {
+    w.long_running_containers()
+        .filter(|c| settings.metrics_only(c))
+        .flat_map(|c| {
+            c.container
+                .args
+                .iter()
+                .flatten()
+                .chain(c.container.command.iter().flatten())
+        })
+        .filter_map(|arg| arg.strip_prefix("--upstream="))
+        .filter_map(|url| {
+            let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+            let host_port = rest.split('/').next()?;
+            let (host, port) = host_port.rsplit_once(':')?;
+            matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+                .then(|| port.parse().ok())
+                .flatten()
+        })
+        .collect()
 }
 
 /// What a Service port sends traffic to: `targetPort`, or `port` when unset.

@@ -64,6 +64,10 @@ pub struct Workload {
     /// their type (`replicas: 0x7fffffffffffffff`): left out of this view,
     /// so a rule must not take them for absent and judge the default.
     pub unread: Vec<String>,
+    /// The local ports metrics-only containers proxy to, for the
+    /// `metricsOnlyImages` they were found with: every container asks which
+    /// ports its pod's proxies front, so the pod is searched once.
+    pub(crate) metrics_upstreams: std::sync::OnceLock<(Vec<String>, Vec<i32>)>,
 }
 
 /// Where a container sits in the pod.
@@ -230,6 +234,7 @@ impl Workload {
             selector: parts.selector,
             rollout: parts.rollout,
             unread: Vec::new(),
+            metrics_upstreams: std::sync::OnceLock::new(),
         })
     }
 

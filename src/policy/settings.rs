@@ -37,6 +37,7 @@ pub struct SettingsPatch {
     pub non_serving_ports: Option<Vec<String>>,
     pub metrics_only_images: Option<Vec<String>>,
     pub flag_equal_probe_windows: Option<bool>,
+    pub single_instance_images: Option<Vec<String>>,
     pub template_paths: Option<TemplatePaths>,
     pub schema_dirs: Option<Vec<PathBuf>>,
     pub deny_on: Option<Severity>,
@@ -90,6 +91,7 @@ impl SettingsPatch {
             flag_equal_probe_windows: self
                 .flag_equal_probe_windows
                 .or(base.flag_equal_probe_windows),
+            single_instance_images: self.single_instance_images.or(base.single_instance_images),
             template_paths: self.template_paths.or(base.template_paths),
             schema_dirs: self.schema_dirs.or(base.schema_dirs),
             deny_on: self.deny_on.or(base.deny_on),
@@ -114,6 +116,7 @@ impl SettingsPatch {
             flag_equal_probe_windows: self
                 .flag_equal_probe_windows
                 .ok_or("flagEqualProbeWindows")?,
+            single_instance_images: self.single_instance_images.ok_or("singleInstanceImages")?,
         };
         Ok(Resolved {
             rules,
@@ -139,6 +142,7 @@ pub const SETTING_NAMES: &[&str] = &[
     "nonServingPorts",
     "metricsOnlyImages",
     "flagEqualProbeWindows",
+    "singleInstanceImages",
     "templatePaths",
     "schemaDirs",
     "denyOn",

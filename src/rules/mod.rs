@@ -28,7 +28,8 @@ macro_rules! declare_rule {
             family: $family:ident,
             scope: $scope:ident,
             fix: $fix:ident,
-            settings: [$($setting:literal),* $(,)?] $(,)?
+            settings: [$($setting:literal),* $(,)?]
+            $(, defers_to: [$($deferred:literal),* $(,)?])? $(,)?
         }
     ) => {
         $(#[doc = $doc])*
@@ -44,6 +45,7 @@ macro_rules! declare_rule {
                     scope: $crate::rules::Scope::$scope,
                     fix: $crate::rules::FixAvailability::$fix,
                     settings: &[$($setting),*],
+                    defers_to: &[$($($deferred),*)?],
                     raw_docs: concat!($($doc, "\n"),*),
                 };
                 &INFO
@@ -111,6 +113,10 @@ pub struct RuleInfo {
     pub fix: FixAvailability,
     /// Policy settings (camelCase, as in the policy file) the rule reads.
     pub settings: &'static [&'static str],
+    /// Rules whose finding on an object says what matters more there: while
+    /// one of them reports the object (and is not suppressed), this rule's
+    /// findings on it are withheld, and they come once that is fixed.
+    pub defers_to: &'static [&'static str],
     /// The doc comment as captured, one leading space per line.
     pub raw_docs: &'static str,
 }

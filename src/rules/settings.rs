@@ -30,6 +30,9 @@ pub struct Settings {
     /// Whether a liveness window equal to the readiness window is reported
     /// (both give up together, and the restart races the endpoint removal).
     pub flag_equal_probe_windows: bool,
+    /// Globs of images of stores that run as one instance (a database, a
+    /// broker): a second replica would be a second, separate store.
+    pub single_instance_images: Vec<String>,
 }
 
 impl Settings {

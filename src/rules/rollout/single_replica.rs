@@ -1,4 +1,6 @@
 use super::*;
+use crate::model::ContainerRole;
+use crate::model::glob::matching_image_glob;
 
 declare_rule! {
     /// ## What it does
@@ -13,7 +15,10 @@ declare_rule! {
     /// leader); one whose Service other workloads back too (versions of one
     /// service, `reviews-v1` beside `reviews-v2`: the Service keeps
     /// serving); a Deployment whose pods mount a `ReadWriteOnce` claim (two
-    /// replicas cannot share it; see `rollout-recreate-strategy`). For a
+    /// replicas cannot share it; see `rollout-recreate-strategy`), or run an
+    /// image of `singleInstanceImages` (a database or broker as a
+    /// Deployment: a second replica would be a second, separate store behind
+    /// the same Service, so the advice would do harm). For a
     /// StatefulSet, which usually holds a store that cannot simply run twice,
     /// the help says so rather than asking for a second replica.
     ///
@@ -36,12 +41,15 @@ declare_rule! {
     /// spec:
     ///   replicas: 2
     /// ```
+    ///
+    /// ## Settings
+    /// - `singleInstanceImages`: globs of images of single-instance stores.
     pub struct SingleReplica {
         id: "single-replica",
         family: Rollout,
         scope: Input,
         fix: None,
-        settings: [],
+        settings: ["singleInstanceImages"],
     }
 }
 
@@ -56,7 +64,9 @@ impl Rule for SingleReplica {
         if !serves_traffic(w, cx) || has_siblings(w, cx) {
             return;
         }
-        if w.kind == WorkloadKind::Deployment && ClaimsSeen::of(w, cx).requires_recreate {
+        if w.kind == WorkloadKind::Deployment
+            && (ClaimsSeen::of(w, cx).requires_recreate || single_instance(w, cx))
+        {
             return;
         }
         out.push(Violation::new(
@@ -65,6 +75,16 @@ impl Rule for SingleReplica {
             help(w, &scale),
         ));
     }
+}
+
+/// Whether a main container runs an image of `singleInstanceImages`.
+fn single_instance(w: &Workload, cx: &Context<'_>) -> bool {
+    w.long_running_containers()
+        .filter(|c| c.role == ContainerRole::Main)
+        .any(|c| {
+            let image = c.container.image.as_deref().unwrap_or_default();
+            matching_image_glob(&cx.settings.single_instance_images, image).is_some()
+        })
 }
 
 /// Whether a Service that selects the workload's pods selects another

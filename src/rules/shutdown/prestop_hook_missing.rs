@@ -37,6 +37,12 @@ declare_rule! {
     /// `rollsafe.dev/in-app-drain` for every container); the time counts in
     /// the grace period the pod needs.
     ///
+    /// Withheld while `single-replica` reports the workload: with one pod, a
+    /// node drain or an eviction takes the whole service down whatever the
+    /// hook does, and that is the finding to fix first. Once the workload
+    /// runs two pods (or `single-replica` is ignored for it), this rule
+    /// speaks.
+    ///
     /// ## Example
     /// ```yaml
     /// containers:
@@ -93,6 +99,7 @@ declare_rule! {
             "shutdownTimeoutEnv",
             "shutdownTimeoutFlags",
         ],
+        defers_to: ["single-replica"],
     }
 }
 
