@@ -286,8 +286,8 @@ fn corpus_manifests_fix_in_place() {
             files += usize::from(n > 0);
         }
     }
-    assert!(files >= 100, "only {files} corpus files have fixes");
-    assert!(fixed >= 200, "only {fixed} fixes");
+    assert!(files >= 90, "only {files} corpus files have fixes");
+    assert!(fixed >= 180, "only {fixed} fixes");
 }
 
 /// The policy flags a fixture's directives stand for.

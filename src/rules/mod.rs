@@ -319,6 +319,27 @@ pub fn suggest(id: &str) -> Option<&'static str> {
     crate::suggest::closest(id, RULES.iter().map(|r| r.info().id))
 }
 
+/// Whether, while the workload's pods are replaced, other pods serve beside
+/// a new one: then a new pod that gets traffic before it is ready drops
+/// requests the others would have served. Not for a bare Pod, nor for one
+/// replica stopped before its successor starts (`Recreate`, `OnDelete`, a
+/// StatefulSet, a rolling update that cannot surge): that is an outage with
+/// or without a probe.
+pub(crate) fn replacement_overlaps(w: &Workload, cx: &Context<'_>) -> bool {
+    if w.kind == crate::model::WorkloadKind::Pod {
+        return false;
+    }
+    let Some(replicas) = cx.index.min_replicas(w) else {
+        // A DaemonSet's pods on other nodes serve; an unknown count may be
+        // more than one.
+        return true;
+    };
+    if replicas >= 2 {
+        return true;
+    }
+    matches!(w.rolling(replicas, cx.kubernetes), crate::model::rollout::Rolling::Deployment(rolling) if rolling.fenceposts.max_surge >= 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,10 +23,9 @@ pub use startup_probe_missing::StartupProbeMissing;
 use k8s_openapi::api::core::v1::{Container, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Context, Rule, Violation};
-use crate::model::rollout::Rolling;
+use super::{Context, Rule, Violation, replacement_overlaps};
 use crate::model::serving::Serving;
-use crate::model::{ContainerRef, ContainerRole, Workload, WorkloadKind};
+use crate::model::{ContainerRef, ContainerRole, Workload};
 use crate::severity::Severity;
 
 /// The containers probe rules read: main containers and native sidecars of

@@ -66,27 +66,6 @@ impl Rule for ReadinessProbeMissing {
     }
 }
 
-/// Whether, while the workload's pods are replaced, other pods serve beside
-/// a new one: then a new pod that gets traffic before it is ready drops
-/// requests the others would have served. Not for a bare Pod, nor for one
-/// replica stopped before its successor starts (`Recreate`, `OnDelete`, a
-/// StatefulSet, a rolling update that cannot surge): that is an outage with
-/// or without a probe.
-fn replacement_overlaps(w: &Workload, cx: &Context<'_>) -> bool {
-    if w.kind == WorkloadKind::Pod {
-        return false;
-    }
-    let Some(replicas) = cx.index.min_replicas(w) else {
-        // A DaemonSet's pods on other nodes serve; an unknown count may be
-        // more than one.
-        return true;
-    };
-    if replicas >= 2 {
-        return true;
-    }
-    matches!(w.rolling(replicas, cx.kubernetes), Rolling::Deployment(rolling) if rolling.fenceposts.max_surge >= 1)
-}
-
 /// The finding's message and help, or `None` when the container serves no
 /// traffic.
 fn phrase(name: &str, serving: &Serving) -> Option<(String, String)> {

@@ -37,6 +37,11 @@ declare_rule! {
     /// `rollsafe.dev/in-app-drain` for every container); the time counts in
     /// the grace period the pod needs.
     ///
+    /// Not reported either where no other pod serves while this one stops
+    /// (a bare Pod; one replica under `Recreate`, `OnDelete` or a rolling
+    /// update that cannot surge): that is an outage, which a drain delay
+    /// does not shorten.
+    ///
     /// Withheld while `single-replica` reports the workload: with one pod, a
     /// node drain or an eviction takes the whole service down whatever the
     /// hook does, and that is the finding to fix first. Once the workload
@@ -107,6 +112,11 @@ impl Rule for PrestopHookMissing {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let min = cx.settings.min_drain_delay;
         if min == Millis(0) {
+            return;
+        }
+        // With no other pod serving while this one stops, there is nowhere
+        // to send the requests a drain delay would keep from it.
+        if !replacement_overlaps(w, cx) {
             return;
         }
         let pod = pod_shutdown(w, cx);
