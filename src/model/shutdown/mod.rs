@@ -17,6 +17,7 @@ mod grace;
 mod servers;
 mod shell;
 mod sleep;
+mod stated;
 mod timeout;
 
 pub use budget::{

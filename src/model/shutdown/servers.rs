@@ -45,7 +45,7 @@
 //!   (<https://kubernetes.io/docs/reference/command-line-tools-reference/kube-apiserver/>).
 
 use super::command::CommandLine;
-use super::timeout::{ShutdownTimeout, TimeoutOrigin, TimeoutSource, judge};
+use super::stated::{ShutdownTimeout, TimeoutOrigin, TimeoutSource, judge};
 use crate::model::Millis;
 use crate::model::env::ContainerEnv;
 use crate::model::glob::image_matches;
