@@ -119,8 +119,6 @@ mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::model::TemplatePaths;
-    use crate::source::Document;
 
     fn env_of(container: Value, extra: Vec<Value>) -> ContainerEnv {
         let mut docs = vec![json!({"apiVersion": "apps/v1", "kind": "Deployment",
@@ -129,12 +127,7 @@ mod tests {
                 "metadata": {"labels": {"app": "web"}},
                 "spec": {"containers": [container]}}}})];
         docs.extend(extra);
-        let docs: Vec<Document> = docs
-            .into_iter()
-            .map(|v| Document::detached("t", v))
-            .collect();
-        let (index, errors) = Index::build(&docs, &TemplatePaths::new());
-        assert!(errors.is_empty(), "{errors:?}");
+        let index = Index::of_values(docs);
         let w = &index.workloads[0];
         let c = w
             .containers()

@@ -44,6 +44,18 @@ pub struct Index {
 impl Index {
     /// Decodes every document of a kind rollsafe reads. Documents that do not
     /// decode are returned beside the index and left out of it.
+    /// The index of detached documents, each of which must decode.
+    #[cfg(test)]
+    pub(crate) fn of_values(values: Vec<serde_json::Value>) -> Index {
+        let docs: Vec<Document> = values
+            .into_iter()
+            .map(|v| Document::detached("t", v))
+            .collect();
+        let (index, errors) = Index::build(&docs, &TemplatePaths::new());
+        assert!(errors.is_empty(), "{errors:?}");
+        index
+    }
+
     pub fn build(documents: &[Document], templates: &TemplatePaths) -> (Index, Vec<Undecodable>) {
         let mut index = Index::default();
         let mut undecodable = Vec::new();

@@ -411,7 +411,6 @@ mod tests {
     use super::super::budget::{PodShutdown, ShutdownSettings};
     use super::super::testing::*;
     use super::super::timeout::{ShutdownTimeout, TimeoutSettings};
-    use crate::model::TemplatePaths;
     use crate::model::serving::ServingSettings;
 
     /// `(seconds, source)` of a reading, when it is stated.
@@ -421,12 +420,7 @@ mod tests {
     /// policy names `SHUTDOWN_TIMEOUT` and `--shutdown-grace-period` as
     /// generic sources.
     fn read(docs: Vec<Value>) -> (Said, Said) {
-        let docs: Vec<Document> = docs
-            .into_iter()
-            .map(|v| Document::detached("t", v))
-            .collect();
-        let (index, errors) = Index::build(&docs, &TemplatePaths::new());
-        assert!(errors.is_empty(), "{errors:?}");
+        let index = Index::of_values(docs);
         let env = vec!["SHUTDOWN_TIMEOUT".to_owned()];
         let flags = vec!["--shutdown-grace-period".to_owned()];
         let settings = ShutdownSettings {

@@ -238,7 +238,6 @@ fn from_flags(
 mod tests {
     use super::super::testing::*;
     use super::*;
-    use crate::model::TemplatePaths;
 
     #[test]
     fn a_pod_reads_its_own_annotations() {
@@ -289,12 +288,7 @@ mod tests {
         }
 
         fn run(&self, documents: Vec<Value>) -> ShutdownTimeout {
-            let docs: Vec<Document> = documents
-                .into_iter()
-                .map(|v| Document::detached("t", v))
-                .collect();
-            let (index, errors) = Index::build(&docs, &TemplatePaths::new());
-            assert!(errors.is_empty(), "{errors:?}");
+            let index = Index::of_values(documents);
             let w = &index.workloads[0];
             let settings = TimeoutSettings {
                 env_names: &self.env,
