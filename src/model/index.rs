@@ -31,19 +31,41 @@ pub struct Undecodable {
 }
 
 /// The cross-object index of one run.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Index {
     pub workloads: Vec<Workload>,
-    pub services: Vec<Related<Service>>,
+    services: Vec<Related<Service>>,
+    /// Names this index's set of Services: a workload keeps the Services that
+    /// select it under this stamp, and asks again when it differs.
+    services_stamp: u64,
     pub pdbs: Vec<Related<PodDisruptionBudget>>,
     pub hpas: Vec<Related<HorizontalPodAutoscaler>>,
     configmaps: HashMap<(String, String), Related<ConfigMap>>,
     claims: HashMap<(String, String), Related<PersistentVolumeClaim>>,
 }
 
+/// Stamps no two sets of Services share.
+static STAMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+fn next_stamp() -> u64 {
+    STAMPS.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
+impl Default for Index {
+    fn default() -> Self {
+        Index {
+            workloads: Vec::new(),
+            services: Vec::new(),
+            services_stamp: next_stamp(),
+            pdbs: Vec::new(),
+            hpas: Vec::new(),
+            configmaps: HashMap::new(),
+            claims: HashMap::new(),
+        }
+    }
+}
+
 impl Index {
-    /// Decodes every document of a kind rollsafe reads. Documents that do not
-    /// decode are returned beside the index and left out of it.
     /// The index of detached documents, each of which must decode.
     #[cfg(test)]
     pub(crate) fn of_values(values: Vec<serde_json::Value>) -> Index {
@@ -56,6 +78,8 @@ impl Index {
         index
     }
 
+    /// Decodes every document of a kind rollsafe reads. Documents that do not
+    /// decode are returned beside the index and left out of it.
     pub fn build(documents: &[Document], templates: &TemplatePaths) -> (Index, Vec<Undecodable>) {
         let mut index = Index::default();
         let mut undecodable = Vec::new();
@@ -82,7 +106,10 @@ impl Index {
         };
         match kind {
             KnownKind::Workload(_) => Ok(()),
-            KnownKind::Service => related(doc, object).map(|r| self.services.push(r)),
+            KnownKind::Service => related(doc, object).map(|r| {
+                self.services.push(r);
+                self.services_stamp = next_stamp();
+            }),
             KnownKind::PodDisruptionBudget => related(doc, object).map(|r| self.pdbs.push(r)),
             KnownKind::HorizontalPodAutoscaler => related(doc, object).map(|r| self.hpas.push(r)),
             KnownKind::ConfigMap => related(doc, object).map(|r: Related<ConfigMap>| {
@@ -98,18 +125,48 @@ impl Index {
         }
     }
 
+    /// The Services of the input.
+    pub fn services(&self) -> &[Related<Service>] {
+        &self.services
+    }
+
     /// Services in the workload's namespace whose selector matches its pods.
+    /// Every container of every rule asks this, so a workload keeps the
+    /// answer for this index's Services.
     pub fn services_selecting<'a>(
         &'a self,
         w: &'a Workload,
     ) -> impl Iterator<Item = &'a Related<Service>> {
-        self.services.iter().filter(move |s| {
-            s.object.namespace_key() == w.object.namespace_key()
-                && s.typed
-                    .spec
-                    .as_ref()
-                    .and_then(|spec| spec.selector.as_ref())
-                    .is_some_and(|selector| map_selects(selector, w.pod_labels()))
+        let (stamp, cached) = w
+            .selecting_services
+            .get_or_init(|| (self.services_stamp, self.select_services(w)));
+        let positions = if *stamp == self.services_stamp {
+            std::borrow::Cow::Borrowed(cached.as_slice())
+        } else {
+            std::borrow::Cow::Owned(self.select_services(w))
+        };
+        (0..positions.len())
+            .filter_map(move |i| positions.get(i).and_then(|&at| self.services.get(at)))
+    }
+
+    fn select_services(&self, w: &Workload) -> Vec<usize> {
+        self.services
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| service_selects(s, w))
+            .map(|(at, _)| at)
+            .collect()
+    }
+
+    /// Whether a Service that selects the workload's pods also selects
+    /// another workload's: versions of one service (`reviews-v1` beside
+    /// `reviews-v2`), a canary beside the stable pods.
+    pub fn shares_a_service(&self, w: &Workload) -> bool {
+        self.services_selecting(w).any(|service| {
+            self.workloads
+                .iter()
+                .filter(|other| !std::ptr::eq(*other, w) && other.object != w.object)
+                .any(|other| service_selects(service, other))
         })
     }
 
@@ -170,6 +227,16 @@ impl Index {
     pub fn claim(&self, namespace: &str, name: &str) -> Option<&Related<PersistentVolumeClaim>> {
         self.claims.get(&(namespace.to_owned(), name.to_owned()))
     }
+}
+
+fn service_selects(service: &Related<Service>, w: &Workload) -> bool {
+    service.object.namespace_key() == w.object.namespace_key()
+        && service
+            .typed
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.selector.as_ref())
+            .is_some_and(|selector| map_selects(selector, w.pod_labels()))
 }
 
 fn pdb_selects(pdb: &Related<PodDisruptionBudget>, w: &Workload) -> bool {

@@ -68,6 +68,9 @@ pub struct Workload {
     /// `metricsOnlyImages` they were found with: every container asks which
     /// ports its pod's proxies front, so the pod is searched once.
     pub(crate) metrics_upstreams: std::sync::OnceLock<(Vec<String>, Vec<i32>)>,
+    /// The positions of the Services that select the pods, for the index's
+    /// Services stamped so (see `Index::services_selecting`).
+    pub(crate) selecting_services: std::sync::OnceLock<(u64, Vec<usize>)>,
 }
 
 /// Where a container sits in the pod.
@@ -235,6 +238,7 @@ impl Workload {
             rollout: parts.rollout,
             unread: Vec::new(),
             metrics_upstreams: std::sync::OnceLock::new(),
+            selecting_services: std::sync::OnceLock::new(),
         })
     }
 

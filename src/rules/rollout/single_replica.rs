@@ -61,7 +61,7 @@ impl Rule for SingleReplica {
         let Some(scale) = Scale::of(w, cx).filter(|s| s.count == 1) else {
             return;
         };
-        if !serves_traffic(w, cx) || has_siblings(w, cx) {
+        if !serves_traffic(w, cx) || cx.index.shares_a_service(w) {
             return;
         }
         if w.kind == WorkloadKind::Deployment
@@ -85,22 +85,6 @@ fn single_instance(w: &Workload, cx: &Context<'_>) -> bool {
             let image = c.container.image.as_deref().unwrap_or_default();
             matching_image_glob(&cx.settings.single_instance_images, image).is_some()
         })
-}
-
-/// Whether a Service that selects the workload's pods selects another
-/// workload's pods too.
-fn has_siblings(w: &Workload, cx: &Context<'_>) -> bool {
-    cx.index.services_selecting(w).any(|service| {
-        cx.index
-            .workloads
-            .iter()
-            .filter(|other| !std::ptr::eq(*other, w) && other.object != w.object)
-            .any(|other| {
-                cx.index
-                    .services_selecting(other)
-                    .any(|s| s.object == service.object)
-            })
-    })
 }
 
 fn message(w: &Workload, scale: &Scale) -> String {
