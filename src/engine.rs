@@ -155,11 +155,7 @@ fn judge(
             checked.push((doc, problems));
         }
     }
-    let cx = Context {
-        settings: &policy.settings,
-        index: &index,
-        kubernetes: policy.kubernetes_version,
-    };
+    let cx = Context::new(&policy.settings, &index, policy.kubernetes_version);
     let enabled: Vec<(&dyn Rule, Severity)> = rules::RULES
         .iter()
         .filter_map(|&rule| policy.severity(rule.info().id).map(|s| (rule, s)))

@@ -13,6 +13,10 @@ use serde::Serialize;
 pub use settings::Settings;
 
 use crate::fix::Fix;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use crate::model::shutdown::PodShutdown;
 use crate::model::{Index, KubeVersion, ObjectRef, Related, Workload};
 use crate::schema::Problem;
 use crate::source::Document;
@@ -215,6 +219,37 @@ pub struct Context<'a> {
     pub settings: &'a Settings,
     pub index: &'a Index,
     pub kubernetes: KubeVersion,
+    /// The shutdown of the workload last asked about: the rules that judge
+    /// one workload one after another read it once.
+    shutdown: RefCell<Option<Rc<PodShutdown<'a>>>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(settings: &'a Settings, index: &'a Index, kubernetes: KubeVersion) -> Self {
+        Context {
+            settings,
+            index,
+            kubernetes,
+            shutdown: RefCell::new(None),
+        }
+    }
+
+    /// The shutdown of `w` as the policy's settings read it, read once per
+    /// workload of the index (a workload from elsewhere is read each time).
+    pub fn pod_shutdown<'c>(&'c self, w: &'c Workload) -> Rc<PodShutdown<'c>> {
+        if let Some(pod) = self.shutdown.borrow().as_ref()
+            && std::ptr::eq(pod.workload, w)
+        {
+            return Rc::clone(pod) as Rc<PodShutdown<'c>>;
+        }
+        let settings = self.settings.shutdown();
+        let Some(own) = self.index.workloads.iter().find(|x| std::ptr::eq(*x, w)) else {
+            return Rc::new(PodShutdown::of(w, self.index, &settings));
+        };
+        let pod = Rc::new(PodShutdown::of(own, self.index, &settings));
+        *self.shutdown.borrow_mut() = Some(Rc::clone(&pod));
+        pod
+    }
 }
 
 /// A rule's raw result, before the engine gives it a severity and a place.

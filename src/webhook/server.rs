@@ -66,6 +66,9 @@ pub struct AppState {
     /// Large reviews running at once, at most one per core.
     large_reviews: Arc<Semaphore>,
     large_review_slots: usize,
+    /// A large review has ended since the memory was last handed back: its
+    /// answer, written after it ended, was freed in the connection's thread.
+    trim_due: Arc<AtomicBool>,
 }
 
 impl AppState {
@@ -78,6 +81,20 @@ impl AppState {
             cancel: Arc::new(AtomicBool::new(false)),
             large_reviews: Arc::new(Semaphore::new(slots)),
             large_review_slots: slots,
+            trim_due: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Hands freed memory back to the system when the large reviews are
+    /// over and their answers written, checking twice a second.
+    async fn trim_when_idle(self) {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            let idle = self.large_reviews.available_permits() == self.large_review_slots;
+            if idle && self.trim_due.swap(false, Ordering::Relaxed) {
+                let _ = tokio::task::spawn_blocking(release_free_memory).await;
+            }
         }
     }
 }
@@ -191,6 +208,7 @@ async fn review(
     let reviewer = Arc::clone(&state.reviewer);
     let large_reviews = Arc::clone(&state.large_reviews);
     let slots = state.large_review_slots;
+    state.trim_due.store(true, Ordering::Relaxed);
     let work = tokio::task::spawn_blocking(move || {
         let reviewed = reviewer.review(endpoint, &body, &deadline);
         drop(body);
@@ -396,6 +414,7 @@ pub async fn run(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeE
         });
     }
     let watcher = tokio::spawn(Arc::clone(&tls).watch(poll, Arc::clone(&state.metrics)));
+    let trimmer = tokio::spawn(state.clone().trim_when_idle());
 
     let connections = Connections {
         acceptor,
@@ -426,6 +445,7 @@ pub async fn run(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeE
     }
     drop(listener);
     watcher.abort();
+    trimmer.abort();
     let open = connections.graceful.count();
     tracing::info!(
         open_connections = open,

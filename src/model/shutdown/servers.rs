@@ -162,7 +162,9 @@ pub fn server_shutdown(seen: &Seen<'_>) -> ServerShutdown {
 fn istio_proxy(seen: &Seen<'_>) -> Option<ServerShutdown> {
     const ISTIO: &str = "Istio's proxy";
     let image = seen.image();
-    let proxy_image = image_matches("*/proxyv2", image) || seen.c.name() == "istio-proxy";
+    // `contains` first: a glob per container per recogniser adds up.
+    let proxy_image = (image.contains("proxyv2") && image_matches("*/proxyv2", image))
+        || seen.c.name() == "istio-proxy";
     let runs_agent = seen.command.args.first().is_some_and(|a| a.text == "proxy");
     if !proxy_image || !runs_agent {
         return None;
@@ -204,7 +206,7 @@ fn mesh_config_drain(seen: &Seen<'_>) -> Option<ShutdownTimeout> {
 fn envoy(seen: &Seen<'_>) -> Option<ServerShutdown> {
     const ENVOY: &str = "Envoy";
     let envoy_entrypoint = seen.c.container.command.is_none()
-        && image_matches("*envoyproxy/envoy*", seen.image())
+        && seen.image().contains("envoyproxy/envoy")
         && seen
             .command
             .args
@@ -311,9 +313,14 @@ fn ingress_nginx(seen: &Seen<'_>) -> Option<ServerShutdown> {
 fn knative(seen: &Seen<'_>) -> Option<ServerShutdown> {
     const KNATIVE: &str = "Knative";
     let image = seen.image();
-    let data_path = ["activator", "webhook", "queue"]
+    let data_path = image.contains("knative.dev/serving/cmd/")
+        && [
+            "*knative.dev/serving/cmd/activator",
+            "*knative.dev/serving/cmd/webhook",
+            "*knative.dev/serving/cmd/queue",
+        ]
         .iter()
-        .any(|cmd| image_matches(&format!("*knative.dev/serving/cmd/{cmd}"), image));
+        .any(|glob| image_matches(glob, image));
     if !data_path {
         return None;
     }
@@ -329,7 +336,9 @@ fn knative(seen: &Seen<'_>) -> Option<ServerShutdown> {
 
 fn thanos(seen: &Seen<'_>) -> Option<ServerShutdown> {
     const THANOS: &str = "Thanos";
-    if !seen.runs("thanos") && !image_matches("*thanos/thanos", seen.image()) {
+    let image = seen.image();
+    let thanos_image = image.contains("thanos") && image_matches("*thanos/thanos", image);
+    if !seen.runs("thanos") && !thanos_image {
         return None;
     }
     // The HTTP and gRPC servers stop side by side: the longer grace decides.
@@ -355,6 +364,9 @@ fn thanos(seen: &Seen<'_>) -> Option<ServerShutdown> {
 
 fn dskit(seen: &Seen<'_>) -> Option<ServerShutdown> {
     let image = seen.image();
+    if !image.contains("grafana/") {
+        return None;
+    }
     let server = if image_matches("*grafana/loki", image) {
         "Loki"
     } else if image_matches("*grafana/mimir", image) {

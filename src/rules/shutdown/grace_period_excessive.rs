@@ -61,7 +61,7 @@ impl Rule for GracePeriodExcessive {
         if w.pod_spec.termination_grace_period_seconds.is_none() {
             return;
         }
-        let pod = pod_shutdown(w, cx);
+        let pod = cx.pod_shutdown(w);
         let grace = pod.grace;
         let max = cx.settings.max_grace_period;
         let need = pod.known_need();

@@ -84,7 +84,7 @@ declare_rule! {
 
 impl Rule for GracePeriodTooShort {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let pod = pod_shutdown(w, cx);
+        let pod = cx.pod_shutdown(w);
         for m in &pod.containers {
             if !m.serves || m.hook_outlasts(pod.grace) {
                 continue;

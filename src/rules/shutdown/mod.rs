@@ -39,11 +39,6 @@ use crate::model::shutdown::{
 use crate::model::{ContainerRef, KubeVersion, Millis, Workload};
 use crate::severity::Severity;
 
-/// The pod's shutdown as the policy's settings read it.
-fn pod_shutdown<'w>(w: &'w Workload, cx: &Context<'_>) -> PodShutdown<'w> {
-    PodShutdown::of(w, cx.index, &cx.settings.shutdown())
-}
-
 /// The `shellessImages` glob a container's image matches, unless its tag
 /// names a variant with a shell.
 fn shelless_image<'s>(cx: &'s Context<'_>, c: &ContainerRef<'_>) -> Option<&'s str> {

@@ -75,7 +75,7 @@ declare_rule! {
 
 impl Rule for PrestopExceedsGracePeriod {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let pod = pod_shutdown(w, cx);
+        let pod = cx.pod_shutdown(w);
         let grace = grace_text(&pod);
         for m in &pod.containers {
             if !m.hook_outlasts(pod.grace) {

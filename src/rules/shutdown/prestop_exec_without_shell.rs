@@ -75,7 +75,7 @@ declare_rule! {
 
 impl Rule for PrestopExecWithoutShell {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let pod = pod_shutdown(w, cx);
+        let pod = cx.pod_shutdown(w);
         for (at, m) in pod.containers.iter().enumerate() {
             let Some(glob) = m.hook_fails.as_ref().map(|f| f.glob.as_str()) else {
                 continue;

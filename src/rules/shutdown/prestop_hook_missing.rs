@@ -119,7 +119,7 @@ impl Rule for PrestopHookMissing {
         if !replacement_overlaps(w, cx) {
             return;
         }
-        let pod = pod_shutdown(w, cx);
+        let pod = cx.pod_shutdown(w);
         let seconds = min.ceil_secs();
         for (at, m) in pod.containers.iter().enumerate() {
             // An app that drains by itself is judged on that drain by

@@ -77,7 +77,7 @@ declare_rule! {
 impl Rule for PrestopSleepTooShort {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let min = cx.settings.min_drain_delay;
-        let pod = pod_shutdown(w, cx);
+        let pod = cx.pod_shutdown(w);
         for (at, m) in pod.containers.iter().enumerate() {
             let in_app = m.in_app();
             let hook_read = m.drain.hook != PreStopHook::None

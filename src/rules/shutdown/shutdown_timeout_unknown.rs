@@ -99,7 +99,7 @@ declare_rule! {
 
 impl Rule for ShutdownTimeoutUnknown {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
-        let pod = pod_shutdown(w, cx);
+        let pod = cx.pod_shutdown(w);
         let mut reported: Vec<String> = Vec::new();
         for m in &pod.containers {
             if !m.serves {
