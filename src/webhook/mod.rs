@@ -42,6 +42,7 @@ const RUNTIME_SHUTDOWN: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Runs the server on a multi-threaded runtime until it has shut down.
 pub fn serve(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeError> {
+    server::bound_allocator_retention();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         // Large reviews take one blocking thread per core at most; the

@@ -228,6 +228,23 @@ async fn review(
     }
 }
 
+/// Makes glibc give memory back: by default it raises its mmap and trim
+/// thresholds after each large buffer it frees (up to 32 and 64 MiB), after
+/// which the thread arenas keep every freed page, and `malloc_trim` never
+/// shrinks the top of an arena other than the main one. With fixed
+/// thresholds a review's large buffers are mapped and unmapped on their own
+/// and an arena's top is cut back once 1 MiB of it is free. Called before
+/// the runtime starts its threads.
+pub(crate) fn bound_allocator_retention() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets glibc's tunables; no allocation is live
+    // across the call that depends on them.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 1024 * 1024);
+    }
+}
+
 /// Returns the heap's free pages to the system (glibc only; elsewhere the
 /// allocator does as it does).
 fn release_free_memory() {
