@@ -19,6 +19,12 @@
 //! and 80,000 keys merged with `<<` (against the same keys written out). Each
 //! should stay within a small factor: nothing here is quadratic.
 //!
+//! The scale table (`cargo bench --bench lint -- scale` runs it alone) times
+//! what platform teams lint in one CI job, generated in a temporary folder
+//! from the corpus: a ~100 MB tree (copies of the corpus) on every core and
+//! on one thread, and one ~80 MB stream of 20,000 Deployments (and one of
+//! 5,000, to show how memory grows with the stream).
+//!
 //! A second table gives the cost of the schema rules (`unknown-field`,
 //! `invalid-field-value`): the same lint with the default policy
 //! (`testdata/policies/default.yml`) against one that turns both off
@@ -47,8 +53,12 @@ fn main() {
     } else {
         repo.join("testdata/corpus")
     };
+    if args.first().map(String::as_str) == Some("scale") {
+        scale(&repo, &corpus);
+        return;
+    }
     let workloads = [
-        ("corpus", corpus),
+        ("corpus", corpus.clone()),
         (
             "one 4 KB file",
             repo.join("testdata/corpus/knative-serving/activator.yaml"),
@@ -84,8 +94,120 @@ fn main() {
             lint.rss_kib as f64 / (base.rss_kib.max(1)) as f64,
         );
     }
+    scale(&repo, &corpus);
     schema_cost(&repo);
     hostile();
+}
+
+/// Runs of each scale workload: each takes seconds.
+const SCALE_RUNS: usize = 5;
+
+/// A large tree and long streams, against the baseline on the same bytes.
+fn scale(repo: &Path, corpus: &Path) {
+    let dir = std::env::temp_dir().join(format!("rollsafe-bench-scale-{}", std::process::id()));
+    let tree = dir.join("tree");
+    let copies = (100_000_000 / total_bytes(corpus).max(1)).max(1);
+    for copy in 0..copies {
+        copy_tree(corpus, &tree.join(format!("copy{copy}")));
+    }
+    let deployment =
+        std::fs::read_to_string(repo.join("testdata/corpus/knative-serving/activator.yaml"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let deployment = deployment
+        .split("\n---\n")
+        .find(|d| d.contains("kind: Deployment"))
+        .unwrap_or_else(|| panic!("activator.yaml holds no Deployment"))
+        .to_owned();
+    let stream = |count: usize| {
+        let path = dir.join(format!("stream-{count}.yaml"));
+        let text: String = (0..count)
+            .map(|i| {
+                let named =
+                    deployment.replacen("name: activator\n", &format!("name: activator-{i}\n"), 1);
+                format!("{named}\n---\n")
+            })
+            .collect();
+        std::fs::write(&path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        path
+    };
+    let streams = [stream(5_000), stream(20_000)];
+    // A child's peak RSS counts what it shares with this process when it
+    // starts: hand the generated texts back first.
+    // SAFETY: malloc_trim only walks glibc's own free lists.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+    println!();
+    println!(
+        "scale: rollsafe lint vs. serde_yaml → serde_json::Value (one thread), {SCALE_RUNS} runs each, medians"
+    );
+    println!(
+        "{:<26} {:>10} {:>9} {:>9} {:>7} {:>9} {:>9} {:>7}",
+        "workload", "MB", "lint s", "base s", "ratio", "lint MiB", "base MiB", "ratio"
+    );
+    let mut rows: Vec<(String, PathBuf, Vec<&str>)> = vec![
+        (format!("tree ({copies} corpora)"), tree.clone(), vec![]),
+        (
+            "tree, --threads 1".to_owned(),
+            tree.clone(),
+            vec!["--threads", "1"],
+        ),
+    ];
+    for path in &streams {
+        let count = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().replace("stream-", ""))
+            .unwrap_or_default();
+        rows.push((
+            format!("stream of {count} Deployments"),
+            path.clone(),
+            vec![],
+        ));
+    }
+    for (name, path, extra) in rows {
+        let path_text = path.to_string_lossy().into_owned();
+        let mut args = vec![
+            "lint",
+            "--format",
+            "json",
+            "--fail-on",
+            "never",
+            "--max-file-size",
+            "1073741824",
+        ];
+        args.extend(extra);
+        args.push(&path_text);
+        let lint = measure_n(env!("CARGO_BIN_EXE_rollsafe"), &args, SCALE_RUNS);
+        let exe = std::env::current_exe().unwrap_or_default();
+        let base = measure_n(
+            &exe.to_string_lossy(),
+            &["--baseline", &path_text],
+            SCALE_RUNS,
+        );
+        println!(
+            "{:<26} {:>10.1} {:>9.2} {:>9.2} {:>6.2}x {:>9.1} {:>9.1} {:>6.2}x",
+            name,
+            total_bytes(&path) as f64 / 1e6,
+            lint.wall.as_secs_f64(),
+            base.wall.as_secs_f64(),
+            lint.wall.as_secs_f64() / base.wall.as_secs_f64().max(1e-9),
+            mib(lint.rss_kib),
+            mib(base.rss_kib),
+            lint.rss_kib as f64 / (base.rss_kib.max(1)) as f64,
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for file in manifests(from) {
+        let relative = file.strip_prefix(from).unwrap_or(&file);
+        let target = to.join(relative);
+        if let Some(parent) = target.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        std::fs::copy(&file, &target).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+    }
 }
 
 /// Inputs with and without what once made a run quadratic.
@@ -291,10 +413,14 @@ fn total_bytes(path: &Path) -> u64 {
 }
 
 fn measure(program: &str, args: &[&str]) -> Sample {
-    let mut walls = Vec::with_capacity(RUNS);
-    let mut cpus = Vec::with_capacity(RUNS);
-    let mut rss = Vec::with_capacity(RUNS);
-    for run in 0..=RUNS {
+    measure_n(program, args, RUNS)
+}
+
+fn measure_n(program: &str, args: &[&str], runs: usize) -> Sample {
+    let mut walls = Vec::with_capacity(runs);
+    let mut cpus = Vec::with_capacity(runs);
+    let mut rss = Vec::with_capacity(runs);
+    for run in 0..=runs {
         let sample = run_once(program, args);
         if run > 0 {
             walls.push(sample.wall);
@@ -306,9 +432,9 @@ fn measure(program: &str, args: &[&str]) -> Sample {
     cpus.sort();
     rss.sort_unstable();
     Sample {
-        wall: walls[RUNS / 2],
-        cpu: cpus[RUNS / 2],
-        rss_kib: rss[RUNS / 2],
+        wall: walls[runs / 2],
+        cpu: cpus[runs / 2],
+        rss_kib: rss[runs / 2],
     }
 }
 

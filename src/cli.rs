@@ -88,6 +88,10 @@ pub struct InputArgs {
     /// Refuse any input larger than this (`64MiB`, `512KiB`, or bytes).
     #[arg(long, value_name = "SIZE", default_value = "64MiB", value_parser = size)]
     pub max_file_size: u64,
+    /// Threads that read files and judge objects; 0 (the default) means one
+    /// per core. The output is the same whatever the number.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub threads: usize,
 }
 
 #[derive(Debug, Args)]

@@ -9,6 +9,7 @@ use crate::apply::{self, Safety};
 use crate::cli::{
     ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs, ServeArgs, TimelineArgs, TimelineFormat,
 };
+use crate::deadline::Deadline;
 use crate::engine;
 use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog};
@@ -73,6 +74,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
         return Ok(Status::Error);
     };
+    crate::parallel::set_threads(args.input.threads);
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
     let loader = Loader::new(&wants).with_max_file_size(args.input.max_file_size);
     let loader = if args.fix || args.diff {
@@ -80,8 +82,27 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     } else {
         loader
     };
-    let mut loaded = loader.load_paths(&args.input.paths);
-    let mut outcome = engine::evaluate(&loaded.documents, &policy);
+    let (mut loaded, mut outcome) = if args.fix || args.diff {
+        let loaded = loader.load_paths(&args.input.paths);
+        let outcome = engine::evaluate(&loaded.documents, &policy);
+        (loaded, outcome)
+    } else {
+        // Each document is judged as its file is read; only what the
+        // cross-object rules need is kept past that.
+        let judge = engine::Judge::new(&policy);
+        let no_deadline = Deadline::none();
+        let (loaded, passes) = loader.load_paths_with(&args.input.paths, |documents| {
+            documents
+                .iter()
+                .map(|doc| judge.document(doc, &no_deadline))
+                .collect::<Vec<_>>()
+        });
+        let outcome = judge
+            .finish(passes.into_iter().flatten(), &no_deadline)
+            .map(|(outcome, _)| outcome)
+            .unwrap_or_default();
+        (loaded, outcome)
+    };
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_deref();
     if args.fix || args.diff {
@@ -142,7 +163,7 @@ fn write_fixes(fixes: &mut apply::lint::Fixes) -> Vec<InputError> {
     let changed: Vec<usize> = fixes.changed().collect();
     for index in changed {
         let source = Arc::clone(&fixes.original[index]);
-        if source.name() == apply::lint::STDIN {
+        if source.name() == crate::source::STDIN {
             continue;
         }
         let path = std::path::Path::new(source.name());
@@ -270,6 +291,7 @@ pub fn timeline(
     let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
         return Ok(Status::Error);
     };
+    crate::parallel::set_threads(args.input.threads);
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
     let loaded = Loader::new(&wants)
         .with_max_file_size(args.input.max_file_size)

@@ -19,8 +19,9 @@ use serde_json::Value;
 
 use crate::deadline::{Deadline, Expired};
 use crate::finding::Finding;
-use crate::model::index::Undecodable;
+use crate::model::index::{Entry, Undecodable};
 use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths, template_of};
+use crate::parallel;
 use crate::policy::Policy;
 use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Violation};
 use crate::schema::{self, Problem, ProblemKind};
@@ -115,22 +116,107 @@ fn judge(
     policy: &Policy,
     deadline: &Deadline,
 ) -> Result<(Outcome, Index), Expired> {
-    let templates = &policy.template_paths;
-    let needs = document_needs(policy);
-    let checker = schema::Checker {
-        version: policy.kubernetes_version,
-        schema_dirs: &policy.schema_dirs,
-        templates,
-    };
-    let mut outcome = Outcome::default();
-    let mut index = Index::default();
-    let mut checked = Vec::new();
-    for doc in documents {
+    let judge = Judge::new(policy);
+    let passes = parallel::map_in_order(documents, |doc| judge.document(doc, deadline));
+    judge.finish(passes, deadline)
+}
+
+/// The rules of a policy, run in two stages: [`Judge::document`] on each
+/// document as it is read (on any thread, keeping only what the second
+/// stage needs), then [`Judge::finish`] over the objects of the whole run.
+pub struct Judge<'p> {
+    policy: &'p Policy,
+    needs: DocumentNeeds,
+    enabled: Vec<(&'static dyn Rule, Severity)>,
+}
+
+/// What the first stage leaves of one document: its object, decoded, the
+/// findings of the rules that judge documents as written, and the errors.
+pub struct DocumentPass {
+    decoded: Result<Option<Entry>, Box<Undecodable>>,
+    placed: Placed,
+    unusable_schema: Option<(std::path::PathBuf, String)>,
+}
+
+impl<'p> Judge<'p> {
+    pub fn new(policy: &'p Policy) -> Self {
+        Judge {
+            policy,
+            needs: document_needs(policy),
+            enabled: rules::RULES
+                .iter()
+                .filter_map(|&rule| policy.severity(rule.info().id).map(|s| (rule, s)))
+                .collect(),
+        }
+    }
+
+    /// Checks and decodes one document and runs the rules that judge
+    /// documents as written. Needs nothing of the other documents.
+    pub fn document(&self, doc: &Document, deadline: &Deadline) -> Result<DocumentPass, Expired> {
         deadline.check()?;
-        let mut problems = Vec::new();
-        if needs.schema {
+        let policy = self.policy;
+        let templates = &policy.template_paths;
+        let (mut problems, unusable_schema) = if self.needs.schema {
+            let checker = schema::Checker {
+                version: policy.kubernetes_version,
+                schema_dirs: &policy.schema_dirs,
+                templates,
+            };
             let result = checker.check(doc);
-            if let Some((path, message)) = result.unusable_schema {
+            (result.problems, result.unusable_schema)
+        } else {
+            (Vec::new(), None)
+        };
+        let decoded = match Entry::decode(doc, templates) {
+            Err(_) if self.needs.decode_errors => {
+                Ok(decode_repaired(doc, &mut problems, templates))
+            }
+            Err(error) => Err(Box::new(Undecodable {
+                doc: doc.clone(),
+                error,
+            })),
+            Ok(entry) => Ok(entry),
+        };
+        let mut placed = Placed::default();
+        if self.needs.schema || self.needs.decode_errors {
+            let object = ObjectRef::from_value(&doc.value);
+            let template = template_of(&object, templates).map(|(_, pointer)| pointer);
+            let subject = Subject {
+                doc,
+                object: &object,
+                template: template.as_deref(),
+            };
+            let view = DocumentView {
+                doc,
+                object: &object,
+                problems: &problems,
+            };
+            let mut violations = Vec::new();
+            for &(rule, severity) in &self.enabled {
+                rule.check_document(&view, &mut violations);
+                placed.place(policy, rule, severity, &subject, &mut violations);
+            }
+        }
+        Ok(DocumentPass {
+            decoded,
+            placed,
+            unusable_schema,
+        })
+    }
+
+    /// Builds the index of the run from the documents' passes, in input
+    /// order, and runs the rules that judge workloads and
+    /// PodDisruptionBudgets against it.
+    pub fn finish(
+        &self,
+        passes: impl IntoIterator<Item = Result<DocumentPass, Expired>>,
+        deadline: &Deadline,
+    ) -> Result<(Outcome, Index), Expired> {
+        let mut outcome = Outcome::default();
+        let mut index = Index::default();
+        for pass in passes {
+            let pass = pass?;
+            if let Some((path, message)) = pass.unusable_schema {
                 let path = path.display().to_string();
                 if !outcome.errors.iter().any(|e| e.path == path) {
                     let help = "fix the file or remove it from `schemaDirs`".to_owned();
@@ -139,111 +225,83 @@ fn judge(
                         .push(InputError::about(&path, message, Some(help)));
                 }
             }
-            problems = result.problems;
-        }
-        if let Err(error) = index.insert(doc, templates) {
-            if needs.decode_errors {
-                decode_repaired(&mut index, doc, &mut problems, templates);
-            } else {
-                outcome.errors.push(undecodable_error(Undecodable {
-                    doc: doc.clone(),
-                    error,
-                }));
+            match pass.decoded {
+                Ok(entry) => index.add(entry),
+                Err(undecodable) => outcome.errors.push(undecodable_error(*undecodable)),
             }
+            outcome.findings.extend(pass.placed.findings);
+            outcome.suppressed.extend(pass.placed.suppressed);
         }
-        if needs.schema || needs.decode_errors {
-            checked.push((doc, problems));
-        }
+        self.judge_objects(outcome, index, deadline)
     }
-    let cx = Context::new(&policy.settings, &index, policy.kubernetes_version);
-    let enabled: Vec<(&dyn Rule, Severity)> = rules::RULES
-        .iter()
-        .filter_map(|&rule| policy.severity(rule.info().id).map(|s| (rule, s)))
-        .collect();
-    let mut violations = Vec::new();
-    for (doc, problems) in &checked {
-        deadline.check()?;
-        let object = ObjectRef::from_value(&doc.value);
-        let template = template_of(&object, templates).map(|(_, pointer)| pointer);
-        let subject = Subject {
-            doc,
-            object: &object,
-            template: template.as_deref(),
-        };
-        let view = DocumentView {
-            doc,
-            object: &object,
-            problems,
-        };
-        for &(rule, severity) in &enabled {
-            rule.check_document(&view, &cx, &mut violations);
-            place(
-                &mut outcome,
-                policy,
-                rule,
-                severity,
-                &subject,
-                &mut violations,
-            );
-        }
-    }
-    for workload in &index.workloads {
-        let subject = Subject {
-            doc: &workload.doc,
-            object: &workload.object,
-            template: Some(&workload.template_pointer),
-        };
-        for &(rule, severity) in &enabled {
+
+    fn judge_objects(
+        &self,
+        mut outcome: Outcome,
+        index: Index,
+        deadline: &Deadline,
+    ) -> Result<(Outcome, Index), Expired> {
+        let policy = self.policy;
+        let enabled = &self.enabled;
+        let context = || Context::new(&policy.settings, &index, policy.kubernetes_version);
+        // The rules that judge one workload share its facts through one context.
+        let by_workload = parallel::map_in_order(&index.workloads, |workload| {
+            let cx = context();
+            let subject = Subject {
+                doc: &workload.doc,
+                object: &workload.object,
+                template: Some(&workload.template_pointer),
+            };
+            let mut placed = Placed::default();
+            let mut violations = Vec::new();
+            for &(rule, severity) in enabled {
+                deadline.check()?;
+                rule.check_workload(workload, &cx, &mut violations);
+                placed.place(policy, rule, severity, &subject, &mut violations);
+            }
+            Ok(placed)
+        });
+        let by_pdb = parallel::map_in_order(&index.pdbs, |pdb| {
             deadline.check()?;
-            rule.check_workload(workload, &cx, &mut violations);
-            place(
-                &mut outcome,
-                policy,
-                rule,
-                severity,
-                &subject,
-                &mut violations,
-            );
+            let cx = context();
+            let subject = Subject {
+                doc: &pdb.doc,
+                object: &pdb.object,
+                template: None,
+            };
+            let mut placed = Placed::default();
+            let mut violations = Vec::new();
+            for &(rule, severity) in enabled {
+                rule.check_pdb(pdb, &cx, &mut violations);
+                placed.place(policy, rule, severity, &subject, &mut violations);
+            }
+            Ok(placed)
+        });
+        for placed in by_workload.into_iter().chain(by_pdb) {
+            let placed = placed?;
+            outcome.findings.extend(placed.findings);
+            outcome.suppressed.extend(placed.suppressed);
         }
+        outcome.objects = index.workloads.len() + index.pdbs.len();
+        outcome.evaluated = index
+            .workloads
+            .iter()
+            .map(|w| (&w.doc, &w.object))
+            .chain(index.pdbs.iter().map(|p| (&p.doc, &p.object)))
+            .map(|(doc, object)| Evaluated {
+                doc: doc.clone(),
+                object: object.clone(),
+            })
+            .collect();
+        withhold_deferred(&mut outcome.findings);
+        outcome
+            .findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        outcome
+            .suppressed
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        Ok((outcome, index))
     }
-    for pdb in &index.pdbs {
-        deadline.check()?;
-        let subject = Subject {
-            doc: &pdb.doc,
-            object: &pdb.object,
-            template: None,
-        };
-        for &(rule, severity) in &enabled {
-            rule.check_pdb(pdb, &cx, &mut violations);
-            place(
-                &mut outcome,
-                policy,
-                rule,
-                severity,
-                &subject,
-                &mut violations,
-            );
-        }
-    }
-    outcome.objects = index.workloads.len() + index.pdbs.len();
-    outcome.evaluated = index
-        .workloads
-        .iter()
-        .map(|w| (&w.doc, &w.object))
-        .chain(index.pdbs.iter().map(|p| (&p.doc, &p.object)))
-        .map(|(doc, object)| Evaluated {
-            doc: doc.clone(),
-            object: object.clone(),
-        })
-        .collect();
-    withhold_deferred(&mut outcome.findings);
-    outcome
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    outcome
-        .suppressed
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    Ok((outcome, index))
 }
 
 /// Drops the findings of a rule on an object that a rule it defers to
@@ -280,11 +338,10 @@ fn undecodable_error(u: Undecodable) -> InputError {
 /// problem already covers it. The copy keeps the document's spans: repairs
 /// never move a node.
 fn decode_repaired(
-    index: &mut Index,
     doc: &Document,
     problems: &mut Vec<Problem>,
     templates: &TemplatePaths,
-) {
+) -> Option<Entry> {
     let repairs = problems
         .iter()
         .filter_map(|p| p.repair.as_ref().map(|r| (p.pointer.as_str(), r)));
@@ -300,14 +357,13 @@ fn decode_repaired(
             value: Arc::new(value.clone()),
             ..doc.clone()
         };
-        let workloads = index.workloads.len();
-        let Err(error) = index.insert(&copy, templates) else {
-            if index.workloads.len() > workloads
-                && let Some(workload) = index.workloads.last_mut()
-            {
+        let error = match Entry::decode(&copy, templates) {
+            Ok(Some(Entry::Workload(mut workload))) => {
                 workload.unread = unread;
+                return Some(Entry::Workload(workload));
             }
-            return;
+            Ok(entry) => return entry,
+            Err(error) => error,
         };
         unread.push(error.pointer.clone());
         let covered = problems.iter().any(|p| {
@@ -318,9 +374,10 @@ fn decode_repaired(
             problems.push(schema::undecodable(doc, &error.pointer, &error.message));
         }
         if !schema::repair::remove(&mut value, &error.pointer) {
-            return;
+            return None;
         }
     }
+    None
 }
 
 /// Whether `pointer` is `ancestor` or below it.
@@ -338,34 +395,43 @@ struct Subject<'a> {
     template: Option<&'a str>,
 }
 
-fn place(
-    outcome: &mut Outcome,
-    policy: &Policy,
-    rule: &dyn Rule,
-    severity: Severity,
-    subject: &Subject<'_>,
-    violations: &mut Vec<Violation>,
-) {
-    let info = rule.info();
-    for violation in violations.drain(..) {
-        let finding = Finding {
-            rule: info,
-            severity: violation.at_most.map_or(severity, |cap| severity.min(cap)),
-            location: subject.doc.locate(&violation.pointer),
-            doc: subject.doc.clone(),
-            object: subject.object.clone(),
-            container: violation.container,
-            pointer: violation.pointer,
-            message: violation.message,
-            help: violation.help,
-            fix: violation.fix,
-            shortfall: violation.shortfall,
-            suppression: suppression(policy, subject, info.id),
-        };
-        if finding.suppression.is_some() {
-            outcome.suppressed.push(finding);
-        } else {
-            outcome.findings.push(finding);
+/// Findings placed on one subject, in the order the rules found them.
+#[derive(Default)]
+struct Placed {
+    findings: Vec<Finding>,
+    suppressed: Vec<Finding>,
+}
+
+impl Placed {
+    fn place(
+        &mut self,
+        policy: &Policy,
+        rule: &dyn Rule,
+        severity: Severity,
+        subject: &Subject<'_>,
+        violations: &mut Vec<Violation>,
+    ) {
+        let info = rule.info();
+        for violation in violations.drain(..) {
+            let finding = Finding {
+                rule: info,
+                severity: violation.at_most.map_or(severity, |cap| severity.min(cap)),
+                location: subject.doc.locate(&violation.pointer),
+                doc: subject.doc.clone(),
+                object: subject.object.clone(),
+                container: violation.container,
+                pointer: violation.pointer,
+                message: violation.message,
+                help: violation.help,
+                fix: violation.fix,
+                shortfall: violation.shortfall,
+                suppression: suppression(policy, subject, info.id),
+            };
+            if finding.suppression.is_some() {
+                self.suppressed.push(finding);
+            } else {
+                self.findings.push(finding);
+            }
         }
     }
 }

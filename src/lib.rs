@@ -8,8 +8,8 @@
 //! and ranks violations as findings. Front ends sit on top: [`apply`] fixes
 //! until nothing is left to fix, [`timeline`] draws the facts, [`report`]
 //! renders, [`webhook`] answers admission reviews, [`commands`] runs the CLI.
-//! [`severity`], [`suggest`], [`deadline`] and [`fix`] are vocabulary every
-//! layer may use. No module imports one above it.
+//! [`severity`], [`suggest`], [`deadline`], [`parallel`] and [`fix`] are
+//! vocabulary every layer may use. No module imports one above it.
 
 #[macro_use]
 pub mod rules;
@@ -22,6 +22,7 @@ pub mod engine;
 pub mod finding;
 pub mod fix;
 pub mod model;
+pub mod parallel;
 pub mod policy;
 pub mod report;
 pub mod schema;

@@ -187,3 +187,41 @@ fn mangled_manifests_never_panic() {
         }
     }
 }
+
+/// Every report is the same bytes whatever the number of threads: files
+/// are read and objects judged in parallel, results put back in input order.
+fn same_output_on_any_number_of_threads(root: &str) {
+    for format in ["json", "human", "sarif"] {
+        let run = |threads: &str| {
+            util::run_rollsafe(
+                &["lint", "--format", format, "--threads", threads, root],
+                None,
+                None,
+            )
+        };
+        let one = run("1");
+        assert!(!one.stdout.is_empty(), "{format}: no output");
+        for threads in ["2", "5"] {
+            let many = run(threads);
+            assert_eq!(one.status.code(), many.status.code(), "{format}");
+            assert!(
+                one.stdout == many.stdout && one.stderr == many.stderr,
+                "{format}: {threads} threads print other bytes than one thread"
+            );
+        }
+    }
+}
+
+#[test]
+fn bundled_corpus_reports_the_same_bytes_on_any_number_of_threads() {
+    same_output_on_any_number_of_threads("testdata");
+}
+
+#[test]
+fn shared_corpus_reports_the_same_bytes_on_any_number_of_threads() {
+    let Some(root) = util::shared("corpus/real") else {
+        eprintln!("../shared/corpus is absent: skipping");
+        return;
+    };
+    same_output_on_any_number_of_threads(&root.display().to_string());
+}

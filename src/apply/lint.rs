@@ -12,10 +12,7 @@ use crate::deadline::Deadline;
 use crate::engine::{self, Outcome};
 use crate::policy::Policy;
 use crate::severity::Severity;
-use crate::source::{Document, Loaded, SourceFile};
-
-/// Standard input's name: it has no file to write back to.
-pub const STDIN: &str = "<stdin>";
+use crate::source::{Document, Loaded, STDIN, SourceFile};
 
 /// What becomes of standard input's text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 //! which HorizontalPodAutoscaler scales it, which ConfigMap or claim it names.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use k8s_openapi::Resource;
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
@@ -13,7 +14,7 @@ use serde::de::DeserializeOwned;
 use super::object::{KnownKind, ObjectRef, WorkloadKind};
 use super::selector::{label_selector_selects, map_selects};
 use super::workload::{DecodeError, TemplatePaths, Workload, decode_object, template_of};
-use crate::source::Document;
+use crate::source::{Document, SpanIndex};
 
 /// An object of a kind the rules consult, decoded.
 #[derive(Debug, Clone)]
@@ -28,6 +29,50 @@ pub struct Related<T> {
 pub struct Undecodable {
     pub doc: Document,
     pub error: DecodeError,
+}
+
+/// One document decoded as an object the index keeps. Decoding needs only
+/// the document, so documents decode on any thread; [`Index::add`] then
+/// puts them in order.
+#[derive(Debug)]
+pub enum Entry {
+    Workload(Box<Workload>),
+    Service(Related<Service>),
+    Pdb(Related<PodDisruptionBudget>),
+    Hpa(Related<HorizontalPodAutoscaler>),
+    ConfigMap(Related<ConfigMap>),
+    Claim(Related<PersistentVolumeClaim>),
+}
+
+impl Entry {
+    /// The object `doc` holds, if it is of a kind rollsafe reads (`None`
+    /// for other kinds); an error if it does not decode as its kind.
+    pub fn decode(doc: &Document, templates: &TemplatePaths) -> Result<Option<Entry>, DecodeError> {
+        let object = ObjectRef::from_value(&doc.value);
+        if let Some((kind, template)) = template_of(&object, templates) {
+            return Workload::decode(doc, kind, &template)
+                .map(|w| Some(Entry::Workload(Box::new(w))));
+        }
+        let Some(kind) = KnownKind::classify(&object.api_version, &object.kind) else {
+            return Ok(None);
+        };
+        let entry = match kind {
+            KnownKind::Workload(_) => return Ok(None),
+            KnownKind::Service => Entry::Service(related(doc, object)?),
+            KnownKind::PodDisruptionBudget => Entry::Pdb(related(doc, object)?),
+            KnownKind::HorizontalPodAutoscaler => Entry::Hpa(related(doc, object)?),
+            KnownKind::ConfigMap => {
+                // Only the keys containers read are looked up; a ConfigMap's
+                // tree (dashboards, whole config files) is not kept twice.
+                let mut configmap: Related<ConfigMap> = related(doc, object)?;
+                configmap.doc.value = Arc::new(serde_json::Value::Null);
+                configmap.doc.spans = SpanIndex::default();
+                Entry::ConfigMap(configmap)
+            }
+            KnownKind::PersistentVolumeClaim => Entry::Claim(related(doc, object)?),
+        };
+        Ok(Some(entry))
+    }
 }
 
 /// The cross-object index of one run.
@@ -97,30 +142,30 @@ impl Index {
     /// Decodes one document into the index if it is of a kind rollsafe reads;
     /// other kinds are skipped. A document that does not decode is left out.
     pub fn insert(&mut self, doc: &Document, templates: &TemplatePaths) -> Result<(), DecodeError> {
-        let object = ObjectRef::from_value(&doc.value);
-        if let Some((kind, template)) = template_of(&object, templates) {
-            return Workload::decode(doc, kind, &template).map(|w| self.workloads.push(w));
-        }
-        let Some(kind) = KnownKind::classify(&object.api_version, &object.kind) else {
-            return Ok(());
-        };
-        match kind {
-            KnownKind::Workload(_) => Ok(()),
-            KnownKind::Service => related(doc, object).map(|r| {
+        let entry = Entry::decode(doc, templates)?;
+        self.add(entry);
+        Ok(())
+    }
+
+    /// Adds a decoded object. Objects are added in input order, which is the
+    /// order the rules judge them in.
+    pub fn add(&mut self, entry: Option<Entry>) {
+        match entry {
+            None => {}
+            Some(Entry::Workload(w)) => self.workloads.push(*w),
+            Some(Entry::Service(r)) => {
                 self.services.push(r);
                 self.services_stamp = next_stamp();
-            }),
-            KnownKind::PodDisruptionBudget => related(doc, object).map(|r| self.pdbs.push(r)),
-            KnownKind::HorizontalPodAutoscaler => related(doc, object).map(|r| self.hpas.push(r)),
-            KnownKind::ConfigMap => related(doc, object).map(|r: Related<ConfigMap>| {
+            }
+            Some(Entry::Pdb(r)) => self.pdbs.push(r),
+            Some(Entry::Hpa(r)) => self.hpas.push(r),
+            Some(Entry::ConfigMap(r)) => {
                 let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
                 self.configmaps.insert(key, r);
-            }),
-            KnownKind::PersistentVolumeClaim => {
-                related(doc, object).map(|r: Related<PersistentVolumeClaim>| {
-                    let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
-                    self.claims.insert(key, r);
-                })
+            }
+            Some(Entry::Claim(r)) => {
+                let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
+                self.claims.insert(key, r);
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::apply::lint::Fixes;
 pub fn render_diff(fixes: &Fixes, cwd: Option<&Path>, out: &mut dyn Write) -> io::Result<()> {
     for index in fixes.changed() {
         let source = &fixes.original[index];
-        let name = repo_path(source.name(), cwd).unwrap_or_else(|| "<stdin>".to_owned());
+        let name = repo_path(source.name(), cwd).unwrap_or_else(|| crate::source::STDIN.to_owned());
         let diff = TextDiff::from_lines(source.text(), fixes.texts[index].as_str());
         write!(
             out,
@@ -72,7 +72,7 @@ pub fn render_summary(
         )?;
     }
     for failure in &fixes.failed {
-        let name = repo_path(&failure.file, cwd).unwrap_or_else(|| "<stdin>".to_owned());
+        let name = repo_path(&failure.file, cwd).unwrap_or_else(|| crate::source::STDIN.to_owned());
         writeln!(
             out,
             "could not fix {}[{}] at {name}:{}:{}: {}",

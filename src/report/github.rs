@@ -56,10 +56,10 @@ fn finding_command(finding: &Finding, cwd: Option<&Path>) -> String {
         let file = &finding.doc.file;
         let (end_line, end_column) = if location.range.end > location.range.start {
             // The last character, not the one after it.
-            let last = file.text()[..location.range.end]
-                .char_indices()
-                .next_back()
-                .map_or(location.range.end, |(i, _)| i);
+            let last = file
+                .slice(location.range.clone())
+                .and_then(|text| text.char_indices().next_back())
+                .map_or(location.range.end, |(i, _)| location.range.start + i);
             file.line_col(last.max(location.range.start))
         } else {
             (location.line, location.column)

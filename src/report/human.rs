@@ -12,7 +12,7 @@ use miette::{
 use super::Run;
 use crate::finding::Finding;
 use crate::severity::Severity;
-use crate::source::{InputError, SourceFile};
+use crate::source::{CONTEXT_LINES, InputError, SourceFile};
 
 /// Renders every finding, then every input error, then a summary line.
 pub fn render(run: &Run<'_>, color: bool, out: &mut dyn Write) -> io::Result<()> {
@@ -107,7 +107,6 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// Lines of context a diagnostic quotes above and below its span.
-const CONTEXT_LINES: usize = 2;
 /// Characters of a quoted line: longer lines are cut to a window around the
 /// span, as rustc and ruff cut them, so that a finding on a minified line
 /// quotes a few dozen characters, not the whole file.
@@ -135,13 +134,12 @@ struct Excerpt {
 
 impl Excerpt {
     fn new(file: &SourceFile, range: std::ops::Range<usize>) -> Self {
-        let text = file.text();
-        let start = range.start.min(text.len());
+        let start = range.start.min(file.len());
         let (line, column) = file.line_col(start);
         let (line, column) = (line - 1, column - 1);
         let span_line_range = file.line_range(line + 1);
         let end = range.end.clamp(start, span_line_range.end.max(start));
-        let span_chars = text.get(start..end).map_or(0, |t| t.chars().count());
+        let span_chars = file.slice(start..end).map_or(0, |t| t.chars().count());
         let line_chars =
             file.chars_before(span_line_range.end) - file.chars_before(span_line_range.start);
         // The window of columns every quoted line is cut to.
@@ -160,7 +158,7 @@ impl Excerpt {
             if number > first_line {
                 out.push('\n');
             }
-            let full = &text[file.line_range(number + 1)];
+            let full = file.slice(file.line_range(number + 1)).unwrap_or_default();
             let cut_before = window.start > 0 && full.chars().count() > window.start;
             if cut_before {
                 out.push('…');
@@ -235,7 +233,10 @@ struct FindingDiagnostic {
 
 impl FindingDiagnostic {
     fn new(finding: &Finding) -> Self {
-        let source = (!finding.doc.file.text().is_empty())
+        let source = finding
+            .doc
+            .file
+            .has_text()
             .then(|| Excerpt::new(&finding.doc.file, finding.location.range.clone()));
         let label = source
             .as_ref()

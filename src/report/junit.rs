@@ -257,7 +257,8 @@ fn write_case(
 
 /// `error[rule] file:line:column (container `web`)`, the message and the help.
 fn describe(finding: &Finding, cwd: Option<&Path>) -> String {
-    let file = repo_path(finding.file_name(), cwd).unwrap_or_else(|| "<stdin>".to_owned());
+    let file =
+        repo_path(finding.file_name(), cwd).unwrap_or_else(|| crate::source::STDIN.to_owned());
     let container = finding
         .container
         .as_deref()

@@ -47,7 +47,7 @@ impl Run<'_> {
 /// when it lies below it, with `/` separators and no `./`; `None` for stdin.
 /// A path outside `cwd` stays absolute, or relative with its `..`.
 pub fn repo_path(name: &str, cwd: Option<&Path>) -> Option<String> {
-    if name == "<stdin>" {
+    if name == crate::source::STDIN {
         return None;
     }
     let path = Path::new(name);

@@ -206,7 +206,7 @@ fn region(
     range: &std::ops::Range<usize>,
     start: (usize, usize),
 ) -> Option<Value> {
-    if file.text().is_empty() {
+    if !file.has_text() {
         return None;
     }
     let mut region = json!({ "startLine": start.0, "startColumn": start.1 });
@@ -214,7 +214,7 @@ fn region(
         let (end_line, end_column) = file.line_col(range.end);
         region["endLine"] = json!(end_line);
         region["endColumn"] = json!(end_column);
-        if let Some(snippet) = file.text().get(range.clone()) {
+        if let Some(snippet) = file.slice(range.clone()) {
             region["snippet"] = json!({ "text": snippet });
         }
     }

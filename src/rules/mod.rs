@@ -172,13 +172,7 @@ pub trait Rule: Described + Sync {
     /// Checks one document as written, whatever its kind, before and apart
     /// from its typed view. Called for every document of the run when the
     /// rule asks for it in [`Rule::document_needs`].
-    fn check_document(
-        &self,
-        _doc: &DocumentView<'_>,
-        _cx: &Context<'_>,
-        _out: &mut Vec<Violation>,
-    ) {
-    }
+    fn check_document(&self, _doc: &DocumentView<'_>, _out: &mut Vec<Violation>) {}
     /// What the engine prepares for [`Rule::check_document`].
     fn document_needs(&self) -> DocumentNeeds {
         DocumentNeeds::default()

@@ -5,7 +5,7 @@
 //! kind for the policy's `kubernetesVersion` (or a schema from `schemaDirs`
 //! for a custom resource) and hands them what it found (`crate::schema`).
 
-use super::{Context, DocumentNeeds, DocumentView, Rule, Violation};
+use super::{DocumentNeeds, DocumentView, Rule, Violation};
 use crate::schema::{Problem, ProblemKind};
 
 declare_rule! {
@@ -80,7 +80,7 @@ impl Rule for UnknownField {
         }
     }
 
-    fn check_document(&self, doc: &DocumentView<'_>, _cx: &Context<'_>, out: &mut Vec<Violation>) {
+    fn check_document(&self, doc: &DocumentView<'_>, out: &mut Vec<Violation>) {
         report(doc.problems, ProblemKind::UnknownField, out);
     }
 }
@@ -188,7 +188,7 @@ impl Rule for InvalidFieldValue {
         }
     }
 
-    fn check_document(&self, doc: &DocumentView<'_>, _cx: &Context<'_>, out: &mut Vec<Violation>) {
+    fn check_document(&self, doc: &DocumentView<'_>, out: &mut Vec<Violation>) {
         report(doc.problems, ProblemKind::InvalidValue, out);
     }
 }

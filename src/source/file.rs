@@ -7,11 +7,17 @@ use std::sync::OnceLock;
 /// most this many bytes, whatever the length of the line.
 const CHAR_BLOCK: usize = 64;
 
+/// Lines quoted before and after the line a diagnostic points at; the
+/// pieces a file keeps of its text ([`SourceFile::keep_only`]) hold them too.
+pub const CONTEXT_LINES: usize = 2;
+
 /// One input: a file, or standard input. Owns the text every diagnostic quotes.
 #[derive(Debug)]
 pub struct SourceFile {
     name: String,
-    text: String,
+    text: Text,
+    /// Length of the whole text, in bytes.
+    len: usize,
     line_starts: Vec<u32>,
     /// For text that is not ASCII: the number of characters before each
     /// [`CHAR_BLOCK`]-byte block (and before the end), built on first use. Minified JSON is one
@@ -31,10 +37,110 @@ impl SourceFile {
         );
         SourceFile {
             name: name.into(),
-            text,
+            len: text.len(),
+            text: Text::Whole(text),
             line_starts,
             chars_before_block: OnceLock::new(),
         }
+    }
+
+    /// Keeps only the text of `ranges` (with [`CONTEXT_LINES`] lines around
+    /// each), the parts diagnostics may quote: most bytes of a rendered
+    /// manifest set are CustomResourceDefinitions no rule reads, and a lint
+    /// need not hold them until it reports. Offsets stay those of the whole
+    /// text. Keeps everything when the pieces would save little.
+    pub fn keep_only(&mut self, ranges: impl Iterator<Item = Range<usize>>) {
+        let Text::Whole(text) = &self.text else {
+            return;
+        };
+        // Counted while the whole text is there.
+        let _ = self.char_table();
+        let mut wanted: Vec<Range<usize>> = ranges
+            .map(|range| {
+                let (first, _) = self.line_col(range.start);
+                let (last, _) = self.line_col(range.end.max(range.start));
+                let start = self.line_range(first.saturating_sub(CONTEXT_LINES)).start;
+                let end = self
+                    .line_starts
+                    .get(last + CONTEXT_LINES)
+                    .map_or(self.len, |&s| s as usize);
+                // Whole blocks of the character table, on a character boundary.
+                let mut start = start - start % CHAR_BLOCK;
+                while !text.is_char_boundary(start) {
+                    start -= 1;
+                }
+                start..end
+            })
+            .collect();
+        wanted.sort_by_key(|r| r.start);
+        let mut merged: Vec<Range<usize>> = Vec::new();
+        for range in wanted {
+            match merged.last_mut() {
+                Some(last) if range.start <= last.end => last.end = last.end.max(range.end),
+                _ => merged.push(range),
+            }
+        }
+        let kept: usize = merged.iter().map(|r| r.len()).sum();
+        if kept * 4 > self.len * 3 {
+            return;
+        }
+        let pieces = merged
+            .into_iter()
+            .filter_map(|range| {
+                let piece = text.get(range.clone())?;
+                Some(Piece {
+                    start: range.start,
+                    text: piece.to_owned(),
+                })
+            })
+            .collect();
+        self.text = Text::Pieces(pieces);
+    }
+
+    /// The text of `range`, if the file holds it.
+    pub fn slice(&self, range: Range<usize>) -> Option<&str> {
+        match &self.text {
+            Text::Whole(text) => text.get(range),
+            Text::Pieces(pieces) => {
+                let at = pieces
+                    .partition_point(|p| p.start <= range.start)
+                    .checked_sub(1)?;
+                let piece = &pieces[at];
+                piece
+                    .text
+                    .get(range.start - piece.start..range.end.checked_sub(piece.start)?)
+            }
+        }
+    }
+
+    fn bytes(&self, range: Range<usize>) -> &[u8] {
+        match &self.text {
+            Text::Whole(text) => text.as_bytes().get(range).unwrap_or_default(),
+            Text::Pieces(pieces) => {
+                let Some(at) = pieces
+                    .partition_point(|p| p.start <= range.start)
+                    .checked_sub(1)
+                else {
+                    return &[];
+                };
+                let piece = &pieces[at];
+                piece
+                    .text
+                    .as_bytes()
+                    .get(range.start - piece.start..range.end.saturating_sub(piece.start))
+                    .unwrap_or_default()
+            }
+        }
+    }
+
+    /// Length of the whole text, in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the file holds any text (a document built in memory has none).
+    pub fn has_text(&self) -> bool {
+        self.len > 0
     }
 
     /// The name diagnostics print: the path as given, or `<stdin>`.
@@ -42,13 +148,18 @@ impl SourceFile {
         &self.name
     }
 
+    /// The whole text, for the parser and for `--fix`, which keep it; empty
+    /// once the file keeps only pieces (see [`SourceFile::keep_only`]).
     pub fn text(&self) -> &str {
-        &self.text
+        match &self.text {
+            Text::Whole(text) => text,
+            Text::Pieces(_) => "",
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, byte: usize) -> (usize, usize) {
-        let byte = byte.min(self.text.len());
+        let byte = byte.min(self.len);
         let line = self.line_starts.partition_point(|&s| s as usize <= byte) - 1;
         let start = self.line_starts[line] as usize;
         let column = self.chars_before(byte) - self.chars_before(start);
@@ -58,12 +169,16 @@ impl SourceFile {
     fn char_table(&self) -> Option<&[u32]> {
         self.chars_before_block
             .get_or_init(|| {
-                if self.text.is_ascii() {
+                // Pieces are cut from a text whose table was counted first.
+                let Text::Whole(text) = &self.text else {
+                    return None;
+                };
+                if text.is_ascii() {
                     return None;
                 }
-                let mut table = Vec::with_capacity(self.text.len() / CHAR_BLOCK + 2);
+                let mut table = Vec::with_capacity(text.len() / CHAR_BLOCK + 2);
                 let mut count = 0u32;
-                for block in self.text.as_bytes().chunks(CHAR_BLOCK) {
+                for block in text.as_bytes().chunks(CHAR_BLOCK) {
                     table.push(count);
                     count += block.iter().filter(|&&b| is_char_start(b)).count() as u32;
                 }
@@ -77,13 +192,13 @@ impl SourceFile {
 
     /// Characters in the text before byte offset `byte`.
     pub fn chars_before(&self, byte: usize) -> usize {
-        let byte = byte.min(self.text.len());
+        let byte = byte.min(self.len);
         let Some(table) = self.char_table() else {
             return byte;
         };
         let block = byte / CHAR_BLOCK;
         let counted = table.get(block).map_or(0, |&n| n as usize);
-        let bytes = &self.text.as_bytes()[block * CHAR_BLOCK..byte];
+        let bytes = self.bytes(block * CHAR_BLOCK..byte);
         counted + bytes.iter().filter(|&&b| is_char_start(b)).count()
     }
 
@@ -92,14 +207,15 @@ impl SourceFile {
     /// miette and slicing need bytes.
     pub fn byte_of_char(&self, char_index: usize) -> usize {
         let Some(table) = self.char_table() else {
-            return char_index.min(self.text.len());
+            return char_index.min(self.len);
         };
         let block = table
             .partition_point(|&n| n as usize <= char_index)
             .saturating_sub(1);
         let mut remaining = char_index - table.get(block).map_or(0, |&n| n as usize);
-        let bytes = self.text.as_bytes();
-        for (offset, &b) in bytes.iter().enumerate().skip(block * CHAR_BLOCK) {
+        let from = block * CHAR_BLOCK;
+        let bytes = self.bytes(from..self.len);
+        for (offset, &b) in (from..).zip(bytes) {
             if is_char_start(b) {
                 if remaining == 0 {
                     return offset;
@@ -107,7 +223,7 @@ impl SourceFile {
                 remaining -= 1;
             }
         }
-        self.text.len()
+        self.len
     }
 
     /// Byte range of a 1-based line, without its line break.
@@ -117,8 +233,8 @@ impl SourceFile {
         let end = self
             .line_starts
             .get(index + 1)
-            .map_or(self.text.len(), |&next| next as usize - 1);
-        let end = if end > start && self.text.as_bytes().get(end - 1) == Some(&b'\r') {
+            .map_or(self.len, |&next| next as usize - 1);
+        let end = if end > start && self.bytes(end - 1..end) == b"\r" {
             end - 1
         } else {
             end
@@ -129,6 +245,20 @@ impl SourceFile {
     pub fn line_count(&self) -> usize {
         self.line_starts.len()
     }
+}
+
+/// A file's text, whole or in the pieces diagnostics may quote.
+#[derive(Debug)]
+enum Text {
+    Whole(String),
+    /// In order, not overlapping; offsets are those of the whole text.
+    Pieces(Vec<Piece>),
+}
+
+#[derive(Debug)]
+struct Piece {
+    start: usize,
+    text: String,
 }
 
 /// Whether a byte starts a UTF-8 character (is not a continuation byte).

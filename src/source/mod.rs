@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
-pub use file::SourceFile;
+pub use file::{CONTEXT_LINES, SourceFile};
 pub use spans::{NodeSpan, SpanIndex, pointer, push_token};
 pub use yaml::{Interest, MAX_DEPTH, ParseError, ParsedDocument, parse_documents};
 
@@ -46,7 +46,7 @@ impl Document {
             .spans
             .nearest(pointer)
             .map_or(self.start..self.start, |span| span.label());
-        if let Some(text) = self.file.text().get(range.clone()) {
+        if let Some(text) = self.file.slice(range.clone()) {
             let first_line = text.split('\n').next().unwrap_or_default();
             let content = match first_line.find(" #") {
                 Some(comment) if first_line.len() < text.len() => &first_line[..comment],
@@ -184,70 +184,143 @@ impl<'a> Loader<'a> {
     /// read. A path named on the command line is read whatever it is (a
     /// symbolic link, a pipe from `<(helm template …)`).
     pub fn load_paths(&self, paths: &[PathBuf]) -> Loaded {
+        let (mut loaded, per_file) = self.load_paths_with(paths, |documents| documents);
+        loaded.documents = per_file.into_iter().flatten().collect();
+        loaded
+    }
+
+    /// [`Loader::load_paths`], handing each input's documents to `stage` on
+    /// the thread that parsed them, in place of keeping them: what `stage`
+    /// returns is kept, in input order, and the rest of each document's tree
+    /// is dropped as soon as the stage is done with it.
+    pub fn load_paths_with<R: Send>(
+        &self,
+        paths: &[PathBuf],
+        stage: impl Fn(Vec<Document>) -> R + Sync,
+    ) -> (Loaded, Vec<R>) {
         let mut loaded = Loaded::default();
+        let mut inputs = Vec::new();
         for path in paths {
             if path.as_os_str() == "-" {
                 let read = read_text(std::io::stdin().lock(), None, self.max_file_size);
-                self.load_read("<stdin>", read, &mut loaded);
+                inputs.push(Input::Stdin(std::sync::Mutex::new(Some(read))));
             } else if path.is_dir() {
                 let mut files = Vec::new();
                 collect_manifests(path, &mut files, &mut loaded.errors);
                 files.sort();
-                for file in files {
-                    let read = read_text_file(&file, self.max_file_size);
-                    self.load_read(&file.display().to_string(), read, &mut loaded);
-                }
+                inputs.extend(files.into_iter().map(Input::File));
             } else {
-                let read = read_text_file(path, self.max_file_size);
-                self.load_read(&path.display().to_string(), read, &mut loaded);
+                inputs.push(Input::File(path.clone()));
             }
         }
-        loaded
-    }
-
-    fn load_read(&self, name: &str, read: Result<String, Unreadable>, loaded: &mut Loaded) {
-        match read {
-            Ok(text) => self.load_text(name, text, loaded),
-            Err(unreadable) => {
-                let error = InputError::about(name, unreadable.message, unreadable.help);
-                loaded.errors.push(error);
+        let parsed = crate::parallel::map_in_order(&inputs, |input| {
+            let (name, read) = match input {
+                Input::Stdin(read) => {
+                    // Each input is parsed once: the text moves out.
+                    let read = read.lock().ok().and_then(|mut read| read.take());
+                    (STDIN.to_owned(), read.unwrap_or_else(|| Ok(String::new())))
+                }
+                Input::File(path) => (
+                    path.display().to_string(),
+                    read_text_file(path, self.max_file_size),
+                ),
+            };
+            match read {
+                Ok(text) => self.parse_text(&name, text).map(&stage),
+                Err(unreadable) => Parsed::Unreadable(InputError::about(
+                    &name,
+                    unreadable.message,
+                    unreadable.help,
+                )),
+            }
+        });
+        let mut staged = Vec::with_capacity(parsed.len());
+        for parsed in parsed {
+            if let Some(documents) = self.absorb(parsed, &mut loaded) {
+                staged.push(documents);
             }
         }
+        (loaded, staged)
     }
 
     /// Parses one text; its documents and errors are appended to `loaded`.
     pub fn load_text(&self, name: &str, text: String, loaded: &mut Loaded) {
+        let parsed = self.parse_text(name, text);
+        if let Some(documents) = self.absorb(parsed, loaded) {
+            loaded.documents.extend(documents);
+        }
+    }
+
+    /// Parses one text on its own: what any thread can do before the
+    /// results are put in order.
+    fn parse_text(&self, name: &str, text: String) -> Parsed<Vec<Document>> {
         // A UTF-8 byte order mark is legal YAML but would shift every offset.
-        let text = match text.strip_prefix('\u{feff}') {
-            Some(rest) => rest.to_owned(),
-            None => text,
+        let mut text = text;
+        if text.starts_with('\u{feff}') {
+            text.drain(..'\u{feff}'.len_utf8());
+        }
+        let mut file = SourceFile::new(name, text);
+        let wants =
+            |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
+        let (parsed, errors) = parse_documents(&file, &wants);
+        if !self.keep_sources {
+            // What a report may quote: the documents read, and the errors.
+            let quoted = parsed
+                .iter()
+                .map(|d| {
+                    d.spans
+                        .exact("")
+                        .map_or(d.start..d.start, |s| s.value_range())
+                })
+                .chain(errors.iter().map(|e| e.byte..e.byte));
+            file.keep_only(quoted);
+        }
+        let file = Arc::new(file);
+        let mut documents = Vec::with_capacity(parsed.len());
+        for doc in parsed {
+            self.push_document(&file, doc, &mut documents);
+        }
+        Parsed::Text {
+            file,
+            documents,
+            errors,
+        }
+    }
+
+    /// Counts a parsed input into `loaded` and returns its documents (or
+    /// what a stage made of them).
+    fn absorb<R>(&self, parsed: Parsed<R>, loaded: &mut Loaded) -> Option<R> {
+        let (file, documents, errors) = match parsed {
+            Parsed::Unreadable(error) => {
+                loaded.errors.push(error);
+                return None;
+            }
+            Parsed::Text {
+                file,
+                documents,
+                errors,
+            } => (file, documents, errors),
         };
-        let file = Arc::new(SourceFile::new(name, text));
         loaded.files += 1;
         if self.keep_sources {
             loaded.sources.push(Arc::clone(&file));
         }
-        let wants =
-            |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
-        let (parsed, errors) = parse_documents(&file, &wants);
         loaded.errors.extend(
             errors
                 .into_iter()
                 .map(|e| InputError::at(&file, e.byte..e.byte, e.message, e.help)),
         );
-        for doc in parsed {
-            self.push_document(&file, doc, loaded);
-        }
+        Some(documents)
     }
 
-    fn push_document(&self, file: &Arc<SourceFile>, doc: ParsedDocument, loaded: &mut Loaded) {
+    fn push_document(&self, file: &Arc<SourceFile>, doc: ParsedDocument, out: &mut Vec<Document>) {
         let kind = doc
             .value
             .get("kind")
             .and_then(Value::as_str)
             .unwrap_or_default();
         if !is_list(kind) {
-            loaded.documents.push(Document {
+            out.push(Document {
                 file: Arc::clone(file),
                 value: Arc::new(doc.value),
                 spans: doc.spans,
@@ -274,12 +347,50 @@ impl<'a> Loader<'a> {
             }
             let spans = doc.spans.scoped(&format!("/items/{index}"));
             let start = spans.exact("").map_or(doc.start, |s| s.value.0 as usize);
-            loaded.documents.push(Document {
+            out.push(Document {
                 file: Arc::clone(file),
                 value: Arc::new(item),
                 spans,
                 start,
             });
+        }
+    }
+}
+
+/// The name standard input goes by in diagnostics; it has no file to write
+/// fixes back to.
+pub const STDIN: &str = "<stdin>";
+
+/// One input of a run, in the order given. Standard input is read as the
+/// paths are listed, so that it is read once.
+enum Input {
+    Stdin(std::sync::Mutex<Option<Result<String, Unreadable>>>),
+    File(PathBuf),
+}
+
+/// One input, read and parsed: its documents, or what a stage made of them.
+enum Parsed<D> {
+    Unreadable(InputError),
+    Text {
+        file: Arc<SourceFile>,
+        documents: D,
+        errors: Vec<ParseError>,
+    },
+}
+
+impl<D> Parsed<D> {
+    fn map<R>(self, stage: impl Fn(D) -> R) -> Parsed<R> {
+        match self {
+            Parsed::Unreadable(error) => Parsed::Unreadable(error),
+            Parsed::Text {
+                file,
+                documents,
+                errors,
+            } => Parsed::Text {
+                file,
+                documents: stage(documents),
+                errors,
+            },
         }
     }
 }
@@ -317,7 +428,10 @@ pub fn read_text(reader: impl Read, size: Option<u64>, limit: u64) -> Result<Str
     if size.is_some_and(|size| size > limit) {
         return Err(too_large());
     }
-    let mut bytes = Vec::new();
+    // Sized once when the size is known: growing by doubling would hold
+    // up to twice the file while it is read.
+    let capacity = size.map_or(0, |size| size.saturating_add(1));
+    let mut bytes = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     reader
         .take(limit.saturating_add(1))
         .read_to_end(&mut bytes)

@@ -41,7 +41,7 @@ pub struct ParseError {
 }
 
 /// Decides from `apiVersion` and `kind` whether a document is worth building.
-pub type Interest<'a> = &'a dyn Fn(&str, &str) -> bool;
+pub type Interest<'a> = &'a (dyn Fn(&str, &str) -> bool + Sync);
 
 /// Parses every document of `file`. A syntax error ends the current document;
 /// parsing resumes at the next `---` line so one broken document does not hide

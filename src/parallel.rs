@@ -1,0 +1,94 @@
+//! Work spread over the cores, results in input order.
+//!
+//! Files are independent until the cross-object index, and once the index is
+//! built the workloads are independent again: both stages hand their items
+//! to [`map_in_order`]. The order of the results is the order of the items,
+//! so a run's output is the same bytes whatever the number of threads.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Threads the next stages use; 0 until set, meaning one per core.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// Sets the number of threads (`--threads`); 0 means one per core.
+pub fn set_threads(threads: usize) {
+    THREADS.store(threads, Ordering::Relaxed);
+}
+
+/// The number of threads a stage uses.
+pub fn threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+}
+
+/// `items.iter().map(work).collect()`, on up to [`threads`] threads.
+///
+/// Items are taken one at a time from a shared counter, so a large file or
+/// workload does not leave the other threads idle behind it. With one
+/// thread or fewer than two items the work runs on the calling thread: a
+/// one-file lint starts no thread.
+pub fn map_in_order<T, R, F>(items: &[T], work: F) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+    F: Fn(&T) -> R + Sync,
+{
+    let threads = threads().min(items.len());
+    if threads <= 1 {
+        return items.iter().map(work).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let take = || {
+        let mut done = Vec::new();
+        loop {
+            let at = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(at) else {
+                return done;
+            };
+            done.push((at, work(item)));
+        }
+    };
+    let mut slots: Vec<Option<R>> = std::iter::repeat_with(|| None).take(items.len()).collect();
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(take)).collect();
+        let mut place = |done: Vec<(usize, R)>| {
+            for (at, result) in done {
+                slots[at] = Some(result);
+            }
+        };
+        place(take());
+        for helper in helpers {
+            match helper.join() {
+                Ok(done) => place(done),
+                // A panic in a worker is a bug; surface it as the caller's.
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    slots.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_keep_the_order_of_the_items_on_any_number_of_threads() {
+        let items: Vec<u64> = (0..1_000).collect();
+        let expected: Vec<u64> = items.iter().map(|n| n * n).collect();
+        for threads in [1, 2, 7] {
+            set_threads(threads);
+            // Uneven work, so that threads finish out of order.
+            let squares = map_in_order(&items, |&n| {
+                if n % 97 == 0 {
+                    std::thread::sleep(std::time::Duration::from_micros(200));
+                }
+                n * n
+            });
+            assert_eq!(squares, expected, "{threads} threads");
+        }
+        set_threads(0);
+    }
+}
