@@ -92,10 +92,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         let judge = engine::Judge::new(&policy);
         let no_deadline = Deadline::none();
         let (loaded, passes) = loader.load_paths_with(&args.input.paths, |documents| {
-            documents
-                .iter()
-                .map(|doc| judge.document(doc, &no_deadline))
-                .collect::<Vec<_>>()
+            crate::parallel::map_in_order(&documents, |doc| judge.document(doc, &no_deadline))
         });
         let outcome = judge
             .finish(passes.into_iter().flatten(), &no_deadline)

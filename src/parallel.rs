@@ -10,6 +10,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 /// Threads the next stages use; 0 until set, meaning one per core.
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
+thread_local! {
+    /// Set while this thread works for a [`map_in_order`]: work it shares
+    /// out in turn runs here, so that nested stages (the documents of one
+    /// file, the files of a run) never start threads per thread.
+    static SHARING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
 /// Sets the number of threads (`--threads`); 0 means one per core.
 pub fn set_threads(threads: usize) {
     THREADS.store(threads, Ordering::Relaxed);
@@ -28,7 +35,8 @@ pub fn threads() -> usize {
 /// Items are taken one at a time from a shared counter, so a large file or
 /// workload does not leave the other threads idle behind it. With one
 /// thread or fewer than two items the work runs on the calling thread: a
-/// one-file lint starts no thread.
+/// one-file lint starts no thread. Called from within another
+/// `map_in_order`'s work, it runs there too.
 pub fn map_in_order<T, R, F>(items: &[T], work: F) -> Vec<R>
 where
     T: Sync,
@@ -36,15 +44,17 @@ where
     F: Fn(&T) -> R + Sync,
 {
     let threads = threads().min(items.len());
-    if threads <= 1 {
+    if threads <= 1 || SHARING.get() {
         return items.iter().map(work).collect();
     }
     let next = AtomicUsize::new(0);
     let take = || {
+        let sharing = SHARING.replace(true);
         let mut done = Vec::new();
         loop {
             let at = next.fetch_add(1, Ordering::Relaxed);
             let Some(item) = items.get(at) else {
+                SHARING.set(sharing);
                 return done;
             };
             done.push((at, work(item)));
@@ -89,6 +99,19 @@ mod tests {
             });
             assert_eq!(squares, expected, "{threads} threads");
         }
+        set_threads(0);
+    }
+
+    #[test]
+    fn nested_work_runs_on_the_thread_that_took_it() {
+        set_threads(4);
+        let outer: Vec<usize> = (0..8).collect();
+        let threads_seen = map_in_order(&outer, |_| {
+            let me = std::thread::current().id();
+            let inner: Vec<usize> = (0..8).collect();
+            map_in_order(&inner, |_| std::thread::current().id() == me)
+        });
+        assert!(threads_seen.iter().flatten().all(|&same| same));
         set_threads(0);
     }
 }

@@ -37,11 +37,11 @@ pub struct Undecodable {
 #[derive(Debug)]
 pub enum Entry {
     Workload(Box<Workload>),
-    Service(Related<Service>),
-    Pdb(Related<PodDisruptionBudget>),
-    Hpa(Related<HorizontalPodAutoscaler>),
-    ConfigMap(Related<ConfigMap>),
-    Claim(Related<PersistentVolumeClaim>),
+    Service(Box<Related<Service>>),
+    Pdb(Box<Related<PodDisruptionBudget>>),
+    Hpa(Box<Related<HorizontalPodAutoscaler>>),
+    ConfigMap(Box<Related<ConfigMap>>),
+    Claim(Box<Related<PersistentVolumeClaim>>),
 }
 
 impl Entry {
@@ -58,18 +58,18 @@ impl Entry {
         };
         let entry = match kind {
             KnownKind::Workload(_) => return Ok(None),
-            KnownKind::Service => Entry::Service(related(doc, object)?),
-            KnownKind::PodDisruptionBudget => Entry::Pdb(related(doc, object)?),
-            KnownKind::HorizontalPodAutoscaler => Entry::Hpa(related(doc, object)?),
+            KnownKind::Service => Entry::Service(Box::new(related(doc, object)?)),
+            KnownKind::PodDisruptionBudget => Entry::Pdb(Box::new(related(doc, object)?)),
+            KnownKind::HorizontalPodAutoscaler => Entry::Hpa(Box::new(related(doc, object)?)),
             KnownKind::ConfigMap => {
                 // Only the keys containers read are looked up; a ConfigMap's
                 // tree (dashboards, whole config files) is not kept twice.
                 let mut configmap: Related<ConfigMap> = related(doc, object)?;
                 configmap.doc.value = Arc::new(serde_json::Value::Null);
                 configmap.doc.spans = SpanIndex::default();
-                Entry::ConfigMap(configmap)
+                Entry::ConfigMap(Box::new(configmap))
             }
-            KnownKind::PersistentVolumeClaim => Entry::Claim(related(doc, object)?),
+            KnownKind::PersistentVolumeClaim => Entry::Claim(Box::new(related(doc, object)?)),
         };
         Ok(Some(entry))
     }
@@ -154,18 +154,18 @@ impl Index {
             None => {}
             Some(Entry::Workload(w)) => self.workloads.push(*w),
             Some(Entry::Service(r)) => {
-                self.services.push(r);
+                self.services.push(*r);
                 self.services_stamp = next_stamp();
             }
-            Some(Entry::Pdb(r)) => self.pdbs.push(r),
-            Some(Entry::Hpa(r)) => self.hpas.push(r),
+            Some(Entry::Pdb(r)) => self.pdbs.push(*r),
+            Some(Entry::Hpa(r)) => self.hpas.push(*r),
             Some(Entry::ConfigMap(r)) => {
                 let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
-                self.configmaps.insert(key, r);
+                self.configmaps.insert(key, *r);
             }
             Some(Entry::Claim(r)) => {
                 let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
-                self.claims.insert(key, r);
+                self.claims.insert(key, *r);
             }
         }
     }

@@ -233,10 +233,7 @@ struct FindingDiagnostic {
 
 impl FindingDiagnostic {
     fn new(finding: &Finding) -> Self {
-        let source = finding
-            .doc
-            .file
-            .has_text()
+        let source = (!finding.doc.file.is_empty())
             .then(|| Excerpt::new(&finding.doc.file, finding.location.range.clone()));
         let label = source
             .as_ref()

@@ -206,7 +206,7 @@ fn region(
     range: &std::ops::Range<usize>,
     start: (usize, usize),
 ) -> Option<Value> {
-    if !file.has_text() {
+    if file.is_empty() {
         return None;
     }
     let mut region = json!({ "startLine": start.0, "startColumn": start.1 });

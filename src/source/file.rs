@@ -138,9 +138,9 @@ impl SourceFile {
         self.len
     }
 
-    /// Whether the file holds any text (a document built in memory has none).
-    pub fn has_text(&self) -> bool {
-        self.len > 0
+    /// Whether the file has no text (a document built in memory has none).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 
     /// The name diagnostics print: the path as given, or `<stdin>`.

@@ -59,18 +59,63 @@ pub fn parse_documents(
     } else {
         text.into()
     };
+    let ranges = stream_parts(&scanned, PART_BYTES);
+    let parts = crate::parallel::map_in_order(&ranges, |range| {
+        parse_part(file, &scanned, interest, range.clone())
+    });
     let mut documents = Vec::new();
     let mut errors = Vec::new();
-    let mut base_byte = 0;
+    for (part_documents, part_errors) in parts {
+        documents.extend(part_documents);
+        errors.extend(part_errors);
+    }
+    (documents, errors)
+}
+
+/// A stream this large is cut into parts parsed side by side.
+const PART_BYTES: usize = 4 * 1024 * 1024;
+
+/// `text` cut at `---` lines into parts of about [`PART_BYTES`]. Each part
+/// parses as it would in the whole stream: a `---` at the start of a line
+/// always starts a document (YAML forbids it inside a scalar), and anchors
+/// and directives end with their document.
+fn stream_parts(text: &str, part_bytes: usize) -> Vec<std::ops::Range<usize>> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    while text.len() - start > part_bytes {
+        let Some(cut) = text[start + part_bytes..]
+            .find("\n---")
+            .map(|at| start + part_bytes + at + 1)
+            .filter(|&cut| next_document_marker(text, cut, cut.saturating_sub(1)) == Some(cut))
+        else {
+            break;
+        };
+        parts.push(start..cut);
+        start = cut;
+    }
+    parts.push(start..text.len());
+    parts
+}
+
+/// Parses the documents of `range` of the (scanned) text of `file`.
+fn parse_part(
+    file: &SourceFile,
+    scanned: &str,
+    interest: Interest<'_>,
+    range: std::ops::Range<usize>,
+) -> (Vec<ParsedDocument>, Vec<ParseError>) {
+    let mut documents = Vec::new();
+    let mut errors = Vec::new();
+    let mut base_byte = range.start;
+    let part = &scanned[..range.end];
     loop {
-        let chunk = &scanned[base_byte..];
+        let chunk = &part[base_byte..];
         let mut builder = Builder::new(file, interest, base_byte);
         match builder.run(chunk, &mut documents, &mut errors) {
             Ok(()) => break,
             Err(failure) => {
                 errors.push(failure.error);
-                let Some(next) =
-                    next_document_marker(&scanned, failure.resume_from, failure.doc_start)
+                let Some(next) = next_document_marker(part, failure.resume_from, failure.doc_start)
                 else {
                     break;
                 };
@@ -658,6 +703,31 @@ mod tests {
         let (docs, errors) = parse(text);
         assert!(errors.is_empty(), "{errors:?}");
         docs.into_iter().map(|d| d.value).collect()
+    }
+
+    #[test]
+    fn a_stream_parsed_in_parts_is_the_stream_parsed_whole() {
+        let text = "a: 1\n---\nb: |\n  ---\n  x\n--- # c\nc: &x [1]\nd: *x\n---\ne: [\n---\nf: 2\n...\n---\ng: \"---\"\n";
+        let file = SourceFile::new("t", text.to_owned());
+        let whole = parse_part(&file, text, &|_, _| true, 0..text.len());
+        for part_bytes in 1..text.len() {
+            let parts = stream_parts(text, part_bytes);
+            assert!(
+                parts.len() > 1 || part_bytes > 40,
+                "{part_bytes}: {parts:?}"
+            );
+            let (mut documents, mut errors) = (Vec::new(), Vec::new());
+            for range in parts {
+                let (d, e) = parse_part(&file, text, &|_, _| true, range);
+                documents.extend(d);
+                errors.extend(e);
+            }
+            let values = |docs: &[ParsedDocument]| -> Vec<(Value, usize)> {
+                docs.iter().map(|d| (d.value.clone(), d.start)).collect()
+            };
+            assert_eq!(values(&documents), values(&whole.0), "{part_bytes}");
+            assert_eq!(errors, whole.1, "{part_bytes}");
+        }
     }
 
     #[test]
