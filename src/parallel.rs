@@ -25,7 +25,11 @@ pub fn set_threads(threads: usize) {
 /// The number of threads a stage uses.
 pub fn threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        0 => {
+            // Asked once: it reads the cgroup's CPU quota from /sys and /proc.
+            static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        }
         n => n,
     }
 }
@@ -43,8 +47,11 @@ where
     R: Send,
     F: Fn(&T) -> R + Sync,
 {
+    if items.len() < 2 || SHARING.get() {
+        return items.iter().map(work).collect();
+    }
     let threads = threads().min(items.len());
-    if threads <= 1 || SHARING.get() {
+    if threads <= 1 {
         return items.iter().map(work).collect();
     }
     let next = AtomicUsize::new(0);
