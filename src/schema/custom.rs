@@ -16,6 +16,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use jsonschema::Validator;
 use serde_json::Value;
 
+use super::fault::Fault;
+
 /// A compiled schema file.
 pub struct CustomSchema {
     pub path: PathBuf,
@@ -66,6 +68,18 @@ pub fn load(path: &Path) -> Loaded {
         cache.insert(path.to_owned(), Arc::clone(&loaded));
     }
     loaded
+}
+
+/// What is wrong with `value` by a schema file.
+pub fn check(schema: &CustomSchema, value: &Value) -> Vec<Fault<'static>> {
+    if schema.validator.is_valid(value) {
+        return Vec::new();
+    }
+    schema
+        .validator
+        .iter_errors(value)
+        .filter_map(|error| Fault::from_validation_error(&error))
+        .collect()
 }
 
 fn compile(path: &Path) -> Result<CustomSchema, String> {

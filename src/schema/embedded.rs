@@ -1,54 +1,39 @@
 //! The Kubernetes JSON Schemas compiled into the binary
 //! (`schemas/kubernetes.json`, written by `scripts/update-schemas.py`).
 //!
-//! The file holds every distinct definition once and, per Kubernetes minor,
-//! which definitions and kinds that minor has, one of either per line. Nothing
-//! is parsed until a document needs it; then only the lines of its minor are:
-//! the minor's index, and each definition the first time it is reached. Each
-//! kind's validator is compiled once per process, on first use. Reading a
-//! minor's schema (to explain an error) needs no validator.
+//! Documents are checked against tables generated from the file when
+//! rollsafe is built (`tables`): a run compiles nothing. The file itself is
+//! embedded too, for explaining what a check found (which fields an object
+//! has, which definition a value belongs to): nothing of it is read until a
+//! problem needs explaining, then only the definitions reached, each parsed
+//! once. The file holds every distinct definition once, one per line, and
+//! per Kubernetes minor which definitions and kinds that minor has; the
+//! tables say the latter.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use jsonschema::Validator;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use super::fault::Fault;
+use super::tables::{self, Minor};
 use super::walk::{Node, Resolve};
 use crate::model::KubeVersion;
 
 const BUNDLE: &str = include_str!("../../schemas/kubernetes.json");
 
-/// The file's lines, each parsed on first use.
+/// The file's definitions, each parsed on first use.
 struct Bundle {
-    defs: Vec<Lazy<Value>>,
-    versions: HashMap<&'static str, Lazy<Minor>>,
-}
-
-/// One minor: `apiVersion/Kind` → schema, and definition name → schema,
-/// both as indexes into `Bundle::defs`.
-#[derive(Debug, Deserialize)]
-struct Minor {
-    kinds: HashMap<String, usize>,
-    defs: HashMap<String, usize>,
+    defs: Vec<Lazy>,
 }
 
 /// JSON text, parsed the first time it is read.
-struct Lazy<T> {
+struct Lazy {
     text: &'static str,
-    parsed: OnceLock<Option<T>>,
+    parsed: OnceLock<Option<Value>>,
 }
 
-impl<T: serde::de::DeserializeOwned> Lazy<T> {
-    fn new(text: &'static str) -> Self {
-        Lazy {
-            text,
-            parsed: OnceLock::new(),
-        }
-    }
-
-    fn get(&self) -> Option<&T> {
+impl Lazy {
+    fn get(&self) -> Option<&Value> {
         self.parsed
             .get_or_init(|| serde_json::from_str(self.text).ok())
             .as_ref()
@@ -57,8 +42,8 @@ impl<T: serde::de::DeserializeOwned> Lazy<T> {
 
 impl Bundle {
     /// Splits the file as `scripts/update-schemas.py` writes it: a line
-    /// `"defs":[`, one definition per line, a line starting `],"versions":{`,
-    /// then one `"1.37":{…}` per line.
+    /// `"defs":[`, one definition per line, then a line starting
+    /// `],"versions":{`.
     fn split(text: &'static str) -> Bundle {
         let mut lines = text.lines();
         for line in lines.by_ref() {
@@ -66,22 +51,14 @@ impl Bundle {
                 break;
             }
         }
-        let mut defs = Vec::new();
-        for line in lines.by_ref() {
-            if line.starts_with("],\"versions\":{") {
-                break;
-            }
-            defs.push(Lazy::new(line.strip_suffix(',').unwrap_or(line)));
-        }
-        let mut versions = HashMap::new();
-        for line in lines {
-            let line = line.strip_suffix(',').unwrap_or(line);
-            let Some((minor, index)) = line.split_once(':') else {
-                continue;
-            };
-            versions.insert(minor.trim_matches('"'), Lazy::new(index));
-        }
-        Bundle { defs, versions }
+        let defs = lines
+            .take_while(|line| !line.starts_with("],\"versions\":{"))
+            .map(|line| Lazy {
+                text: line.strip_suffix(',').unwrap_or(line),
+                parsed: OnceLock::new(),
+            })
+            .collect();
+        Bundle { defs }
     }
 
     fn def(&self, index: usize) -> Option<&Value> {
@@ -94,203 +71,143 @@ fn bundle() -> &'static Bundle {
     SPLIT.get_or_init(|| Bundle::split(BUNDLE))
 }
 
-const MINORS: usize = (KubeVersion::NEWEST.minor - KubeVersion::OLDEST.minor + 1) as usize;
-
 /// The schemas of one Kubernetes minor.
+#[derive(Debug, Clone, Copy)]
 pub struct Schemas {
-    version: KubeVersion,
-    bundle: &'static Bundle,
-    minor: &'static Minor,
-    validators: HashMap<&'static str, OnceLock<Option<Validator>>>,
-    template: OnceLock<Option<Validator>>,
+    tables: &'static Minor,
 }
 
-impl std::fmt::Debug for Schemas {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Schemas")
-            .field("version", &self.version)
-            .finish_non_exhaustive()
-    }
+/// The kind of an object, as a minor's schemas have it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Kind {
+    definition: usize,
 }
 
-/// The schemas of a minor, prepared on first use. `None` for a minor the
-/// embedded file does not hold (a bug the tests catch).
-pub fn schemas(version: KubeVersion) -> Option<&'static Schemas> {
-    static PREPARED: [OnceLock<Option<Schemas>>; MINORS] = [const { OnceLock::new() }; MINORS];
+/// The schemas of a minor; `None` for a minor the embedded file does not
+/// hold (a bug the tests catch).
+pub fn schemas(version: KubeVersion) -> Option<Schemas> {
     if version.major != 1 || version < KubeVersion::OLDEST || version > KubeVersion::NEWEST {
         return None;
     }
-    let slot = PREPARED.get((version.minor - KubeVersion::OLDEST.minor) as usize)?;
-    slot.get_or_init(|| Schemas::prepare(version)).as_ref()
+    tables::minor(version.minor).map(|tables| Schemas { tables })
 }
 
 impl Schemas {
-    fn prepare(version: KubeVersion) -> Option<Schemas> {
-        let bundle = bundle();
-        let minor = bundle.versions.get(version.to_string().as_str())?.get()?;
-        let validators = minor
-            .kinds
-            .keys()
-            .map(|kind| (kind.as_str(), OnceLock::new()))
-            .collect();
-        Some(Schemas {
-            version,
-            bundle,
-            minor,
-            validators,
-            template: OnceLock::new(),
-        })
+    /// `apiVersion/Kind`, when this minor has it.
+    pub fn kind(&self, api_version: &str, kind: &str) -> Option<Kind> {
+        let definition = self.tables.kind(&format!("{api_version}/{kind}"))?;
+        Some(Kind { definition })
     }
 
-    /// The validator for `apiVersion/Kind`, compiled on first use; `None`
-    /// when this minor has no such kind.
-    pub fn validator(&self, api_version: &str, kind: &str) -> Option<&Validator> {
-        let key = format!("{api_version}/{kind}");
-        let slot = self.validators.get(key.as_str())?;
-        slot.get_or_init(|| self.compile(&kind_key(&key))).as_ref()
+    /// What is wrong with an object of a kind. A pod template in it is left
+    /// open: [`Schemas::check_pod_template`] checks it, so that a run judges
+    /// the pod spec, most of every workload schema, the same way whatever
+    /// the kind.
+    pub fn check<'v>(&self, kind: Kind, value: &'v Value) -> Vec<Fault<'v>> {
+        self.tables.check(kind.definition, value)
     }
 
-    /// The validator for a pod template (`PodTemplateSpec`): the template of
-    /// every workload kind, custom kinds included, is checked with it.
-    pub fn pod_template_validator(&self) -> Option<&Validator> {
-        self.template
-            .get_or_init(|| self.compile(POD_TEMPLATE))
-            .as_ref()
-    }
-
-    /// The schema of a pod template.
-    pub fn pod_template(&self) -> Option<Node<'_>> {
-        let (schema, name) = self.resolve(&format!("#/$defs/{POD_TEMPLATE}"))?;
-        Some(Node {
-            schema,
-            definition: Some(name),
-        })
-    }
-
-    /// A validator for one definition or kind: a self-contained schema
-    /// holding, under `$defs`, the definitions reachable from it.
-    ///
-    /// A workload's pod template is left open there: it is checked on its own
-    /// with [`Schemas::pod_template_validator`], so the pod spec, most of
-    /// every workload schema, is compiled once rather than once per kind.
-    fn compile(&self, root: &str) -> Option<Validator> {
-        let mut defs = Map::new();
-        let mut pending = vec![root.to_owned()];
-        while let Some(name) = pending.pop() {
-            if defs.contains_key(&name) {
-                continue;
-            }
-            let index = match name.strip_prefix(KIND_PREFIX) {
-                Some(_) => self
-                    .minor
-                    .kinds
-                    .iter()
-                    .find(|(kind, _)| kind_key(kind) == name)
-                    .map(|(_, &index)| index),
-                None => self.minor.defs.get(&name).copied(),
-            }?;
-            let mut schema = self.bundle.def(index)?.clone();
-            open_pod_templates(&mut schema);
-            references(&schema, &mut pending);
-            defs.insert(name, schema);
+    /// What is wrong with a pod template (`PodTemplateSpec`): the template of
+    /// every workload kind, custom kinds included.
+    pub fn check_pod_template<'v>(&self, value: &'v Value) -> Vec<Fault<'v>> {
+        match self.tables.pod_template() {
+            Some(definition) => self.tables.check(definition, value),
+            None => Vec::new(),
         }
-        let mut document = Map::new();
-        // The schemas use nothing newer than draft 7, and building draft
-        // 2020-12's meta-schema validator costs a third of a one-file lint.
-        // Draft 7 asserts `format`, which for these schemas means
-        // `date-time` only: a malformed timestamp the API server refuses too.
-        document.insert(
-            "$schema".to_owned(),
-            Value::String("http://json-schema.org/draft-07/schema#".to_owned()),
-        );
-        document.insert("$ref".to_owned(), Value::String(format!("#/$defs/{root}")));
-        document.insert("$defs".to_owned(), Value::Object(defs));
-        super::compile(&Value::Object(document)).ok()
     }
 
-    /// The root schema of `apiVersion/Kind`, to read errors against.
-    pub fn root(&self, api_version: &str, kind: &str) -> Option<Node<'_>> {
-        let index = *self.minor.kinds.get(&format!("{api_version}/{kind}"))?;
+    /// The schema of a kind, to read faults against.
+    pub fn root(&self, kind: Kind) -> Option<Node<'static>> {
         Some(Node {
-            schema: self.bundle.def(index)?,
+            schema: bundle().def(kind.definition)?,
             definition: None,
         })
     }
 
+    /// The schema of a pod template.
+    pub fn pod_template(&self) -> Option<Node<'static>> {
+        let definition = self.tables.pod_template()?;
+        let (_, name) = self.tables.definition(POD_TEMPLATE)?;
+        Some(Node {
+            schema: bundle().def(definition)?,
+            definition: Some(name),
+        })
+    }
+
     #[cfg(test)]
-    pub fn kinds(&self) -> impl Iterator<Item = &str> {
-        self.minor.kinds.keys().map(String::as_str)
+    pub fn kinds(&self) -> impl Iterator<Item = &'static str> {
+        self.tables.kinds().map(|(kind, _)| kind)
     }
 }
 
 impl Resolve for Schemas {
     fn resolve(&self, reference: &str) -> Option<(&Value, &str)> {
         let name = reference.strip_prefix("#/$defs/")?;
-        let (name, &index) = self.minor.defs.get_key_value(name)?;
-        Some((self.bundle.def(index)?, name.as_str()))
+        let (definition, name) = self.tables.definition(name)?;
+        Some((bundle().def(definition)?, name))
     }
 }
 
 const POD_TEMPLATE: &str = "io.k8s.api.core.v1.PodTemplateSpec";
 
-/// Replaces every reference to the pod template definition with a schema
-/// that takes any object.
-fn open_pod_templates(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            let reference = map.get("$ref").and_then(Value::as_str);
-            if reference.and_then(|r| r.strip_prefix("#/$defs/")) == Some(POD_TEMPLATE) {
-                map.clear();
-                map.insert("type".to_owned(), serde_json::json!(["object", "null"]));
-                return;
-            }
-            map.values_mut().for_each(open_pod_templates);
-        }
-        Value::Array(items) => items.iter_mut().for_each(open_pod_templates),
-        _ => {}
-    }
-}
-
-/// The definition names a schema's `$ref`s point to.
-fn references(schema: &Value, out: &mut Vec<String>) {
-    match schema {
-        Value::Object(map) => {
-            let reference = map.get("$ref").and_then(Value::as_str);
-            if let Some(name) = reference.and_then(|r| r.strip_prefix("#/$defs/")) {
-                out.push(name.to_owned());
-            }
-            map.values().for_each(|value| references(value, out));
-        }
-        Value::Array(items) => items.iter().for_each(|item| references(item, out)),
-        _ => {}
-    }
-}
-
-const KIND_PREFIX: &str = "kind.";
-
-/// Where a `$ref` to a kind's root schema points: `kind.apps.v1.Deployment`.
-fn kind_key(api_version_kind: &str) -> String {
-    format!("{KIND_PREFIX}{}", api_version_kind.replace('/', "."))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Map, json};
+
+    fn whole() -> Value {
+        serde_json::from_str(BUNDLE).unwrap_or_else(|e| panic!("{e}"))
+    }
 
     #[test]
     fn the_file_splits_into_the_json_it_holds() {
-        let whole: Value = serde_json::from_str(BUNDLE).unwrap_or_else(|e| panic!("{e}"));
+        let whole = whole();
         let bundle = bundle();
         let defs = whole["defs"].as_array().map_or(0, Vec::len);
         assert_eq!(bundle.defs.len(), defs);
         for (index, def) in whole["defs"].as_array().into_iter().flatten().enumerate() {
             assert_eq!(bundle.def(index), Some(def), "definition {index}");
         }
-        let versions = whole["versions"].as_object().map_or(0, Map::len);
-        assert_eq!(bundle.versions.len(), versions);
-        assert!(bundle.versions.values().all(|minor| minor.get().is_some()));
     }
+
+    /// The tables give each minor the kinds and definitions the file gives it.
+    #[test]
+    fn the_tables_index_the_file() {
+        let whole = whole();
+        let versions = whole["versions"].as_object().map_or(0, Map::len);
+        assert_eq!(versions, MINORS);
+        for minor in KubeVersion::OLDEST.minor..=KubeVersion::NEWEST.minor {
+            let version = KubeVersion::new(1, minor);
+            let index = &whole["versions"][version.to_string()];
+            let schemas = schemas(version).unwrap_or_else(|| panic!("no schemas for {version}"));
+            let kinds = index["kinds"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{version}"));
+            assert_eq!(schemas.kinds().count(), kinds.len(), "{version}");
+            for (key, def) in kinds {
+                let (api_version, kind) = key.rsplit_once('/').unwrap_or_default();
+                let found = schemas.kind(api_version, kind).map(|k| k.definition as u64);
+                assert_eq!(found, def.as_u64(), "{version} {key}");
+            }
+            let defs = index["defs"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{version}"));
+            for (name, def) in defs {
+                let found = schemas.tables.definition(name);
+                assert_eq!(
+                    found.map(|(d, _)| d as u64),
+                    def.as_u64(),
+                    "{version} {name}"
+                );
+                assert_eq!(found.map(|(_, n)| n), Some(name.as_str()));
+            }
+            assert_eq!(schemas.tables.definition("io.k8s.Nothing"), None);
+            let template = schemas.pod_template().map(|node| node.definition);
+            assert_eq!(template, Some(Some(POD_TEMPLATE)), "{version}");
+        }
+    }
+
+    const MINORS: usize = (KubeVersion::NEWEST.minor - KubeVersion::OLDEST.minor + 1) as usize;
 
     #[test]
     fn every_minor_holds_the_kinds_rollsafe_reads() {
@@ -316,15 +233,17 @@ mod tests {
                 assert!(schemas.kinds().any(|k| k == kind), "{version}: {kind}");
             }
         }
+        assert!(schemas(KubeVersion::new(1, 24)).is_none());
+        assert!(schemas(KubeVersion::new(2, 30)).is_none());
     }
 
     fn valid(kind: &str, object: &Value) -> bool {
         let schemas = schemas(KubeVersion::NEWEST).unwrap_or_else(|| panic!("no schemas"));
         let (api_version, name) = kind.rsplit_once('/').unwrap_or_default();
-        schemas
-            .validator(api_version, name)
-            .unwrap_or_else(|| panic!("{kind} does not compile"))
-            .is_valid(object)
+        let kind = schemas
+            .kind(api_version, name)
+            .unwrap_or_else(|| panic!("no {kind}"));
+        schemas.check(kind, object).is_empty()
     }
 
     #[test]
@@ -375,19 +294,18 @@ mod tests {
     }
 
     #[test]
-    fn every_kind_compiles_and_accepts_a_minimal_object() {
+    fn every_kind_accepts_a_minimal_object() {
         let schemas = schemas(KubeVersion::NEWEST).unwrap_or_else(|| panic!("no schemas"));
-        let kinds: Vec<&str> = schemas.kinds().collect();
-        for kind in kinds {
+        for kind in schemas.kinds() {
             let (api_version, name) = kind.rsplit_once('/').unwrap_or_default();
-            let validator = schemas
-                .validator(api_version, name)
-                .unwrap_or_else(|| panic!("{kind} does not compile"));
             let object =
                 json!({"apiVersion": api_version, "kind": name, "metadata": {"name": "x"}});
+            let checked = schemas
+                .kind(api_version, name)
+                .map(|k| schemas.check(k, &object));
             // Kinds with a required `spec` reject this; none may reject `metadata`.
-            for error in validator.iter_errors(&object) {
-                assert_eq!(error.instance_path().as_str(), "", "{kind}: {error}");
+            for fault in checked.into_iter().flatten() {
+                assert_eq!(fault.pointer, "", "{kind}: {fault:?}");
             }
         }
     }

@@ -1,15 +1,14 @@
-//! Validator errors → problems that say what was meant.
+//! Schema faults → problems that say what was meant.
 //!
-//! The validator reports a pointer and a keyword. Read against the schema and
+//! A check reports a pointer and what failed there. Read against the schema and
 //! the source text, that becomes: which field is unknown and which known one
 //! is one edit away; which type was expected and what YAML made of the value
 //! (an unquoted `on` is the boolean true in YAML 1.1); and how the value can
 //! be made readable for the other rules.
 
-use jsonschema::ValidationError;
-use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
+use super::fault::{Fault, FaultKind, Said};
 use super::repair::Repair;
 use super::walk::{self, Node, Resolve};
 use super::{Problem, ProblemKind};
@@ -36,20 +35,18 @@ pub(super) struct Explainer<'a> {
 }
 
 impl Explainer<'_> {
-    /// Pointers below are relative to `base`: the validator's, which the
+    /// Pointers below are relative to `base`: the checked value's, which the
     /// schema is walked with.
-    pub fn explain(&self, error: &ValidationError<'_>, out: &mut Vec<Problem>) {
-        let pointer = error.instance_path().as_str();
-        match error.kind() {
-            ValidationErrorKind::AdditionalProperties { unexpected }
-            | ValidationErrorKind::UnevaluatedProperties { unexpected } => {
-                for key in unexpected {
+    pub fn explain(&self, fault: &Fault<'_>, out: &mut Vec<Problem>) {
+        let pointer = fault.pointer.as_str();
+        match &fault.kind {
+            FaultKind::Unknown(keys) => {
+                for key in keys {
                     out.push(self.unknown_field(pointer, key));
                 }
             }
-            ValidationErrorKind::Type { .. } => out.push(self.wrong_type(pointer, error)),
-            ValidationErrorKind::Required { property } => {
-                let name = property.as_str().unwrap_or_default();
+            FaultKind::Type(said) => out.push(self.wrong_type(pointer, said)),
+            FaultKind::Required(name) => {
                 let within = self.object_name(pointer);
                 out.push(self.invalid(
                     pointer,
@@ -58,25 +55,20 @@ impl Explainer<'_> {
                     None,
                 ));
             }
-            ValidationErrorKind::Enum { options } => {
-                out.push(self.not_in_enum(pointer, options));
-            }
-            ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MaxLength { .. } => {
-                match self.node(pointer).and_then(|n| n.form()) {
-                    Some(form) => out.push(self.bad_form(pointer, form)),
-                    None => out.push(self.generic(pointer, error)),
-                }
-            }
-            ValidationErrorKind::Referencing(_) => {}
-            _ => out.push(self.generic(pointer, error)),
+            FaultKind::Enum(allowed) => out.push(self.not_in_enum(pointer, allowed)),
+            FaultKind::Form(said) => match self.node(pointer).and_then(|n| n.form()) {
+                Some(form) => out.push(self.bad_form(pointer, form)),
+                None => out.push(self.generic(pointer, said)),
+            },
+            FaultKind::Other(said) => out.push(self.generic(pointer, said)),
         }
     }
 
-    /// What the validator says, for a keyword with no better explanation.
-    fn generic(&self, pointer: &str, error: &ValidationError<'_>) -> Problem {
+    /// What the check says, for a fault with no better explanation.
+    fn generic(&self, pointer: &str, said: &Said<'_>) -> Problem {
         self.invalid(
             pointer,
-            format!("`{}`: {error}", field_label(&self.absolute(pointer))),
+            format!("`{}`: {said}", field_label(&self.absolute(pointer))),
             "change the value to one the schema accepts".to_owned(),
             None,
         )
@@ -201,14 +193,14 @@ impl Explainer<'_> {
         None
     }
 
-    fn wrong_type(&self, pointer: &str, error: &ValidationError<'_>) -> Problem {
+    fn wrong_type(&self, pointer: &str, said: &Said<'_>) -> Problem {
         let value = self.value(pointer);
         let expected = self.node(pointer).map(|n| n.types()).unwrap_or_default();
         let field = field_label(&self.absolute(pointer));
         if expected.is_empty() {
             return self.invalid(
                 pointer,
-                format!("`{field}`: {error}"),
+                format!("`{field}`: {said}"),
                 "change the value to one the schema accepts".to_owned(),
                 Some(Repair::Remove),
             );
@@ -256,18 +248,8 @@ impl Explainer<'_> {
         self.invalid(pointer, message, help, Some(repair))
     }
 
-    fn not_in_enum(&self, pointer: &str, options: &Value) -> Problem {
+    fn not_in_enum(&self, pointer: &str, allowed: &[String]) -> Problem {
         let value = self.value(pointer);
-        let allowed: Vec<String> = options
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|o| !o.is_null())
-            .map(|o| match o {
-                Value::String(s) => s.clone(),
-                other => other.to_string(),
-            })
-            .collect();
         let shown = match value {
             Value::String(s) => s.clone(),
             other => other.to_string(),
@@ -374,7 +356,7 @@ impl Explainer<'_> {
     /// when it fits on one line.
     fn source_text(&self, pointer: &str) -> Option<String> {
         let span = self.doc.spans.exact(&self.absolute(pointer))?;
-        let text = self.doc.file.text().get(span.value_range())?;
+        let text = self.doc.file.slice(span.value_range())?;
         let text = scalar_text(text.lines().next().unwrap_or_default());
         (!text.is_empty()).then(|| text.to_owned())
     }

@@ -2,10 +2,12 @@
 //! against the Kubernetes JSON Schemas (strict: unknown fields are errors),
 //! plus the API validation rules those schemas do not express.
 //!
-//! - `embedded`: the Kubernetes schemas compiled in, per minor, validators
-//!   compiled once per process and kind, on first use;
-//! - `custom`: schemas for custom resources from a policy's `schemaDirs`;
-//! - `explain`: validator errors turned into problems that say what was meant;
+//! - `embedded`: the Kubernetes schemas compiled in, per minor, checked with
+//!   `tables`, generated from them when rollsafe is built;
+//! - `custom`: schemas for custom resources from a policy's `schemaDirs`,
+//!   compiled into validators on first use;
+//! - `fault`: what either check finds;
+//! - `explain`: faults turned into problems that say what was meant;
 //! - `api`: what API validation rejects and no schema says (probe and
 //!   lifecycle handlers and their actions, `successThreshold`,
 //!   `sleep.seconds`, port numbers and names, a PodDisruptionBudget's
@@ -19,7 +21,9 @@ mod api;
 mod custom;
 mod embedded;
 mod explain;
+mod fault;
 pub mod repair;
+mod tables;
 mod walk;
 
 use std::path::PathBuf;
@@ -79,51 +83,55 @@ impl Checker<'_> {
         let mut checked = Checked::default();
         let schemas = embedded::schemas(self.version);
         let built_in = schemas.and_then(|schemas| {
-            let validator = schemas.validator(&object.api_version, &object.kind)?;
-            let root = schemas.root(&object.api_version, &object.kind)?;
-            Some((schemas, validator, root))
+            let kind = schemas.kind(&object.api_version, &object.kind)?;
+            Some((schemas, kind))
         });
         let template = template_of(&object, self.templates);
         let added_in =
             |pointer: &str, key: &str| built_in.and_then(|_| self.added_in(&object, pointer, key));
-        // A workload's pod template is checked on its own (the kind's schema
-        // leaves it open, so that the pod spec is compiled once for every
-        // kind); a custom kind's is a pod template whatever its own schema
-        // says of it (often: anything goes).
-        let template_schema = schemas.and_then(|schemas| {
-            Some((
-                schemas,
-                schemas.pod_template_validator()?,
-                schemas.pod_template()?,
-            ))
-        });
+        // A workload's pod template is checked on its own (the kind's check
+        // leaves it open, so that the pod spec is checked the same way for
+        // every kind); a custom kind's is a pod template whatever its own
+        // schema says of it (often: anything goes).
         let base = template
             .as_ref()
             .map(|(_, pointer)| pointer.as_str())
             .filter(|t| !t.is_empty());
-        if let (Some(base), Some((schemas, validator, root))) = (base, template_schema) {
-            let explainer = explain::Explainer {
-                doc,
-                object: &object,
-                base,
-                root,
-                document: built_in.map(|(_, _, root)| root),
-                resolver: schemas,
-                added_in: &added_in,
-            };
-            validate(validator, &explainer, &mut checked.problems);
+        if let (Some(base), Some(schemas)) = (base, schemas)
+            && let Some(value) = doc.value.pointer(base)
+        {
+            let faults = schemas.check_pod_template(value);
+            if !faults.is_empty()
+                && let Some(root) = schemas.pod_template()
+            {
+                let explainer = explain::Explainer {
+                    doc,
+                    object: &object,
+                    base,
+                    root,
+                    document: built_in.and_then(|(schemas, kind)| schemas.root(kind)),
+                    resolver: &schemas,
+                    added_in: &added_in,
+                };
+                explain(&faults, &explainer, &mut checked.problems);
+            }
         }
-        if let Some((schemas, validator, root)) = built_in {
-            let explainer = explain::Explainer {
-                doc,
-                object: &object,
-                base: "",
-                root,
-                document: None,
-                resolver: schemas,
-                added_in: &added_in,
-            };
-            validate(validator, &explainer, &mut checked.problems);
+        if let Some((schemas, kind)) = built_in {
+            let faults = schemas.check(kind, &doc.value);
+            if !faults.is_empty()
+                && let Some(root) = schemas.root(kind)
+            {
+                let explainer = explain::Explainer {
+                    doc,
+                    object: &object,
+                    base: "",
+                    root,
+                    document: None,
+                    resolver: &schemas,
+                    added_in: &added_in,
+                };
+                explain(&faults, &explainer, &mut checked.problems);
+            }
         } else {
             if let Some(path) = custom::find(self.schema_dirs, &object.api_version, &object.kind) {
                 match &*custom::load(&path) {
@@ -142,7 +150,7 @@ impl Checker<'_> {
                             added_in: &|_, _| None,
                         };
                         let mut own = Vec::new();
-                        validate(&schema.validator, &explainer, &mut own);
+                        explain(&custom::check(schema, &doc.value), &explainer, &mut own);
                         // What the pod template check reported already, it
                         // said in Kubernetes' own terms.
                         own.retain(|p| {
@@ -178,11 +186,14 @@ impl Checker<'_> {
                 let Some(schemas) = embedded::schemas(version) else {
                     return false;
                 };
-                let Some(root) = schemas.root(&object.api_version, &object.kind) else {
+                let Some(root) = schemas
+                    .kind(&object.api_version, &object.kind)
+                    .and_then(|kind| schemas.root(kind))
+                else {
                     return false;
                 };
-                walk::at(root, pointer, schemas)
-                    .is_some_and(|node| node.properties(schemas).contains(&key))
+                walk::at(root, pointer, &schemas)
+                    .is_some_and(|node| node.properties(&schemas).contains(&key))
             })
     }
 }
@@ -229,23 +240,13 @@ pub fn has_custom_schema(dirs: &[PathBuf], api_version: &str, kind: &str) -> boo
     custom::find(dirs, api_version, kind).is_some()
 }
 
-fn validate(
-    validator: &jsonschema::Validator,
+fn explain(
+    faults: &[fault::Fault<'_>],
     explainer: &explain::Explainer<'_>,
     out: &mut Vec<Problem>,
 ) {
-    let value = match explainer.base {
-        "" => Some(&*explainer.doc.value),
-        base => explainer.doc.value.pointer(base),
-    };
-    let Some(value) = value else {
-        return;
-    };
-    if validator.is_valid(value) {
-        return;
-    }
-    for error in validator.iter_errors(value) {
-        explainer.explain(&error, out);
+    for fault in faults {
+        explainer.explain(fault, out);
     }
 }
 
@@ -274,14 +275,12 @@ fn container_of(value: &Value, pointer: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Compiles a schema. Every validator is built here, with the crate's own
-/// entry point: references resolve only within the schema (the crate is
-/// built without any retriever, so nothing is fetched) and the draft is the
-/// schema's `$schema` (draft 7 for the embedded schemas, whose Kubernetes
-/// forms are patterns; 2020-12 when a file names none). Building through
-/// the configurable options instead would compile a second copy of the
-/// validator code into the binary (1.3 MB), beside the one the crate
-/// compiles for itself.
+/// Compiles a schema from a schema folder. References resolve only within
+/// the schema (the crate is built without any retriever, so nothing is
+/// fetched) and the draft is the schema's `$schema` (2020-12 when a file
+/// names none). Building through the configurable options instead would
+/// compile a second copy of the validator code into the binary (1.3 MB),
+/// beside the one the crate compiles for its own entry point.
 fn compile(schema: &Value) -> Result<jsonschema::Validator, String> {
     jsonschema::validator_for(schema).map_err(|e| e.to_string())
 }
