@@ -17,6 +17,8 @@
 //! This module finds problems; the `unknown-field` and `invalid-field-value`
 //! rules report them.
 
+#[cfg(test)]
+mod agreement;
 mod api;
 mod custom;
 mod embedded;

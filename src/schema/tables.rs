@@ -410,6 +410,18 @@ impl<'v> Walk<'v> {
     }
 }
 
+/// Whether `text` passes a pattern or format check, by its name.
+#[cfg(test)]
+pub fn matches(check: &str, text: &str) -> bool {
+    match check {
+        "quantity" => Pattern::Quantity.matches(text),
+        "percent" => Pattern::Percent.matches(text),
+        "port name" => Pattern::LowerAlphanumeric.matches(text),
+        "lowercase" => Pattern::HasLowercase.matches(text),
+        _ => is_date_time(text),
+    }
+}
+
 /// A whole number, as JSON Schema counts one (`3.0` is).
 fn is_integer(number: &serde_json::Number) -> bool {
     number.is_i64() || number.is_u64() || number.as_f64().is_some_and(|f| f.fract() == 0.0)
