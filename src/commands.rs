@@ -11,6 +11,7 @@ use crate::cli::{
 };
 use crate::deadline::Deadline;
 use crate::engine;
+use crate::parallel::Grain;
 use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog};
 use crate::rules;
@@ -92,7 +93,9 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         let judge = engine::Judge::new(&policy);
         let no_deadline = Deadline::none();
         let (loaded, passes) = loader.load_paths_with(&args.input.paths, |documents| {
-            crate::parallel::map_in_order(&documents, |doc| judge.document(doc, &no_deadline))
+            crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {
+                judge.document(doc, &no_deadline)
+            })
         });
         let outcome = judge
             .finish(passes.into_iter().flatten(), &no_deadline)

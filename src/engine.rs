@@ -21,7 +21,7 @@ use crate::deadline::{Deadline, Expired};
 use crate::finding::Finding;
 use crate::model::index::{Entry, Undecodable};
 use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths, template_of};
-use crate::parallel;
+use crate::parallel::{self, Grain};
 use crate::policy::Policy;
 use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Violation};
 use crate::schema::{self, Problem, ProblemKind};
@@ -117,7 +117,8 @@ fn judge(
     deadline: &Deadline,
 ) -> Result<(Outcome, Index), Expired> {
     let judge = Judge::new(policy);
-    let passes = parallel::map_in_order(documents, |doc| judge.document(doc, deadline));
+    let passes =
+        parallel::map_in_order(documents, Grain::Fine, |doc| judge.document(doc, deadline));
     judge.finish(passes, deadline)
 }
 
@@ -245,7 +246,7 @@ impl<'p> Judge<'p> {
         let enabled = &self.enabled;
         let context = || Context::new(&policy.settings, &index, policy.kubernetes_version);
         // The rules that judge one workload share its facts through one context.
-        let by_workload = parallel::map_in_order(&index.workloads, |workload| {
+        let by_workload = parallel::map_in_order(&index.workloads, Grain::Fine, |workload| {
             let cx = context();
             let subject = Subject {
                 doc: &workload.doc,
@@ -261,7 +262,7 @@ impl<'p> Judge<'p> {
             }
             Ok(placed)
         });
-        let by_pdb = parallel::map_in_order(&index.pdbs, |pdb| {
+        let by_pdb = parallel::map_in_order(&index.pdbs, Grain::Fine, |pdb| {
             deadline.check()?;
             let cx = context();
             let subject = Subject {

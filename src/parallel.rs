@@ -34,20 +34,40 @@ pub fn threads() -> usize {
     }
 }
 
+/// How much work one item is, against starting a thread (tens of
+/// microseconds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    /// A file or a part of a stream: worth a thread from two on.
+    Coarse,
+    /// One document or object: worth threads only by the dozen, so that the
+    /// few objects of one manifest (a pre-commit run) stay on one thread.
+    Fine,
+}
+
+impl Grain {
+    fn fewest_shared(self) -> usize {
+        match self {
+            Grain::Coarse => 2,
+            Grain::Fine => 64,
+        }
+    }
+}
+
 /// `items.iter().map(work).collect()`, on up to [`threads`] threads.
 ///
 /// Items are taken one at a time from a shared counter, so a large file or
 /// workload does not leave the other threads idle behind it. With one
-/// thread or fewer than two items the work runs on the calling thread: a
-/// one-file lint starts no thread. Called from within another
+/// thread, or fewer items than the grain makes worth sharing, the work runs
+/// on the calling thread: a one-file lint starts no thread. Called from within another
 /// `map_in_order`'s work, it runs there too.
-pub fn map_in_order<T, R, F>(items: &[T], work: F) -> Vec<R>
+pub fn map_in_order<T, R, F>(items: &[T], grain: Grain, work: F) -> Vec<R>
 where
     T: Sync,
     R: Send,
     F: Fn(&T) -> R + Sync,
 {
-    if items.len() < 2 || SHARING.get() {
+    if items.len() < grain.fewest_shared() || SHARING.get() {
         return items.iter().map(work).collect();
     }
     let threads = threads().min(items.len());
@@ -98,7 +118,7 @@ mod tests {
         for threads in [1, 2, 7] {
             set_threads(threads);
             // Uneven work, so that threads finish out of order.
-            let squares = map_in_order(&items, |&n| {
+            let squares = map_in_order(&items, Grain::Fine, |&n| {
                 if n % 97 == 0 {
                     std::thread::sleep(std::time::Duration::from_micros(200));
                 }
@@ -113,10 +133,10 @@ mod tests {
     fn nested_work_runs_on_the_thread_that_took_it() {
         set_threads(4);
         let outer: Vec<usize> = (0..8).collect();
-        let threads_seen = map_in_order(&outer, |_| {
+        let threads_seen = map_in_order(&outer, Grain::Coarse, |_| {
             let me = std::thread::current().id();
             let inner: Vec<usize> = (0..8).collect();
-            map_in_order(&inner, |_| std::thread::current().id() == me)
+            map_in_order(&inner, Grain::Coarse, |_| std::thread::current().id() == me)
         });
         assert!(threads_seen.iter().flatten().all(|&same| same));
         set_threads(0);

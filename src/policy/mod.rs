@@ -168,6 +168,8 @@ struct PolicyFile {
 
 /// A policy file read and checked, with where it came from.
 struct Layer {
+    /// The built-in default profile: the base of every policy's settings.
+    is_builtin_default: bool,
     file: Arc<SourceFile>,
     document: crate::source::ParsedDocument,
     policy: PolicyFile,
@@ -319,6 +321,7 @@ fn resolve_layers(
         }
     };
     layers.push(Layer {
+        is_builtin_default: matches!(origin, Origin::Builtin(Profile::Default)),
         file,
         document,
         policy,
@@ -328,8 +331,12 @@ fn resolve_layers(
 
 fn assemble(name: String, layers: Vec<Layer>) -> Result<Policy, Vec<InputError>> {
     // Settings always have a value: what no layer sets comes from the
-    // built-in default profile, even for a policy that extends nothing.
-    let base_settings = builtin_default_settings();
+    // built-in default profile, even for a policy that extends nothing (one
+    // that extends it has it as its first layer: it is not read twice).
+    let base_settings = match layers.first() {
+        Some(first) if first.is_builtin_default => SettingsPatch::default(),
+        _ => builtin_default_settings(),
+    };
     let mut settings = base_settings;
     let mut levels = BTreeMap::new();
     let mut exemptions = Vec::new();

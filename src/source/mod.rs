@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use crate::parallel::Grain;
+
 pub use file::{CONTEXT_LINES, SourceFile};
 pub use spans::{NodeSpan, SpanIndex, pointer, push_token};
 pub use yaml::{Interest, MAX_DEPTH, ParseError, ParsedDocument, parse_documents};
@@ -213,7 +215,7 @@ impl<'a> Loader<'a> {
                 inputs.push(Input::File(path.clone()));
             }
         }
-        let parsed = crate::parallel::map_in_order(&inputs, |input| {
+        let parsed = crate::parallel::map_in_order(&inputs, Grain::Coarse, |input| {
             let (name, read) = match input {
                 Input::Stdin(read) => {
                     // Each input is parsed once: the text moves out.

@@ -12,6 +12,8 @@ use std::collections::{HashMap, HashSet};
 use saphyr_parser::{Event, Marker, Parser, ScalarStyle, Span, Tag};
 use serde_json::{Map, Value};
 
+use crate::parallel::Grain;
+
 use super::file::SourceFile;
 use super::scalar::{Resolved, resolve_plain, resolve_tagged};
 use super::spans::{NodeSpan, SpanIndex, push_token};
@@ -60,7 +62,7 @@ pub fn parse_documents(
         text.into()
     };
     let ranges = stream_parts(&scanned, PART_BYTES);
-    let parts = crate::parallel::map_in_order(&ranges, |range| {
+    let parts = crate::parallel::map_in_order(&ranges, Grain::Coarse, |range| {
         parse_part(file, &scanned, interest, range.clone())
     });
     let mut documents = Vec::new();
