@@ -32,8 +32,9 @@ that they say what the API server checks:
 - Definitions identical across minors are stored once.
 
 The output is one JSON document, one schema per line, so that a diff shows
-what a new minor changed and rollsafe parses only the lines of the minor it
-judges against (src/schema/embedded.rs splits the file by these lines):
+what a new minor changed; build.rs turns it into the tables the checker walks,
+and src/schema/embedded.rs splits the file by these lines when a problem needs
+explaining:
 
     {"source": ..., "defs": [schema, ...],
      "versions": {"1.37": {"kinds": {"apps/v1/Deployment": i, ...},
