@@ -8,7 +8,36 @@ use jsonschema::ValidationError;
 use jsonschema::error::ValidationErrorKind;
 use serde_json::Value;
 
-use super::tables::types;
+/// JSON types as bits, as the tables write `type`.
+pub mod types {
+    pub const NULL: u8 = 1;
+    pub const BOOLEAN: u8 = 1 << 1;
+    pub const INTEGER: u8 = 1 << 2;
+    pub const NUMBER: u8 = 1 << 3;
+    pub const STRING: u8 = 1 << 4;
+    pub const ARRAY: u8 = 1 << 5;
+    pub const OBJECT: u8 = 1 << 6;
+    /// `type` lists two or more.
+    pub const MULTIPLE: u8 = 1 << 7;
+
+    const NAMES: [(u8, &str); 7] = [
+        (NULL, "null"),
+        (BOOLEAN, "boolean"),
+        (INTEGER, "integer"),
+        (NUMBER, "number"),
+        (STRING, "string"),
+        (ARRAY, "array"),
+        (OBJECT, "object"),
+    ];
+
+    /// The names of the types in a set, in the validator's order.
+    pub fn names(types: u8) -> impl Iterator<Item = &'static str> {
+        NAMES
+            .into_iter()
+            .filter(move |(bit, _)| types & bit != 0)
+            .map(|(_, name)| name)
+    }
+}
 
 /// One way a value fails its schema.
 #[derive(Debug, Clone, PartialEq)]
