@@ -271,6 +271,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_cut_to_pieces_answers_as_the_whole_text_where_it_keeps_text() {
+        let crd = format!(
+            "kind: CustomResourceDefinition\nspec:\n{}",
+            "  field: value\n".repeat(300)
+        );
+        let text = format!("{crd}---\nkind: Deployment # é\nmetadata:\n  name: wéb\n---\n{crd}");
+        let whole = SourceFile::new("x", text.clone());
+        let mut cut = SourceFile::new("x", text.clone());
+        let start = text.find("kind: Deployment").unwrap_or_default();
+        let end = text.find("wéb").unwrap_or_default() + "wéb".len();
+        cut.keep_only(std::iter::once(start..end));
+        assert!(cut.text().is_empty(), "the file was kept whole");
+        assert_eq!(cut.len(), whole.len());
+        assert_eq!(cut.slice(start..end), whole.slice(start..end));
+        assert_eq!(cut.slice(0..10), None);
+        for byte in start..end {
+            assert_eq!(cut.line_col(byte), whole.line_col(byte), "at {byte}");
+        }
+        let line = whole.line_col(start).0;
+        for number in line - CONTEXT_LINES..=line + 2 + CONTEXT_LINES {
+            assert_eq!(cut.line_range(number), whole.line_range(number));
+            assert!(cut.slice(cut.line_range(number)).is_some(), "line {number}");
+        }
+    }
+
+    #[test]
     fn the_end_of_a_text_of_whole_blocks_is_counted() {
         let text = format!("é{}", "a".repeat(2 * CHAR_BLOCK - 2));
         assert_eq!(text.len(), 2 * CHAR_BLOCK);
