@@ -90,7 +90,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     } else {
         // Each document is judged as its file is read; only what the
         // cross-object rules need is kept past that.
-        let judge = engine::Judge::new(&policy);
+        let judge = engine::Judge::new(&policy).freezing_workloads();
         let no_deadline = Deadline::none();
         let (loaded, passes) = loader.load_paths_with(&args.input.paths, |documents| {
             crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {

@@ -127,6 +127,8 @@ fn judge(
 /// stage needs), then [`Judge::finish`] over the objects of the whole run.
 pub struct Judge<'p> {
     policy: &'p Policy,
+    /// Whether workloads keep their trees frozen between the stages.
+    freezing: bool,
     needs: DocumentNeeds,
     enabled: Vec<(&'static dyn Rule, Severity)>,
 }
@@ -143,12 +145,21 @@ impl<'p> Judge<'p> {
     pub fn new(policy: &'p Policy) -> Self {
         Judge {
             policy,
+            freezing: false,
             needs: document_needs(policy),
             enabled: rules::RULES
                 .iter()
                 .filter_map(|&rule| policy.severity(rule.info().id).map(|s| (rule, s)))
                 .collect(),
         }
+    }
+
+    /// Keeps each workload's tree as compact JSON from the first stage to
+    /// the second (see [`crate::model::Workload::freeze`]): for a run that
+    /// reads every file before it judges workloads.
+    pub fn freezing_workloads(mut self) -> Self {
+        self.freezing = true;
+        self
     }
 
     /// Checks and decodes one document and runs the rules that judge
@@ -168,7 +179,7 @@ impl<'p> Judge<'p> {
         } else {
             (Vec::new(), None)
         };
-        let decoded = match Entry::decode(doc, templates) {
+        let mut decoded = match Entry::decode(doc, templates) {
             Err(_) if self.needs.decode_errors => {
                 Ok(decode_repaired(doc, &mut problems, templates))
             }
@@ -197,6 +208,11 @@ impl<'p> Judge<'p> {
                 rule.check_document(&view, &mut violations);
                 placed.place(policy, rule, severity, &subject, &mut violations);
             }
+        }
+        if self.freezing
+            && let Ok(Some(Entry::Workload(workload))) = &mut decoded
+        {
+            workload.freeze();
         }
         Ok(DocumentPass {
             decoded,
@@ -246,8 +262,11 @@ impl<'p> Judge<'p> {
         let enabled = &self.enabled;
         let context = || Context::new(&policy.settings, &index, policy.kubernetes_version);
         // The rules that judge one workload share its facts through one context.
-        let by_workload = parallel::map_in_order(&index.workloads, Grain::Fine, |workload| {
-            let cx = context();
+        let by_workload = parallel::map_in_order(&index.workloads, Grain::Fine, |frozen| {
+            let thawed = frozen.thawed();
+            let workload = thawed.as_ref().unwrap_or(frozen);
+            let cx =
+                Context::new(&policy.settings, &index, policy.kubernetes_version).judging(workload);
             let subject = Subject {
                 doc: &workload.doc,
                 object: &workload.object,
@@ -259,6 +278,12 @@ impl<'p> Judge<'p> {
                 deadline.check()?;
                 rule.check_workload(workload, &cx, &mut violations);
                 placed.place(policy, rule, severity, &subject, &mut violations);
+            }
+            if thawed.is_some() {
+                // Findings name their document; its tree goes back to sleep.
+                for finding in placed.findings.iter_mut().chain(&mut placed.suppressed) {
+                    finding.doc = frozen.doc.clone();
+                }
             }
             Ok(placed)
         });

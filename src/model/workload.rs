@@ -71,6 +71,10 @@ pub struct Workload {
     /// The positions of the Services that select the pods, for the index's
     /// Services stamped so (see `Index::services_selecting`).
     pub(crate) selecting_services: std::sync::OnceLock<(u64, Vec<usize>)>,
+    /// The document's tree as compact JSON, while the workload waits for the
+    /// rules that need every file read ([`Workload::freeze`]); `doc.value` is
+    /// `null` meanwhile.
+    frozen: Option<Box<str>>,
 }
 
 /// Where a container sits in the pod.
@@ -239,7 +243,32 @@ impl Workload {
             unread: Vec::new(),
             metrics_upstreams: std::sync::OnceLock::new(),
             selecting_services: std::sync::OnceLock::new(),
+            frozen: None,
         })
+    }
+
+    /// Keeps the document's tree as compact JSON until [`Workload::thawed`]:
+    /// a tree of values costs about eight times its JSON, and a lint keeps
+    /// every workload until all files are read. The other workloads' facts
+    /// that the cross-object rules read are typed fields, which stay.
+    pub fn freeze(&mut self) {
+        if self.frozen.is_some() {
+            return;
+        }
+        if let Ok(json) = serde_json::to_string(&*self.doc.value) {
+            self.frozen = Some(json.into_boxed_str());
+            self.doc.value = std::sync::Arc::new(serde_json::Value::Null);
+        }
+    }
+
+    /// This workload with its tree back, if it was frozen.
+    pub fn thawed(&self) -> Option<Workload> {
+        let json = self.frozen.as_deref()?;
+        let value: serde_json::Value = serde_json::from_str(json).ok()?;
+        let mut thawed = self.clone();
+        thawed.doc.value = std::sync::Arc::new(value);
+        thawed.frozen = None;
+        Some(thawed)
     }
 
     /// Whether the value at `pointer` (or one around it) could not be read.
@@ -500,6 +529,31 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(w.pod_spec_pointer(), "/spec/jobTemplate/spec/template/spec");
+    }
+
+    #[test]
+    fn a_frozen_workload_thaws_to_the_tree_it_was_read_from() {
+        let value = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "annotations": {"note": "é \"quoted\""}},
+            "spec": {"replicas": 3, "template": {"spec": {"containers": [
+                {"name": "app", "resources": {"requests": {"cpu": 0.1, "memory": 1e9}}}
+            ]}}}
+        });
+        let d = doc(value.clone());
+        let kind = WorkloadKind::Deployment;
+        let mut w =
+            Workload::decode(&d, kind, kind.template_pointer()).unwrap_or_else(|e| panic!("{e:?}"));
+        assert!(
+            w.thawed().is_none(),
+            "a workload never frozen has nothing to thaw"
+        );
+        w.freeze();
+        assert_eq!(*w.doc.value, Value::Null);
+        assert_eq!(w.replicas, Some(3), "typed fields stay");
+        let thawed = w.thawed().unwrap_or_else(|| panic!("no tree to thaw"));
+        assert_eq!(*thawed.doc.value, value);
+        assert_eq!(thawed.pod_spec, w.pod_spec);
     }
 
     #[test]

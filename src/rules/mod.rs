@@ -216,6 +216,8 @@ pub struct Context<'a> {
     /// The shutdown of the workload last asked about: the rules that judge
     /// one workload one after another read it once.
     shutdown: RefCell<Option<Rc<PodShutdown<'a>>>>,
+    /// A workload being judged that is not the index's own (a thawed copy).
+    judged: Option<&'a Workload>,
 }
 
 impl<'a> Context<'a> {
@@ -225,7 +227,15 @@ impl<'a> Context<'a> {
             index,
             kubernetes,
             shutdown: RefCell::new(None),
+            judged: None,
         }
+    }
+
+    /// A context for judging `w`, which may be a copy of an index's
+    /// workload: its shutdown is read once too.
+    pub fn judging(mut self, w: &'a Workload) -> Self {
+        self.judged = Some(w);
+        self
     }
 
     /// The shutdown of `w` as the policy's settings read it, read once per
@@ -237,7 +247,8 @@ impl<'a> Context<'a> {
             return Rc::clone(pod) as Rc<PodShutdown<'c>>;
         }
         let settings = self.settings.shutdown();
-        let Some(own) = self.index.workloads.iter().find(|x| std::ptr::eq(*x, w)) else {
+        let own = self.index.workloads.iter().find(|x| std::ptr::eq(*x, w));
+        let Some(own) = own.or(self.judged.filter(|j| std::ptr::eq(*j, w))) else {
             return Rc::new(PodShutdown::of(w, self.index, &settings));
         };
         let pod = Rc::new(PodShutdown::of(own, self.index, &settings));
