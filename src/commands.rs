@@ -98,7 +98,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
             })
         });
         let outcome = judge
-            .finish(passes.into_iter().flatten(), &no_deadline)
+            .finish(passes, &no_deadline)
             .map(|(outcome, _)| outcome)
             .unwrap_or_default();
         (loaded, outcome)

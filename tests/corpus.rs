@@ -225,3 +225,52 @@ fn shared_corpus_reports_the_same_bytes_on_any_number_of_threads() {
     };
     same_output_on_any_number_of_threads(&root.display().to_string());
 }
+
+/// A stream longer than one parse part (4 MiB) is parsed and judged part by
+/// part: every document gets the findings it gets alone, at its own lines.
+#[test]
+fn a_long_stream_is_judged_document_by_document() {
+    let document = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web-NUMBER\nspec:\n  replicas: 3\n  selector:\n    matchLabels: {app: web-NUMBER}\n  template:\n    metadata:\n      labels: {app: web-NUMBER}\n    spec:\n      containers:\n      - name: app\n        image: nginx:1.25\n        ports:\n        - containerPort: 8080\n";
+    let lines_per_document = document.lines().count() + 1;
+    let count = 4 * 1024 * 1024 / document.len() + 500;
+    let stream: String = (0..count)
+        .map(|i| format!("---\n{}", document.replace("NUMBER", &i.to_string())))
+        .collect();
+    assert!(stream.len() > 4 * 1024 * 1024);
+    let dir = util::scratch_dir("long-stream");
+    util::write(&dir.join("one.yaml"), &document.replace("NUMBER", "0"));
+    util::write(&dir.join("stream.yaml"), &stream);
+    let findings = |file: &str| -> Vec<(String, u64)> {
+        let path = dir.join(file).display().to_string();
+        let output = util::run_rollsafe(&["lint", "--format", "json", &path], None, None);
+        let report: serde_json::Value =
+            serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{file}: {e}"));
+        report["findings"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{file}: no findings array"))
+            .iter()
+            .map(|f| {
+                let rule = f["rule"].as_str().unwrap_or_default().to_owned();
+                (rule, f["line"].as_u64().unwrap_or_default())
+            })
+            .collect()
+    };
+    let alone = findings("one.yaml");
+    assert!(!alone.is_empty(), "the document has findings alone");
+    let mut expected: Vec<(String, u64)> = (0..count)
+        .flat_map(|i| {
+            let offset = (i * lines_per_document) as u64 + 1;
+            alone
+                .iter()
+                .map(move |(rule, line)| (rule.clone(), line + offset))
+        })
+        .collect();
+    let mut got = findings("stream.yaml");
+    expected.sort();
+    got.sort();
+    assert_eq!(got.len(), expected.len());
+    assert!(
+        got == expected,
+        "findings differ from each document's alone"
+    );
+}

@@ -16,7 +16,10 @@ use crate::parallel::Grain;
 
 pub use file::{CONTEXT_LINES, SourceFile};
 pub use spans::{NodeSpan, SpanIndex, pointer, push_token};
-pub use yaml::{Interest, MAX_DEPTH, ParseError, ParsedDocument, parse_documents};
+pub use yaml::{
+    Interest, MAX_DEPTH, PART_BYTES, ParseError, ParsedDocument, parse_documents,
+    parse_documents_staged,
+};
 
 /// One Kubernetes object read from a source, with the spans of its nodes.
 #[derive(Debug, Clone)]
@@ -186,20 +189,21 @@ impl<'a> Loader<'a> {
     /// read. A path named on the command line is read whatever it is (a
     /// symbolic link, a pipe from `<(helm template …)`).
     pub fn load_paths(&self, paths: &[PathBuf]) -> Loaded {
-        let (mut loaded, per_file) = self.load_paths_with(paths, |documents| documents);
-        loaded.documents = per_file.into_iter().flatten().collect();
+        let (mut loaded, documents) = self.load_paths_with(paths, |documents| documents);
+        loaded.documents = documents;
         loaded
     }
 
-    /// [`Loader::load_paths`], handing each input's documents to `stage` on
-    /// the thread that parsed them, in place of keeping them: what `stage`
-    /// returns is kept, in input order, and the rest of each document's tree
-    /// is dropped as soon as the stage is done with it.
-    pub fn load_paths_with<R: Send>(
+    /// [`Loader::load_paths`], handing the documents to `stage` on the
+    /// thread that parsed them (a file's, or a part's of a long stream), in
+    /// place of keeping them: what `stage` returns is kept, in input order,
+    /// and the rest of each document's tree is dropped as soon as the stage
+    /// is done with it.
+    pub fn load_paths_with<T: Send>(
         &self,
         paths: &[PathBuf],
-        stage: impl Fn(Vec<Document>) -> R + Sync,
-    ) -> (Loaded, Vec<R>) {
+        stage: impl Fn(Vec<Document>) -> Vec<T> + Sync,
+    ) -> (Loaded, Vec<T>) {
         let mut loaded = Loaded::default();
         let mut inputs = Vec::new();
         for path in paths {
@@ -228,7 +232,7 @@ impl<'a> Loader<'a> {
                 ),
             };
             match read {
-                Ok(text) => self.parse_text(&name, text).map(&stage),
+                Ok(text) => self.parse_text(&name, text, &stage),
                 Err(unreadable) => Parsed::Unreadable(InputError::about(
                     &name,
                     unreadable.message,
@@ -236,10 +240,10 @@ impl<'a> Loader<'a> {
                 )),
             }
         });
-        let mut staged = Vec::with_capacity(parsed.len());
+        let mut staged = Vec::new();
         for parsed in parsed {
             if let Some(documents) = self.absorb(parsed, &mut loaded) {
-                staged.push(documents);
+                staged.extend(documents);
             }
         }
         (loaded, staged)
@@ -247,23 +251,41 @@ impl<'a> Loader<'a> {
 
     /// Parses one text; its documents and errors are appended to `loaded`.
     pub fn load_text(&self, name: &str, text: String, loaded: &mut Loaded) {
-        let parsed = self.parse_text(name, text);
+        let parsed = self.parse_text(name, text, &|documents| documents);
         if let Some(documents) = self.absorb(parsed, loaded) {
             loaded.documents.extend(documents);
         }
     }
 
-    /// Parses one text on its own: what any thread can do before the
-    /// results are put in order.
-    fn parse_text(&self, name: &str, text: String) -> Parsed<Vec<Document>> {
+    /// Parses one text on its own, handing its documents to `stage`: what
+    /// any thread can do before the results are put in order.
+    fn parse_text<T: Send>(
+        &self,
+        name: &str,
+        text: String,
+        stage: &(impl Fn(Vec<Document>) -> Vec<T> + Sync),
+    ) -> Parsed<Vec<T>> {
         // A UTF-8 byte order mark is legal YAML but would shift every offset.
         let mut text = text;
         if text.starts_with('\u{feff}') {
             text.drain(..'\u{feff}'.len_utf8());
         }
-        let mut file = SourceFile::new(name, text);
         let wants =
             |api_version: &str, kind: &str| is_list(kind) || (self.interest)(api_version, kind);
+        if text.len() > PART_BYTES {
+            // A long stream is staged part by part as it is parsed; its text
+            // is kept whole (most of such a stream is objects read anyway).
+            let file = Arc::new(SourceFile::new(name, text));
+            let (staged, errors) = parse_documents_staged(&file, &wants, |parsed| {
+                stage(self.documents_of(&file, parsed))
+            });
+            return Parsed::Text {
+                documents: staged,
+                file,
+                errors,
+            };
+        }
+        let mut file = SourceFile::new(name, text);
         let (parsed, errors) = parse_documents(&file, &wants);
         if !self.keep_sources {
             // What a report may quote: the documents read, and the errors.
@@ -278,15 +300,21 @@ impl<'a> Loader<'a> {
             file.keep_only(quoted);
         }
         let file = Arc::new(file);
-        let mut documents = Vec::with_capacity(parsed.len());
-        for doc in parsed {
-            self.push_document(&file, doc, &mut documents);
-        }
+        let documents = stage(self.documents_of(&file, parsed));
         Parsed::Text {
             file,
             documents,
             errors,
         }
+    }
+
+    /// The documents of a file's parse: Lists give their items.
+    fn documents_of(&self, file: &Arc<SourceFile>, parsed: Vec<ParsedDocument>) -> Vec<Document> {
+        let mut documents = Vec::with_capacity(parsed.len());
+        for doc in parsed {
+            self.push_document(file, doc, &mut documents);
+        }
+        documents
     }
 
     /// Counts a parsed input into `loaded` and returns its documents (or
@@ -378,23 +406,6 @@ enum Parsed<D> {
         documents: D,
         errors: Vec<ParseError>,
     },
-}
-
-impl<D> Parsed<D> {
-    fn map<R>(self, stage: impl Fn(D) -> R) -> Parsed<R> {
-        match self {
-            Parsed::Unreadable(error) => Parsed::Unreadable(error),
-            Parsed::Text {
-                file,
-                documents,
-                errors,
-            } => Parsed::Text {
-                file,
-                documents: stage(documents),
-                errors,
-            },
-        }
-    }
 }
 
 /// `v1/List` and every `*List` kind (`DeploymentList`, `ConfigMapList`, …).

@@ -52,6 +52,17 @@ pub fn parse_documents(
     file: &SourceFile,
     interest: Interest<'_>,
 ) -> (Vec<ParsedDocument>, Vec<ParseError>) {
+    parse_documents_staged(file, interest, |documents| documents)
+}
+
+/// [`parse_documents`], handing the documents of each part of a long stream
+/// to `stage` as soon as that part is parsed, on the thread that parsed it:
+/// the trees of a whole stream never exist at once.
+pub fn parse_documents_staged<T: Send>(
+    file: &SourceFile,
+    interest: Interest<'_>,
+    stage: impl Fn(Vec<ParsedDocument>) -> Vec<T> + Sync,
+) -> (Vec<T>, Vec<ParseError>) {
     let text = file.text();
     // JSON forbids raw tabs inside strings, so every tab in a JSON text is
     // whitespace; YAML refuses tabs for indentation. Spaces keep every offset.
@@ -63,7 +74,8 @@ pub fn parse_documents(
     };
     let ranges = stream_parts(&scanned, PART_BYTES);
     let parts = crate::parallel::map_in_order(&ranges, Grain::Coarse, |range| {
-        parse_part(file, &scanned, interest, range.clone())
+        let (documents, errors) = parse_part(file, &scanned, interest, range.clone());
+        (stage(documents), errors)
     });
     let mut documents = Vec::new();
     let mut errors = Vec::new();
@@ -75,7 +87,7 @@ pub fn parse_documents(
 }
 
 /// A stream this large is cut into parts parsed side by side.
-const PART_BYTES: usize = 4 * 1024 * 1024;
+pub const PART_BYTES: usize = 4 * 1024 * 1024;
 
 /// `text` cut at `---` lines into parts of about [`PART_BYTES`]. Each part
 /// parses as it would in the whole stream: a `---` at the start of a line
