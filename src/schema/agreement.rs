@@ -7,7 +7,6 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::embedded::{self, Schemas};
@@ -174,11 +173,11 @@ fn documents() -> Vec<(String, Value)> {
         let Ok(text) = std::fs::read_to_string(&file) else {
             continue;
         };
-        for (n, document) in serde_yaml::Deserializer::from_str(&text).enumerate() {
-            // After a document that does not parse, the rest do not either.
-            let Ok(value) = Value::deserialize(document) else {
-                break;
-            };
+        // Read as a lint reads them: YAML decoded as Kubernetes decodes it.
+        let source = crate::source::SourceFile::new(file.display().to_string(), text);
+        let (documents, _) = crate::source::parse_documents(&source, &|_, _| true);
+        for (n, document) in documents.into_iter().enumerate() {
+            let value = document.value;
             if KINDS.contains(&value["kind"].as_str().unwrap_or_default()) {
                 out.push((format!("{}#{n}", file.display()), value));
             }
