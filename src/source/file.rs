@@ -99,36 +99,29 @@ impl SourceFile {
 
     /// The text of `range`, if the file holds it.
     pub fn slice(&self, range: Range<usize>) -> Option<&str> {
-        match &self.text {
-            Text::Whole(text) => text.get(range),
-            Text::Pieces(pieces) => {
-                let at = pieces
-                    .partition_point(|p| p.start <= range.start)
-                    .checked_sub(1)?;
-                let piece = &pieces[at];
-                piece
-                    .text
-                    .get(range.start - piece.start..range.end.checked_sub(piece.start)?)
-            }
-        }
+        let (start, text) = self.holding(range.start)?;
+        text.get(range.start - start..range.end.checked_sub(start)?)
     }
 
+    /// The bytes of `range` the file holds (a range of the character table
+    /// need not fall on character boundaries).
     fn bytes(&self, range: Range<usize>) -> &[u8] {
+        let Some((start, text)) = self.holding(range.start) else {
+            return &[];
+        };
+        text.as_bytes()
+            .get(range.start - start..range.end.saturating_sub(start))
+            .unwrap_or_default()
+    }
+
+    /// The text that holds byte `at` (the whole text, or a piece), and the
+    /// offset it starts at.
+    fn holding(&self, at: usize) -> Option<(usize, &str)> {
         match &self.text {
-            Text::Whole(text) => text.as_bytes().get(range).unwrap_or_default(),
+            Text::Whole(text) => Some((0, text)),
             Text::Pieces(pieces) => {
-                let Some(at) = pieces
-                    .partition_point(|p| p.start <= range.start)
-                    .checked_sub(1)
-                else {
-                    return &[];
-                };
-                let piece = &pieces[at];
-                piece
-                    .text
-                    .as_bytes()
-                    .get(range.start - piece.start..range.end.saturating_sub(piece.start))
-                    .unwrap_or_default()
+                let piece = &pieces[pieces.partition_point(|p| p.start <= at).checked_sub(1)?];
+                Some((piece.start, &piece.text))
             }
         }
     }
