@@ -129,22 +129,15 @@ impl Index {
         let mut index = Index::default();
         let mut undecodable = Vec::new();
         for doc in documents {
-            if let Err(error) = index.insert(doc, templates) {
-                undecodable.push(Undecodable {
+            match Entry::decode(doc, templates) {
+                Ok(entry) => index.add(entry),
+                Err(error) => undecodable.push(Undecodable {
                     doc: doc.clone(),
                     error,
-                });
+                }),
             }
         }
         (index, undecodable)
-    }
-
-    /// Decodes one document into the index if it is of a kind rollsafe reads;
-    /// other kinds are skipped. A document that does not decode is left out.
-    pub fn insert(&mut self, doc: &Document, templates: &TemplatePaths) -> Result<(), DecodeError> {
-        let entry = Entry::decode(doc, templates)?;
-        self.add(entry);
-        Ok(())
     }
 
     /// Adds a decoded object. Objects are added in input order, which is the
