@@ -246,8 +246,7 @@ impl<'p> Judge<'p> {
                 Ok(entry) => index.add(entry),
                 Err(undecodable) => outcome.errors.push(undecodable_error(*undecodable)),
             }
-            outcome.findings.extend(pass.placed.findings);
-            outcome.suppressed.extend(pass.placed.suppressed);
+            pass.placed.add_to(&mut outcome);
         }
         self.judge_objects(outcome, index, deadline)
     }
@@ -260,7 +259,6 @@ impl<'p> Judge<'p> {
     ) -> Result<(Outcome, Index), Expired> {
         let policy = self.policy;
         let enabled = &self.enabled;
-        let context = || Context::new(&policy.settings, &index, policy.kubernetes_version);
         // The rules that judge one workload share its facts through one context.
         let by_workload = parallel::map_in_order(&index.workloads, Grain::Fine, |frozen| {
             let thawed = frozen.thawed();
@@ -289,7 +287,7 @@ impl<'p> Judge<'p> {
         });
         let by_pdb = parallel::map_in_order(&index.pdbs, Grain::Fine, |pdb| {
             deadline.check()?;
-            let cx = context();
+            let cx = Context::new(&policy.settings, &index, policy.kubernetes_version);
             let subject = Subject {
                 doc: &pdb.doc,
                 object: &pdb.object,
@@ -304,9 +302,7 @@ impl<'p> Judge<'p> {
             Ok(placed)
         });
         for placed in by_workload.into_iter().chain(by_pdb) {
-            let placed = placed?;
-            outcome.findings.extend(placed.findings);
-            outcome.suppressed.extend(placed.suppressed);
+            placed?.add_to(&mut outcome);
         }
         outcome.objects = index.workloads.len() + index.pdbs.len();
         outcome.evaluated = index
@@ -429,6 +425,11 @@ struct Placed {
 }
 
 impl Placed {
+    fn add_to(self, outcome: &mut Outcome) {
+        outcome.findings.extend(self.findings);
+        outcome.suppressed.extend(self.suppressed);
+    }
+
     fn place(
         &mut self,
         policy: &Policy,

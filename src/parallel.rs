@@ -40,7 +40,7 @@ pub fn threads() -> usize {
 pub enum Grain {
     /// A file or a part of a stream: worth a thread from two on.
     Coarse,
-    /// One document or object: worth threads only by the dozen, so that the
+    /// One document or object: worth threads only from 64 on, so that the
     /// few objects of one manifest (a pre-commit run) stay on one thread.
     Fine,
 }
@@ -59,21 +59,19 @@ impl Grain {
 /// Items are taken one at a time from a shared counter, so a large file or
 /// workload does not leave the other threads idle behind it. With one
 /// thread, or fewer items than the grain makes worth sharing, the work runs
-/// on the calling thread: a one-file lint starts no thread. Called from within another
-/// `map_in_order`'s work, it runs there too.
+/// on the calling thread: a one-file lint starts no thread. Called from
+/// within another `map_in_order`'s work, it runs there too.
 pub fn map_in_order<T, R, F>(items: &[T], grain: Grain, work: F) -> Vec<R>
 where
     T: Sync,
     R: Send,
     F: Fn(&T) -> R + Sync,
 {
-    if items.len() < grain.fewest_shared() || SHARING.get() {
+    // Cheapest first: counting the cores is not free the first time.
+    if items.len() < grain.fewest_shared() || SHARING.get() || threads() < 2 {
         return items.iter().map(work).collect();
     }
     let threads = threads().min(items.len());
-    if threads <= 1 {
-        return items.iter().map(work).collect();
-    }
     let next = AtomicUsize::new(0);
     let take = || {
         let sharing = SHARING.replace(true);
