@@ -277,31 +277,24 @@ fn exec_delay(
     let argv: &[String] = exec.command.as_deref().unwrap_or_default();
     let element = |i: usize| c.field(&["lifecycle", "preStop", "exec", "command", &i.to_string()]);
     let needs = needed_program(argv);
+    // A command whose length cannot be read is assumed to last `assumed_hook`.
+    let assumed = |needs| DrainDelay {
+        hook: PreStopHook::Exec,
+        delay: Delay::Finite(assumed_hook),
+        basis: DelayBasis::Assumed,
+        pointer: c.field(&["lifecycle", "preStop", "exec"]),
+        needs,
+        edit: None,
+    };
     let Some((operands, shutdown)) = exec_operands(argv, env) else {
-        return DrainDelay {
-            hook: PreStopHook::Exec,
-            delay: Delay::Finite(assumed_hook),
-            basis: DelayBasis::Assumed,
-            pointer: c.field(&["lifecycle", "preStop", "exec"]),
-            needs,
-            edit: None,
-        };
+        return assumed(needs);
     };
     let total = operands
         .iter()
         .fold(Delay::ZERO, |sum, op| sum.plus(op.value));
     let hook = match shutdown {
         Some(command) => PreStopHook::StartsShutdown { command },
-        None if operands.is_empty() => {
-            return DrainDelay {
-                hook: PreStopHook::Exec,
-                delay: Delay::Finite(assumed_hook),
-                basis: DelayBasis::Assumed,
-                pointer: c.field(&["lifecycle", "preStop", "exec"]),
-                needs,
-                edit: None,
-            };
-        }
+        None if operands.is_empty() => return assumed(needs),
         None => PreStopHook::ExecSleep,
     };
     let Some(first) = operands.first() else {
