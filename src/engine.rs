@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::deadline::{Deadline, Expired};
 use crate::finding::Finding;
-use crate::model::index::{Entry, Undecodable};
+use crate::model::index::{Entry, Neighbours, Undecodable};
 use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths, template_of};
 use crate::parallel::{self, Grain};
 use crate::policy::Policy;
@@ -102,7 +102,20 @@ pub fn evaluate_within(
     policy: &Policy,
     deadline: &Deadline,
 ) -> Result<Outcome, Expired> {
-    judge(documents, policy, deadline).map(|(outcome, _)| outcome)
+    evaluate_among(documents, policy, None, deadline)
+}
+
+/// [`evaluate_within`], where the cross-object lookups also see
+/// `neighbours`, which are not judged themselves: one object under review
+/// among the PodDisruptionBudgets, HPAs and Services of its namespace.
+pub fn evaluate_among(
+    documents: &[Document],
+    policy: &Policy,
+    neighbours: Option<Arc<Neighbours>>,
+    deadline: &Deadline,
+) -> Result<Outcome, Expired> {
+    let judge = Judge::new(policy).among(neighbours);
+    judge_with(&judge, documents, deadline).map(|(outcome, _)| outcome)
 }
 
 /// [`evaluate`], with the index of the objects the rules read: for a front
@@ -116,7 +129,14 @@ fn judge(
     policy: &Policy,
     deadline: &Deadline,
 ) -> Result<(Outcome, Index), Expired> {
-    let judge = Judge::new(policy);
+    judge_with(&Judge::new(policy), documents, deadline)
+}
+
+fn judge_with(
+    judge: &Judge<'_>,
+    documents: &[Document],
+    deadline: &Deadline,
+) -> Result<(Outcome, Index), Expired> {
     let passes =
         parallel::map_in_order(documents, Grain::Fine, |doc| judge.document(doc, deadline));
     judge.finish(passes, deadline)
@@ -131,6 +151,7 @@ pub struct Judge<'p> {
     freezing: bool,
     needs: DocumentNeeds,
     enabled: Vec<(&'static dyn Rule, Severity)>,
+    neighbours: Option<Arc<Neighbours>>,
 }
 
 /// What the first stage leaves of one document: its object, decoded, the
@@ -151,7 +172,15 @@ impl<'p> Judge<'p> {
                 .iter()
                 .filter_map(|&rule| policy.severity(rule.info().id).map(|s| (rule, s)))
                 .collect(),
+            neighbours: None,
         }
+    }
+
+    /// Lets the cross-object lookups also see `neighbours` (see
+    /// [`Neighbours`]).
+    pub fn among(mut self, neighbours: Option<Arc<Neighbours>>) -> Self {
+        self.neighbours = neighbours;
+        self
     }
 
     /// Keeps each workload's tree as compact JSON from the first stage to
@@ -230,7 +259,7 @@ impl<'p> Judge<'p> {
         deadline: &Deadline,
     ) -> Result<(Outcome, Index), Expired> {
         let mut outcome = Outcome::default();
-        let mut index = Index::default();
+        let mut index = Index::default().among(self.neighbours.clone());
         for pass in passes {
             let pass = pass?;
             if let Some((path, message)) = pass.unusable_schema {

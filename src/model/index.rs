@@ -2,7 +2,7 @@
 //! need: which Services and PodDisruptionBudgets select a workload's pods,
 //! which HorizontalPodAutoscaler scales it, which ConfigMap or claim it names.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use k8s_openapi::Resource;
@@ -75,6 +75,27 @@ impl Entry {
     }
 }
 
+/// Objects around the input of one namespace that its cross-object lookups
+/// also see, but that no rule judges: a cluster's PodDisruptionBudgets,
+/// HorizontalPodAutoscalers, Services and ConfigMaps, when the webhook
+/// reviews one object. Keyed by name.
+#[derive(Debug, Clone, Default)]
+pub struct Neighbours {
+    pub services: BTreeMap<String, Related<Service>>,
+    pub pdbs: BTreeMap<String, Related<PodDisruptionBudget>>,
+    pub hpas: BTreeMap<String, Related<HorizontalPodAutoscaler>>,
+    pub configmaps: BTreeMap<String, Related<ConfigMap>>,
+}
+
+impl Neighbours {
+    pub fn is_empty(&self) -> bool {
+        self.services.is_empty()
+            && self.pdbs.is_empty()
+            && self.hpas.is_empty()
+            && self.configmaps.is_empty()
+    }
+}
+
 /// The cross-object index of one run.
 #[derive(Debug)]
 pub struct Index {
@@ -87,6 +108,8 @@ pub struct Index {
     pub hpas: Vec<Related<HorizontalPodAutoscaler>>,
     configmaps: HashMap<(String, String), Related<ConfigMap>>,
     claims: HashMap<(String, String), Related<PersistentVolumeClaim>>,
+    /// What surrounds the input, shared between reviews.
+    neighbours: Option<Arc<Neighbours>>,
 }
 
 /// Stamps no two sets of Services share.
@@ -106,6 +129,7 @@ impl Default for Index {
             hpas: Vec::new(),
             configmaps: HashMap::new(),
             claims: HashMap::new(),
+            neighbours: None,
         }
     }
 }
@@ -138,6 +162,16 @@ impl Index {
             }
         }
         (index, undecodable)
+    }
+
+    /// This index, whose lookups also see `neighbours`.
+    pub fn among(mut self, neighbours: Option<Arc<Neighbours>>) -> Self {
+        self.neighbours = neighbours;
+        self
+    }
+
+    fn neighbours(&self) -> Option<&Neighbours> {
+        self.neighbours.as_deref()
     }
 
     /// Adds a decoded object. Objects are added in input order, which is the
@@ -183,8 +217,14 @@ impl Index {
         } else {
             std::borrow::Cow::Owned(self.select_services(w))
         };
+        let around = self
+            .neighbours()
+            .into_iter()
+            .flat_map(|n| n.services.values())
+            .filter(move |s| service_selects(s, w));
         (0..positions.len())
             .filter_map(move |i| positions.get(i).and_then(|&at| self.services.get(at)))
+            .chain(around)
     }
 
     fn select_services(&self, w: &Workload) -> Vec<usize> {
@@ -213,7 +253,8 @@ impl Index {
         &'a self,
         w: &'a Workload,
     ) -> impl Iterator<Item = &'a Related<PodDisruptionBudget>> {
-        self.pdbs.iter().filter(move |pdb| {
+        let around = self.neighbours().into_iter().flat_map(|n| n.pdbs.values());
+        self.pdbs.iter().chain(around).filter(move |pdb| {
             pdb.object.namespace_key() == w.object.namespace_key() && pdb_selects(pdb, w)
         })
     }
@@ -232,7 +273,8 @@ impl Index {
 
     /// The HorizontalPodAutoscaler whose `scaleTargetRef` names this workload.
     pub fn hpa_targeting(&self, w: &Workload) -> Option<&Related<HorizontalPodAutoscaler>> {
-        self.hpas.iter().find(|hpa| {
+        let around = self.neighbours().into_iter().flat_map(|n| n.hpas.values());
+        self.hpas.iter().chain(around).find(|hpa| {
             let target = &hpa.typed.spec.scale_target_ref;
             hpa.object.namespace_key() == w.object.namespace_key()
                 && target.kind == w.object.kind
@@ -260,6 +302,12 @@ impl Index {
     pub fn configmap(&self, namespace: &str, name: &str) -> Option<&Related<ConfigMap>> {
         self.configmaps
             .get(&(namespace.to_owned(), name.to_owned()))
+            .or_else(|| {
+                self.neighbours()?
+                    .configmaps
+                    .get(name)
+                    .filter(|c| c.object.namespace_key() == namespace)
+            })
     }
 
     pub fn claim(&self, namespace: &str, name: &str) -> Option<&Related<PersistentVolumeClaim>> {
