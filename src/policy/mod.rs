@@ -15,7 +15,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use settings::{DurationSetting, SETTING_NAMES, SettingsPatch};
+pub use settings::{DenyOn, DurationSetting, SETTING_NAMES, SettingsPatch};
 
 use crate::model::glob::glob_matches;
 use crate::model::{KubeVersion, ObjectRef, TemplatePaths};
@@ -142,9 +142,9 @@ pub struct Policy {
     /// Folders of JSON Schemas for custom resources (`{kind}_{version}.json`),
     /// resolved against the policy file that names them.
     pub schema_dirs: Vec<PathBuf>,
-    /// The lowest severity the admission webhook denies in enforce mode
-    /// (`error` or `warning`); findings below it become admission warnings.
-    pub deny_on: Severity,
+    /// What the admission webhook denies in enforce mode; other findings
+    /// become admission warnings.
+    pub deny_on: DenyOn,
     levels: BTreeMap<String, Level>,
     pub exemptions: Vec<Exemption>,
 }
@@ -457,6 +457,15 @@ fn rule_id_errors(
     if let Some(levels) = document.value.get("rules").and_then(Value::as_object) {
         for id in levels.keys() {
             check(id, crate::source::pointer(["rules", id]));
+        }
+    }
+    let deny_rules = document
+        .value
+        .pointer("/settings/denyOn/rules")
+        .and_then(Value::as_array);
+    for (i, id) in deny_rules.into_iter().flatten().enumerate() {
+        if let Some(id) = id.as_str() {
+            check(id, format!("/settings/denyOn/rules/{i}"));
         }
     }
     let exemptions = document.value.get("exemptions").and_then(Value::as_array);

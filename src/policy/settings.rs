@@ -15,7 +15,60 @@ pub struct Resolved {
     pub rules: Settings,
     pub template_paths: TemplatePaths,
     pub schema_dirs: Vec<PathBuf>,
-    pub deny_on: Severity,
+    pub deny_on: DenyOn,
+}
+
+/// `denyOn`: what the admission webhook denies in enforce mode. Written as
+/// a severity (`error`), or as `{severity: error, rules: [pdb-missing]}` to
+/// let findings of rules that read other objects of the cluster deny too
+/// (by default they only warn: `kubectl apply -f dir/` may create a
+/// Deployment a moment before its PodDisruptionBudget).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenyOn {
+    /// The lowest severity that denies.
+    pub severity: Severity,
+    /// Cross-object rules whose findings at or above `severity` deny.
+    pub rules: Vec<String>,
+}
+
+impl Default for DenyOn {
+    fn default() -> Self {
+        DenyOn {
+            severity: Severity::Error,
+            rules: Vec::new(),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for DenyOn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase", deny_unknown_fields)]
+        struct Written {
+            severity: Option<Severity>,
+            #[serde(default)]
+            rules: Vec<String>,
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Severity(Severity),
+            Written(Written),
+        }
+        match Raw::deserialize(deserializer) {
+            Ok(Raw::Severity(severity)) => Ok(DenyOn {
+                severity,
+                rules: Vec::new(),
+            }),
+            Ok(Raw::Written(written)) => Ok(DenyOn {
+                severity: written.severity.unwrap_or(Severity::Error),
+                rules: written.rules,
+            }),
+            Err(_) => Err(serde::de::Error::custom(
+                "expected a severity (`error` or `warning`) or `{severity: error, rules: [rule-id, ...]}`",
+            )),
+        }
+    }
 }
 
 /// Settings as a policy file writes them: any subset.
@@ -40,7 +93,7 @@ pub struct SettingsPatch {
     pub single_instance_images: Option<Vec<String>>,
     pub template_paths: Option<TemplatePaths>,
     pub schema_dirs: Option<Vec<PathBuf>>,
-    pub deny_on: Option<Severity>,
+    pub deny_on: Option<DenyOn>,
 }
 
 /// A duration written as Go syntax (`5s`) or as a number of seconds.
@@ -122,7 +175,7 @@ impl SettingsPatch {
             rules,
             template_paths: self.template_paths.unwrap_or_default(),
             schema_dirs: self.schema_dirs.unwrap_or_default(),
-            deny_on: self.deny_on.unwrap_or(Severity::Error),
+            deny_on: self.deny_on.unwrap_or_default(),
         })
     }
 }
