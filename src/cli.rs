@@ -30,6 +30,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Draw each workload's pod termination on a time axis, and its rollout step by step.
     Timeline(TimelineArgs),
+    /// Lint the workloads a cluster runs, with the objects around them.
+    Audit(AuditArgs),
 }
 
 #[derive(Debug, Args)]
@@ -58,15 +60,8 @@ pub struct LintArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub policy: PolicyArgs,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    pub format: Format,
-    /// Lowest severity that makes the exit status 1.
-    #[arg(long, value_enum, default_value_t = FailOn::Error)]
-    pub fail_on: FailOn,
-    /// When to colour human output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
-    pub color: ColorChoice,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// Apply the rules' safe fixes to the files in place, then report what is left.
     #[arg(long, conflicts_with = "diff")]
     pub fix: bool,
@@ -76,6 +71,20 @@ pub struct LintArgs {
     /// With `--fix` or `--diff`, apply unsafe fixes too (see `rollsafe explain RULE`).
     #[arg(long)]
     pub unsafe_fixes: bool,
+}
+
+/// How findings are reported, and which fail the run.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// Lowest severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// When to colour human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
 }
 
 /// What to read.
@@ -142,6 +151,63 @@ pub struct ServeArgs {
     /// `rollsafe.dev/mutate: "true"`.
     #[arg(long)]
     pub mutate_all: bool,
+    /// Watch the cluster's PodDisruptionBudgets, HorizontalPodAutoscalers and
+    /// Services, so that reviews run the cross-object rules too.
+    #[arg(long)]
+    pub cluster_view: bool,
+    /// Watch ConfigMaps too, for shutdown timeouts containers read from them
+    /// (needs list/watch on ConfigMaps).
+    #[arg(long, requires = "cluster_view")]
+    pub cluster_view_configmaps: bool,
+    /// When the cluster view has not heard from the API server for longer,
+    /// reviews skip the cross-object rules.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub cluster_view_max_age: Millis,
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+}
+
+/// Which cluster to read, as kubectl takes it.
+#[derive(Debug, Clone, Args)]
+pub struct ClusterArgs {
+    /// Kubeconfig file (default: `KUBECONFIG`, `~/.kube/config`, or the pod's
+    /// service account).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Kubeconfig context (default: the current context).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+}
+
+impl ClusterArgs {
+    pub fn target(&self) -> crate::cluster::Target {
+        crate::cluster::Target {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        }
+    }
+}
+
+/// `rollsafe audit`: lint what a cluster runs.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    #[command(flatten)]
+    pub cluster: ClusterArgs,
+    /// Namespace to read (default: the context's namespace).
+    #[arg(
+        long,
+        short = 'n',
+        value_name = "NAMESPACE",
+        conflicts_with = "all_namespaces"
+    )]
+    pub namespace: Option<String>,
+    /// Read every namespace.
+    #[arg(long, short = 'A')]
+    pub all_namespaces: bool,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 fn duration(text: &str) -> Result<Millis, String> {

@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::apply::{self, Safety};
 use crate::cli::{
-    ColorChoice, ExplainArgs, FailOn, LintArgs, PolicyArgs, ServeArgs, TimelineArgs, TimelineFormat,
+    AuditArgs, ColorChoice, ExplainArgs, FailOn, LintArgs, OutputArgs, PolicyArgs, ServeArgs,
+    TimelineArgs, TimelineFormat,
 };
 use crate::deadline::Deadline;
 use crate::engine;
@@ -71,7 +72,7 @@ fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
 }
 
 pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let color = use_color(args.color, std::io::stdout().is_terminal());
+    let color = use_color(args.output.color, std::io::stdout().is_terminal());
     let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
         return Ok(Status::Error);
     };
@@ -106,7 +107,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_deref();
     if args.fix || args.diff {
-        let before = status_of(&loaded, &outcome, args.fail_on);
+        let before = status_of(&loaded, &outcome, args.output.fail_on);
         let safety = if args.unsafe_fixes {
             Safety::All
         } else {
@@ -145,14 +146,27 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         errors: &errors,
         files: loaded.files,
     };
-    match args.format {
-        Format::Human => report::human::render(&run, color, out)?,
-        Format::Json => report::json::render(&run, out)?,
-        Format::Sarif => report::sarif::render(&run, &policy, cwd, out)?,
-        Format::Github => report::github::render(&run, cwd, out)?,
-        Format::Junit => report::junit::render(&run, threshold(args.fail_on), cwd, out)?,
+    report_run(&run, &args.output, &policy, color, out)
+}
+
+/// Writes a run's report in the chosen format; the run's exit status.
+fn report_run(
+    run: &Run<'_>,
+    output: &OutputArgs,
+    policy: &Policy,
+    color: bool,
+    out: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_deref();
+    match output.format {
+        Format::Human => report::human::render(run, color, out)?,
+        Format::Json => report::json::render(run, out)?,
+        Format::Sarif => report::sarif::render(run, policy, cwd, out)?,
+        Format::Github => report::github::render(run, cwd, out)?,
+        Format::Junit => report::junit::render(run, threshold(output.fail_on), cwd, out)?,
     }
-    Ok(status(&run, args.fail_on))
+    Ok(status(run, output.fail_on))
 }
 
 /// Writes each changed file back (standard input never), each atomically and
@@ -253,6 +267,52 @@ pub fn explain(
     }
 }
 
+/// `rollsafe audit`: reads the cluster, then reports as `lint` does.
+pub fn audit(
+    args: &AuditArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    use crate::cluster::audit::{self, Scope};
+    let color = use_color(args.output.color, std::io::stdout().is_terminal());
+    let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
+        return Ok(Status::Error);
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            writeln!(err, "error: cannot start the runtime: {error}")?;
+            return Ok(Status::Error);
+        }
+    };
+    let read = runtime.block_on(async {
+        let (client, default_namespace) = crate::cluster::client(&args.cluster.target()).await?;
+        let scope = match (&args.namespace, args.all_namespaces) {
+            (_, true) => Scope::AllNamespaces,
+            (Some(namespace), false) => Scope::Namespace(namespace.clone()),
+            (None, false) => Scope::Namespace(default_namespace),
+        };
+        audit::read(&client, &scope).await
+    });
+    let documents = match read {
+        Ok(documents) => documents,
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            return Ok(Status::Error);
+        }
+    };
+    let outcome = engine::evaluate(&documents, &policy);
+    let run = Run {
+        outcome: &outcome,
+        errors: &outcome.errors,
+        files: 0,
+    };
+    report_run(&run, &args.output, &policy, color, out)
+}
+
 /// `rollsafe serve`: resolves the policy, then serves until SIGTERM.
 pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
     let Some(policy) = resolve_policy_or_report(&args.policy, false, err)? else {
@@ -266,13 +326,27 @@ pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
         tls_key: args.tls_key.clone(),
         drain_delay: args.drain_delay.into(),
         shutdown_timeout: args.shutdown_timeout.into(),
+        cluster: args.cluster.target(),
     };
     let mutation = if args.mutate_all {
         crate::webhook::Mutation::All
     } else {
         crate::webhook::Mutation::OptedIn
     };
-    let reviewer = crate::webhook::Reviewer::new(policy, args.mode, mutation);
+    let mut reviewer = crate::webhook::Reviewer::new(policy.clone(), args.mode, mutation);
+    if args.cluster_view {
+        use crate::cluster::{ClusterView, WatchedKind};
+        let mut kinds = vec![
+            WatchedKind::PodDisruptionBudget,
+            WatchedKind::HorizontalPodAutoscaler,
+            WatchedKind::Service,
+        ];
+        if args.cluster_view_configmaps {
+            kinds.push(WatchedKind::ConfigMap);
+        }
+        let view = ClusterView::new(&kinds, args.cluster_view_max_age.into());
+        reviewer = reviewer.among(Arc::new(view), policy);
+    }
     match crate::webhook::serve(options, reviewer) {
         Ok(()) => Ok(Status::Clean),
         Err(error) => {

@@ -16,6 +16,7 @@ pub mod rules;
 
 pub mod apply;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod deadline;
 pub mod engine;

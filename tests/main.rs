@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cli;
+mod cluster;
 mod corpus;
 mod fixes;
 mod formats;

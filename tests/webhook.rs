@@ -101,7 +101,7 @@ fn scratch(name: &str) -> PathBuf {
 
 // --- the server process -------------------------------------------------------
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
     address: SocketAddr,
     logs: Arc<Mutex<Vec<String>>>,
@@ -111,7 +111,7 @@ struct Server {
 
 impl Server {
     /// Starts `rollsafe serve` on a free port with a fresh CA and certificate.
-    fn start(name: &str, args: &[&str]) -> Server {
+    pub(crate) fn start(name: &str, args: &[&str]) -> Server {
         let dir = scratch(name);
         let ca = TestCa::new();
         let (cert, key) = ca.issue();
@@ -209,7 +209,7 @@ impl Server {
         }
     }
 
-    async fn client(&self) -> Client {
+    pub(crate) async fn client(&self) -> Client {
         Client::connect(self.address, self.ca.client_config(&[b"http/1.1"])).await
     }
 
@@ -242,7 +242,7 @@ enum Sender {
     H2(http2::SendRequest<Full<Bytes>>),
 }
 
-struct Client {
+pub(crate) struct Client {
     sender: Sender,
     address: SocketAddr,
     /// The certificate the server presented.
@@ -250,8 +250,8 @@ struct Client {
 }
 
 #[derive(Debug)]
-struct Reply {
-    status: StatusCode,
+pub(crate) struct Reply {
+    pub(crate) status: StatusCode,
     body: Bytes,
 }
 
@@ -369,7 +369,7 @@ impl Client {
             .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
     }
 
-    async fn review(&mut self, path: &str, review: &Value) -> Value {
+    pub(crate) async fn review(&mut self, path: &str, review: &Value) -> Value {
         let body = serde_json::to_vec(review).unwrap_or_else(|e| panic!("{e}"));
         let reply = self.send("POST", path, body).await;
         assert_eq!(
@@ -383,7 +383,7 @@ impl Client {
         answer
     }
 
-    async fn get(&mut self, path: &str) -> Reply {
+    pub(crate) async fn get(&mut self, path: &str) -> Reply {
         self.send("GET", path, Vec::new()).await
     }
 }
@@ -391,12 +391,12 @@ impl Client {
 // --- fixtures -----------------------------------------------------------------
 
 /// A recorded or written request: method, path, headers and body.
-struct Recorded {
+pub(crate) struct Recorded {
     name: String,
     method: String,
     path: String,
     headers: Vec<(String, String)>,
-    body: Value,
+    pub(crate) body: Value,
 }
 
 fn recorded(path: &Path) -> Recorded {
@@ -419,7 +419,7 @@ fn recorded(path: &Path) -> Recorded {
     }
 }
 
-fn fixture(name: &str) -> Recorded {
+pub(crate) fn fixture(name: &str) -> Recorded {
     recorded(&util::testdata(&format!("admission/{name}")))
 }
 
@@ -509,7 +509,7 @@ fn assert_keeps_fields(before: &Value, after: &Value, at: &str) {
     }
 }
 
-fn with_object(review: &Value, object: Value) -> Value {
+pub(crate) fn with_object(review: &Value, object: Value) -> Value {
     let mut review = review.clone();
     review["request"]["object"] = object;
     review
@@ -528,7 +528,7 @@ fn message(answer: &Value) -> String {
         .to_owned()
 }
 
-fn warnings(answer: &Value) -> Vec<String> {
+pub(crate) fn warnings(answer: &Value) -> Vec<String> {
     answer["response"]["warnings"]
         .as_array()
         .into_iter()
@@ -1253,7 +1253,7 @@ fn reviewer(policy: Policy, mode: Mode, mutation: Mutation) -> Reviewer {
     Reviewer::new(policy, mode, mutation)
 }
 
-async fn oneshot(state: AppState, path: &str, body: &Value) -> Value {
+pub(crate) async fn oneshot(state: AppState, path: &str, body: &Value) -> Value {
     let (status, answer) = oneshot_status(state, path, body).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_wire_shape(body, &answer, path);

@@ -6,17 +6,22 @@
 //! ([`Document::detached`]) and goes through the same [`engine::evaluate`] and
 //! policy, so a denial reads like the finding `rollsafe lint` prints.
 //!
-//! The webhook sees one object at a time: it runs the rules whose
-//! [`Scope`] is the object alone. Rules whose verdict depends on other
-//! objects of the input ([`Scope::Input`]) would report what a
-//! PodDisruptionBudget or HorizontalPodAutoscaler elsewhere in the cluster
-//! already takes care of; the schema rules ([`Scope::Schema`]) could only be
-//! silent, the API server having decoded the object against its schema
-//! before any webhook sees it. Everything else is judged exactly as the
-//! linter judges it.
+//! A review carries one object. Alone, the webhook runs the rules whose
+//! [`Scope`] is the object: rules whose verdict depends on other objects
+//! ([`Scope::Input`]) would report what a PodDisruptionBudget or
+//! HorizontalPodAutoscaler elsewhere in the cluster already takes care of.
+//! With a [`ClusterView`] the object is judged among its namespace's
+//! watched objects and those rules run too, their findings warning (never
+//! denying, unless the policy's `denyOn` names them: `kubectl apply -f dir/`
+//! may create a Deployment a moment before its PodDisruptionBudget); while
+//! the view is blind (never synced, or too old) they are skipped again. The
+//! schema rules ([`Scope::Schema`]) never run: the API server has decoded
+//! the object against its schema before any webhook sees it. Everything
+//! else is judged exactly as the linter judges it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use base64::Engine as _;
 use kube::core::DynamicObject;
@@ -25,6 +30,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::apply::{self, Judged, Safety};
+use crate::cluster::ClusterView;
 use crate::deadline::{Deadline, Expired};
 use crate::engine::{self, Outcome};
 use crate::finding::Finding;
@@ -152,9 +158,22 @@ pub struct Reviewed {
 /// Judges admission requests with one policy.
 #[derive(Debug)]
 pub struct Reviewer {
+    /// The policy with the rules one object is enough for.
     policy: Policy,
+    cluster: Option<ClusterJudge>,
     mode: Mode,
     mutation: Mutation,
+}
+
+/// Reviews among the objects of a cluster.
+#[derive(Debug)]
+struct ClusterJudge {
+    view: Arc<ClusterView>,
+    /// The policy with the cross-object rules too.
+    policy: Policy,
+    /// Whether the last review found the view blind: each change is logged
+    /// once, not each review.
+    was_blind: AtomicBool,
 }
 
 /// The object and old object of a review, taken out of its raw JSON.
@@ -250,17 +269,29 @@ impl Answer {
 
 impl Reviewer {
     /// `policy` as given, less the rules that judge more than one object.
-    pub fn new(mut policy: Policy, mode: Mode, mutation: Mutation) -> Self {
-        for rule in RULES {
-            if rule.info().scope != Scope::Object {
-                policy.disable(rule.info().id);
-            }
-        }
+    pub fn new(policy: Policy, mode: Mode, mutation: Mutation) -> Self {
         Reviewer {
-            policy,
+            policy: without_scopes(policy, &[Scope::Input, Scope::Schema]),
+            cluster: None,
             mode,
             mutation,
         }
+    }
+
+    /// This reviewer, judging each object among the objects of its
+    /// namespace that `view` holds.
+    pub fn among(mut self, view: Arc<ClusterView>, policy: Policy) -> Self {
+        self.cluster = Some(ClusterJudge {
+            view,
+            policy: without_scopes(policy, &[Scope::Schema]),
+            was_blind: AtomicBool::new(false),
+        });
+        self
+    }
+
+    /// The cluster view reviews consult, if any.
+    pub fn cluster_view(&self) -> Option<&Arc<ClusterView>> {
+        self.cluster.as_ref().map(|c| &c.view)
     }
 
     pub fn policy(&self) -> &Policy {
@@ -381,7 +412,43 @@ impl Reviewer {
     }
 
     fn evaluate(&self, name: &str, object: Value, deadline: &Deadline) -> Result<Outcome, Expired> {
-        engine::evaluate_within(&[Document::detached(name, object)], &self.policy, deadline)
+        self.evaluate_documents(&[Document::detached(name, object)], deadline)
+    }
+
+    /// Judges the documents of one review: among the cluster view's objects
+    /// of their namespace when there is a view it can trust.
+    fn evaluate_documents(
+        &self,
+        documents: &[Document],
+        deadline: &Deadline,
+    ) -> Result<Outcome, Expired> {
+        let Some(cluster) = &self.cluster else {
+            return engine::evaluate_within(documents, &self.policy, deadline);
+        };
+        let namespace = documents
+            .first()
+            .map(|doc| ObjectRef::from_value(&doc.value))
+            .and_then(|object| object.namespace)
+            .unwrap_or_default();
+        match cluster.view.neighbours(&namespace) {
+            Ok(neighbours) => {
+                if cluster.was_blind.swap(false, Ordering::Relaxed) {
+                    tracing::info!("cluster view in sync again: cross-object rules run");
+                }
+                engine::evaluate_among(documents, &cluster.policy, Some(neighbours), deadline)
+            }
+            Err(blind) => {
+                if !cluster.was_blind.swap(true, Ordering::Relaxed) {
+                    tracing::warn!(%blind, "cluster view blind: reviews skip the cross-object rules");
+                }
+                engine::evaluate_within(documents, &self.policy, deadline)
+            }
+        }
+    }
+
+    /// The policy reviews are judged by, with every rule they may run.
+    fn widest_policy(&self) -> &Policy {
+        self.cluster.as_ref().map_or(&self.policy, |c| &c.policy)
     }
 
     fn validate(
@@ -408,8 +475,12 @@ impl Reviewer {
             .iter()
             .map(|f| (f.rule.id, f.severity))
             .collect();
-        let threshold = self.policy.deny_on;
-        let denies = |f: &Finding| self.mode == Mode::Enforce && f.severity >= threshold;
+        let deny_on = &self.widest_policy().deny_on;
+        let denies = |f: &Finding| {
+            self.mode == Mode::Enforce
+                && f.severity >= deny_on.severity
+                && (f.rule.scope == Scope::Object || deny_on.rules.iter().any(|r| r == f.rule.id))
+        };
         // An update does not deny for what the stored object already had: a
         // legacy workload can still be scaled, labelled or annotated. It does
         // deny what it makes worse (a grace period lowered further).
@@ -520,7 +591,7 @@ impl Reviewer {
                 .iter()
                 .map(|value| Document::detached(name, Arc::clone(value)))
                 .collect();
-            let outcome = engine::evaluate_within(&documents, &self.policy, deadline)?;
+            let outcome = self.evaluate_documents(&documents, deadline)?;
             Ok(outcome
                 .findings
                 .into_iter()
@@ -552,6 +623,16 @@ impl Reviewer {
             findings: converged.first.into_iter().map(|j| j.finding).collect(),
         })
     }
+}
+
+/// `policy` without the rules of `scopes`.
+fn without_scopes(mut policy: Policy, scopes: &[Scope]) -> Policy {
+    for rule in RULES {
+        if scopes.contains(&rule.info().scope) {
+            policy.disable(rule.info().id);
+        }
+    }
+    policy
 }
 
 /// An object after [`Reviewer::repair`].
@@ -624,7 +705,7 @@ fn with_namespace(mut object: Value, namespace: Option<&str>) -> Value {
     object
 }
 
-fn has_controller(object: &Value) -> bool {
+pub(crate) fn has_controller(object: &Value) -> bool {
     object
         .pointer("/metadata/ownerReferences")
         .and_then(Value::as_array)

@@ -35,6 +35,7 @@ pub struct Metrics {
     mutate_latency: Histogram,
     reloads_ok: AtomicU64,
     reloads_failed: AtomicU64,
+    cluster: std::sync::OnceLock<std::sync::Arc<crate::cluster::ClusterView>>,
 }
 
 #[derive(Debug, Default)]
@@ -99,6 +100,11 @@ impl Metrics {
                     .or_default() += 1;
             }
         }
+    }
+
+    /// Reports the cluster view's health with the rest.
+    pub fn watch_cluster(&self, view: std::sync::Arc<crate::cluster::ClusterView>) {
+        let _ = self.cluster.set(view);
     }
 
     pub fn certificate_reload(&self, result: Reload) {
@@ -167,6 +173,9 @@ impl Metrics {
             "rollsafe_tls_certificate_reloads_total{{result=\"failure\"}} {}",
             self.reloads_failed.load(Ordering::Relaxed)
         );
+        if let Some(view) = self.cluster.get() {
+            view.render_metrics(&mut out);
+        }
         out
     }
 }

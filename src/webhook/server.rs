@@ -74,9 +74,13 @@ pub struct AppState {
 impl AppState {
     pub fn new(reviewer: Reviewer) -> Self {
         let slots = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let metrics = Metrics::default();
+        if let Some(view) = reviewer.cluster_view() {
+            metrics.watch_cluster(Arc::clone(view));
+        }
         AppState {
             reviewer: Arc::new(reviewer),
-            metrics: Arc::new(Metrics::default()),
+            metrics: Arc::new(metrics),
             ready: Arc::new(AtomicBool::new(true)),
             cancel: Arc::new(AtomicBool::new(false)),
             large_reviews: Arc::new(Semaphore::new(slots)),
@@ -139,11 +143,16 @@ async fn healthz() -> &'static str {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    if state.ready.load(Ordering::Relaxed) {
-        (StatusCode::OK, "ok\n")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n")
+    if !state.ready.load(Ordering::Relaxed) {
+        return (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
     }
+    // Never judge on a blind cache: not ready until every kind was listed.
+    if let Some(view) = state.reviewer.cluster_view()
+        && !view.is_synced()
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, "cluster view not synced\n");
+    }
+    (StatusCode::OK, "ok\n")
 }
 
 async fn render_metrics(State(metrics): State<Arc<Metrics>>) -> impl IntoResponse {
@@ -383,6 +392,8 @@ pub enum ServeError {
     },
     #[error("cannot handle signals: {0}")]
     Signal(#[source] std::io::Error),
+    #[error("cluster view: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// What `rollsafe serve` was asked to do.
@@ -394,6 +405,8 @@ pub struct ServeOptions {
     pub tls_key: std::path::PathBuf,
     pub drain_delay: Duration,
     pub shutdown_timeout: Duration,
+    /// The cluster the reviewer's cluster view watches.
+    pub cluster: crate::cluster::Target,
 }
 
 /// Serves until SIGTERM or SIGINT, then shuts down as described above.
@@ -404,6 +417,17 @@ pub async fn run(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeE
         key: options.tls_key.clone(),
     })?);
     let acceptor = TlsAcceptor::from(tls.server_config()?);
+    let watches = match reviewer.cluster_view() {
+        Some(view) => {
+            let (client, _) = crate::cluster::client(&options.cluster).await?;
+            tracing::info!(
+                kinds = ?view.kinds().iter().map(|k| k.kind.as_str()).collect::<Vec<_>>(),
+                "cluster view: watching; /readyz waits for the first lists"
+            );
+            crate::cluster::watch::start(&client, view)
+        }
+        None => Vec::new(),
+    };
     let state = AppState::new(reviewer);
     let mut signals = Signals::new()?;
 
@@ -463,6 +487,9 @@ pub async fn run(options: ServeOptions, reviewer: Reviewer) -> Result<(), ServeE
     drop(listener);
     watcher.abort();
     trimmer.abort();
+    for watch in &watches {
+        watch.abort();
+    }
     let open = connections.graceful.count();
     tracing::info!(
         open_connections = open,

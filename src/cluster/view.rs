@@ -1,0 +1,470 @@
+//! The objects around a reviewed object, as the watches last saw them.
+//!
+//! Each watched object is kept as the small projection the cross-object
+//! rules read (a Service's selector and ports, a PodDisruptionBudget's spec,
+//! a ConfigMap's short values), grouped by namespace into the
+//! [`Neighbours`] a review's index consults. A namespace's neighbours are
+//! shared with the reviews that read them and copied only when a watch
+//! changes them while a review holds them.
+//!
+//! A view that was never synced, or has not heard from the API server for
+//! longer than its bound, is blind: reviews then run without the
+//! cross-object rules rather than judge on what may be gone.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceSpec};
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use serde_json::Value;
+
+use crate::model::ObjectRef;
+use crate::model::index::{Neighbours, Related};
+use crate::source::Document;
+
+/// ConfigMap values longer than this are not kept: the values rules read
+/// from ConfigMaps are durations and flags, and whole config files or
+/// dashboards would make the view as large as the cluster's ConfigMaps.
+pub const MAX_CONFIGMAP_VALUE_BYTES: usize = 256;
+
+/// A kind the cluster view watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WatchedKind {
+    Service,
+    PodDisruptionBudget,
+    HorizontalPodAutoscaler,
+    ConfigMap,
+}
+
+impl WatchedKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WatchedKind::Service => "Service",
+            WatchedKind::PodDisruptionBudget => "PodDisruptionBudget",
+            WatchedKind::HorizontalPodAutoscaler => "HorizontalPodAutoscaler",
+            WatchedKind::ConfigMap => "ConfigMap",
+        }
+    }
+}
+
+/// A kind of object the view keeps, and how.
+pub trait Watched:
+    k8s_openapi::Resource
+    + k8s_openapi::Metadata<Ty = ObjectMeta>
+    + serde::de::DeserializeOwned
+    + Clone
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    const WATCHED: WatchedKind;
+    /// What the rules read of the object; the rest is dropped.
+    fn project(self) -> Self;
+    /// Where a namespace keeps objects of this kind.
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>>;
+    /// The same, to read.
+    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>>;
+}
+
+/// Name and namespace: all the rules read of a neighbour's metadata.
+fn identity(metadata: &ObjectMeta) -> ObjectMeta {
+    ObjectMeta {
+        name: metadata.name.clone(),
+        namespace: metadata.namespace.clone(),
+        ..ObjectMeta::default()
+    }
+}
+
+impl Watched for Service {
+    const WATCHED: WatchedKind = WatchedKind::Service;
+    fn project(self) -> Self {
+        let spec = self.spec.map(|spec| ServiceSpec {
+            selector: spec.selector,
+            ports: spec.ports,
+            type_: spec.type_,
+            ..ServiceSpec::default()
+        });
+        Service {
+            metadata: identity(&self.metadata),
+            spec,
+            status: None,
+        }
+    }
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+        &mut neighbours.services
+    }
+    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
+        &neighbours.services
+    }
+}
+
+impl Watched for PodDisruptionBudget {
+    const WATCHED: WatchedKind = WatchedKind::PodDisruptionBudget;
+    fn project(self) -> Self {
+        PodDisruptionBudget {
+            metadata: identity(&self.metadata),
+            spec: self.spec,
+            status: None,
+        }
+    }
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+        &mut neighbours.pdbs
+    }
+    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
+        &neighbours.pdbs
+    }
+}
+
+impl Watched for HorizontalPodAutoscaler {
+    const WATCHED: WatchedKind = WatchedKind::HorizontalPodAutoscaler;
+    fn project(self) -> Self {
+        HorizontalPodAutoscaler {
+            metadata: identity(&self.metadata),
+            spec: self.spec,
+            status: None,
+        }
+    }
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+        &mut neighbours.hpas
+    }
+    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
+        &neighbours.hpas
+    }
+}
+
+impl Watched for ConfigMap {
+    const WATCHED: WatchedKind = WatchedKind::ConfigMap;
+    fn project(self) -> Self {
+        let data = self.data.map(|data| {
+            data.into_iter()
+                .filter(|(_, value)| value.len() <= MAX_CONFIGMAP_VALUE_BYTES)
+                .collect()
+        });
+        ConfigMap {
+            metadata: identity(&self.metadata),
+            data,
+            ..ConfigMap::default()
+        }
+    }
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+        &mut neighbours.configmaps
+    }
+    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
+        &neighbours.configmaps
+    }
+}
+
+/// Why a review cannot trust the view: the cross-object rules are skipped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blind {
+    /// A kind's first list has not completed.
+    NeverSynced(WatchedKind),
+    /// Nothing was heard of a kind for longer than the bound.
+    Stale(WatchedKind, Duration),
+}
+
+impl std::fmt::Display for Blind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Blind::NeverSynced(kind) => write!(f, "{} were never listed", kind.as_str()),
+            Blind::Stale(kind, age) => write!(
+                f,
+                "nothing heard of {} for {}s",
+                kind.as_str(),
+                age.as_secs()
+            ),
+        }
+    }
+}
+
+/// The health of one kind's watch.
+#[derive(Debug)]
+pub struct KindState {
+    pub kind: WatchedKind,
+    synced: AtomicBool,
+    /// When the API server last answered for this kind: a list, a watch
+    /// event, a bookmark, or a watch it ended on time.
+    last_contact: Mutex<Option<Instant>>,
+    objects: AtomicU64,
+    errors: AtomicU64,
+    relists: AtomicU64,
+}
+
+impl KindState {
+    fn new(kind: WatchedKind) -> Self {
+        KindState {
+            kind,
+            synced: AtomicBool::new(false),
+            last_contact: Mutex::new(None),
+            objects: AtomicU64::new(0),
+            errors: AtomicU64::new(0),
+            relists: AtomicU64::new(0),
+        }
+    }
+
+    /// The API server answered.
+    pub fn heard(&self) {
+        if let Ok(mut last) = self.last_contact.lock() {
+            *last = Some(Instant::now());
+        }
+    }
+
+    /// A list or watch failed.
+    pub fn failed(&self) {
+        self.errors.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Time since the API server last answered; `None` before it ever did.
+    pub fn age(&self) -> Option<Duration> {
+        self.last_contact
+            .lock()
+            .ok()
+            .and_then(|last| last.map(|at| at.elapsed()))
+    }
+
+    pub fn is_synced(&self) -> bool {
+        self.synced.load(Ordering::Relaxed)
+    }
+
+    pub fn errors(&self) -> u64 {
+        self.errors.load(Ordering::Relaxed)
+    }
+
+    pub fn relists(&self) -> u64 {
+        self.relists.load(Ordering::Relaxed)
+    }
+}
+
+/// The objects of the watched kinds, by namespace, and how fresh they are.
+#[derive(Debug)]
+pub struct ClusterView {
+    namespaces: RwLock<HashMap<String, Arc<Neighbours>>>,
+    kinds: Vec<KindState>,
+    /// Older than this, the view is blind.
+    max_age: Duration,
+    /// Reviews judged without the cross-object rules because it was blind.
+    blind_reviews: AtomicU64,
+}
+
+impl ClusterView {
+    pub fn new(kinds: &[WatchedKind], max_age: Duration) -> Self {
+        ClusterView {
+            namespaces: RwLock::new(HashMap::new()),
+            kinds: kinds.iter().map(|&k| KindState::new(k)).collect(),
+            max_age,
+            blind_reviews: AtomicU64::new(0),
+        }
+    }
+
+    /// The watched kinds' states, in the order they were given.
+    pub fn kinds(&self) -> &[KindState] {
+        &self.kinds
+    }
+
+    pub fn state(&self, kind: WatchedKind) -> Option<&KindState> {
+        self.kinds.iter().find(|k| k.kind == kind)
+    }
+
+    /// Whether every kind has been listed once: `/readyz` waits for it.
+    pub fn is_synced(&self) -> bool {
+        self.kinds.iter().all(KindState::is_synced)
+    }
+
+    /// Why the view cannot be trusted now, if it cannot.
+    pub fn blind(&self) -> Option<Blind> {
+        self.kinds.iter().find_map(|k| match k.age() {
+            _ if !k.is_synced() => Some(Blind::NeverSynced(k.kind)),
+            None => Some(Blind::NeverSynced(k.kind)),
+            Some(age) if age > self.max_age => Some(Blind::Stale(k.kind, age)),
+            Some(_) => None,
+        })
+    }
+
+    /// The neighbours of `namespace` (empty when it has none), or why the
+    /// view is blind (counted in the metrics).
+    pub fn neighbours(&self, namespace: &str) -> Result<Arc<Neighbours>, Blind> {
+        if let Some(blind) = self.blind() {
+            self.blind_reviews.fetch_add(1, Ordering::Relaxed);
+            return Err(blind);
+        }
+        let namespaces = self
+            .namespaces
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        Ok(namespaces.get(namespace).cloned().unwrap_or_default())
+    }
+
+    /// Replaces every object of `K` with a fresh list's.
+    pub fn replace_all<K: Watched>(&self, objects: Vec<K>) {
+        let mut namespaces = self
+            .namespaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for neighbours in namespaces.values_mut() {
+            if !K::held(neighbours).is_empty() {
+                K::slot(Arc::make_mut(neighbours)).clear();
+            }
+        }
+        let count = objects.len();
+        for object in objects {
+            insert(&mut namespaces, object);
+        }
+        namespaces.retain(|_, n| !n.is_empty());
+        if let Some(state) = self.state(K::WATCHED) {
+            state.objects.store(count as u64, Ordering::Relaxed);
+            state.relists.fetch_add(1, Ordering::Relaxed);
+            state.synced.store(true, Ordering::Relaxed);
+            state.heard();
+        }
+    }
+
+    /// An object was added or changed.
+    pub fn apply<K: Watched>(&self, object: K) {
+        let mut namespaces = self
+            .namespaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if insert(&mut namespaces, object)
+            && let Some(state) = self.state(K::WATCHED)
+        {
+            state.objects.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// An object was deleted.
+    pub fn delete<K: Watched>(&self, object: &K) {
+        let (namespace, name) = key(object.metadata());
+        let mut namespaces = self
+            .namespaces
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(neighbours) = namespaces.get_mut(&namespace) else {
+            return;
+        };
+        if !K::held(neighbours).contains_key(&name) {
+            return;
+        }
+        K::slot(Arc::make_mut(neighbours)).remove(&name);
+        if neighbours.is_empty() {
+            namespaces.remove(&namespace);
+        }
+        if let Some(state) = self.state(K::WATCHED) {
+            state.objects.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Gauges and counters in the Prometheus text format.
+    pub fn render_metrics(&self, out: &mut String) {
+        out.push_str(
+            "# HELP rollsafe_cluster_view_synced Whether the kind's first list has completed (1) or not (0).\n\
+             # TYPE rollsafe_cluster_view_synced gauge\n",
+        );
+        for k in &self.kinds {
+            let _ = writeln!(
+                out,
+                "rollsafe_cluster_view_synced{{kind=\"{}\"}} {}",
+                k.kind.as_str(),
+                u8::from(k.is_synced())
+            );
+        }
+        out.push_str(
+            "# HELP rollsafe_cluster_view_age_seconds Time since the API server last answered for the kind (a list, an event, a bookmark); -1 before it ever did.\n\
+             # TYPE rollsafe_cluster_view_age_seconds gauge\n",
+        );
+        for k in &self.kinds {
+            let age = k.age().map_or(-1.0, |age| age.as_secs_f64());
+            let _ = writeln!(
+                out,
+                "rollsafe_cluster_view_age_seconds{{kind=\"{}\"}} {age:.3}",
+                k.kind.as_str()
+            );
+        }
+        out.push_str(
+            "# HELP rollsafe_cluster_view_objects Objects of the kind in the view.\n\
+             # TYPE rollsafe_cluster_view_objects gauge\n",
+        );
+        for k in &self.kinds {
+            let _ = writeln!(
+                out,
+                "rollsafe_cluster_view_objects{{kind=\"{}\"}} {}",
+                k.kind.as_str(),
+                k.objects.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP rollsafe_cluster_view_watch_errors_total Lists and watches of the kind that failed.\n\
+             # TYPE rollsafe_cluster_view_watch_errors_total counter\n",
+        );
+        for k in &self.kinds {
+            let _ = writeln!(
+                out,
+                "rollsafe_cluster_view_watch_errors_total{{kind=\"{}\"}} {}",
+                k.kind.as_str(),
+                k.errors()
+            );
+        }
+        out.push_str(
+            "# HELP rollsafe_cluster_view_lists_total Complete lists of the kind (the first, and each after an expired watch).\n\
+             # TYPE rollsafe_cluster_view_lists_total counter\n",
+        );
+        for k in &self.kinds {
+            let _ = writeln!(
+                out,
+                "rollsafe_cluster_view_lists_total{{kind=\"{}\"}} {}",
+                k.kind.as_str(),
+                k.relists()
+            );
+        }
+        out.push_str(
+            "# HELP rollsafe_cluster_view_blind_reviews_total Reviews judged without the cross-object rules because the view was never synced or too old.\n\
+             # TYPE rollsafe_cluster_view_blind_reviews_total counter\n",
+        );
+        let _ = writeln!(
+            out,
+            "rollsafe_cluster_view_blind_reviews_total {}",
+            self.blind_reviews.load(Ordering::Relaxed)
+        );
+    }
+}
+
+/// Namespace and name of an object.
+fn key(metadata: &ObjectMeta) -> (String, String) {
+    (
+        metadata.namespace.clone().unwrap_or_default(),
+        metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Puts the projection of `object` in its namespace; whether it is new.
+fn insert<K: Watched>(namespaces: &mut HashMap<String, Arc<Neighbours>>, object: K) -> bool {
+    let (namespace, name) = key(object.metadata());
+    let projected = object.project();
+    let related = Related {
+        doc: neighbour_document(),
+        object: ObjectRef {
+            api_version: K::API_VERSION.to_owned(),
+            kind: K::KIND.to_owned(),
+            namespace: Some(namespace.clone()).filter(|ns| !ns.is_empty()),
+            name: name.clone(),
+        },
+        typed: projected,
+    };
+    let neighbours = namespaces.entry(namespace).or_default();
+    K::slot(Arc::make_mut(neighbours))
+        .insert(name, related)
+        .is_none()
+}
+
+/// The document neighbours name: they are never judged, so never shown.
+fn neighbour_document() -> Document {
+    static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+    DOCUMENT
+        .get_or_init(|| Document::detached("cluster", Value::Null))
+        .clone()
+}
