@@ -708,7 +708,10 @@ async fn audit_lints_what_the_cluster_runs() {
     let kubeconfig = fake.kubeconfig(&dir);
     let kubeconfig = kubeconfig.to_string_lossy().into_owned();
     let run = |extra: Vec<&str>| {
-        let mut args = vec!["audit", "--kubeconfig", &kubeconfig, "--format", "json"];
+        let mut args = vec!["audit", "--kubeconfig", &kubeconfig];
+        if !extra.contains(&"--format") {
+            args.extend(["--format", "json"]);
+        }
         args.extend(extra);
         let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
         async move {
@@ -770,6 +773,14 @@ async fn audit_lints_what_the_cluster_runs() {
         .collect();
     assert!(files.contains(&"jobs/Deployment/batch"), "{report}");
 
+    // Without a file to quote, the human format names the field.
+    let output = run(vec!["--format", "human", "--color", "never"]).await;
+    let human = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        human.contains("Deployment/shop/api at spec.template.spec.containers[0]: container `app` serves port `8080`"),
+        "{human}"
+    );
+    assert!(human.contains("1 error, 1 info in 3 objects\n"), "{human}");
     // An API server that refuses: a clear error, exit 2.
     fake.set_down(true);
     let output = run(vec![]).await;

@@ -79,13 +79,15 @@ fn summary(run: &Run<'_>) -> String {
         parts.push("no findings".to_owned());
     }
     let mut line = format!(
-        "{} in {} object{} from {} file{}",
+        "{} in {} object{}",
         parts.join(", "),
         run.outcome.objects,
         plural(run.outcome.objects),
-        run.files,
-        plural(run.files)
     );
+    // Objects without files were read from a cluster.
+    if run.files > 0 || run.outcome.objects == 0 {
+        line.push_str(&format!(" from {} file{}", run.files, plural(run.files)));
+    }
     if !run.outcome.suppressed.is_empty() {
         line.push_str(&format!(" ({} suppressed)", run.outcome.suppressed.len()));
     }
@@ -238,9 +240,20 @@ impl FindingDiagnostic {
         let label = source
             .as_ref()
             .map(|excerpt| LabeledSpan::new_primary_with_span(None, excerpt.span.clone()));
+        // Without a file to quote (an object read from a cluster), the field
+        // is named in the message instead.
+        let message = match &source {
+            Some(_) => format!("{}: {}", finding.object, finding.message),
+            None => format!(
+                "{} at {}: {}",
+                finding.object,
+                crate::source::field_path(&finding.pointer),
+                finding.message
+            ),
+        };
         FindingDiagnostic {
             code: format!("{}[{}]", finding.severity, finding.rule.id),
-            message: format!("{}: {}", finding.object, finding.message),
+            message,
             severity: match finding.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,

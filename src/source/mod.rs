@@ -15,7 +15,7 @@ use serde_json::Value;
 use crate::parallel::Grain;
 
 pub use file::{CONTEXT_LINES, SourceFile};
-pub use spans::{NodeSpan, SpanIndex, pointer, push_token};
+pub use spans::{NodeSpan, SpanIndex, field_path, pointer, push_token};
 pub use yaml::{
     Interest, MAX_DEPTH, PART_BYTES, ParseError, ParsedDocument, parse_documents,
     parse_documents_staged,

@@ -109,9 +109,45 @@ pub fn pointer<'a>(tokens: impl IntoIterator<Item = &'a str>) -> String {
     out
 }
 
+/// `/spec/template/spec/containers/0/lifecycle` → `spec.template.spec.containers[0].lifecycle`.
+pub fn field_path(pointer: &str) -> String {
+    let mut out = String::new();
+    for token in pointer.split('/').skip(1) {
+        let token = token.replace("~1", "/").replace("~0", "~");
+        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
+            out.push('[');
+            out.push_str(&token);
+            out.push(']');
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&token);
+        }
+    }
+    if out.is_empty() {
+        "the object".to_owned()
+    } else {
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn field_paths_read_like_kubectl_explain() {
+        assert_eq!(
+            field_path("/spec/template/spec/containers/0/lifecycle"),
+            "spec.template.spec.containers[0].lifecycle"
+        );
+        assert_eq!(
+            field_path("/metadata/annotations/a~1b"),
+            "metadata.annotations.a/b"
+        );
+        assert_eq!(field_path(""), "the object");
+    }
 
     #[test]
     fn nearest_walks_up_to_an_ancestor() {

@@ -39,7 +39,7 @@ use crate::model::{KnownKind, ObjectRef, WorkloadKind};
 use crate::policy::Policy;
 use crate::rules::{RULES, Scope};
 use crate::severity::Severity;
-use crate::source::Document;
+use crate::source::{Document, field_path};
 
 /// The annotation an object opts in to mutation with (value `"true"`).
 pub const MUTATE_ANNOTATION: &str = "rollsafe.dev/mutate";
@@ -861,45 +861,9 @@ fn cut(text: &str, max: usize) -> String {
     out
 }
 
-/// `/spec/template/spec/containers/0/lifecycle` → `spec.template.spec.containers[0].lifecycle`.
-pub fn field_path(pointer: &str) -> String {
-    let mut out = String::new();
-    for token in pointer.split('/').skip(1) {
-        let token = token.replace("~1", "/").replace("~0", "~");
-        if !token.is_empty() && token.bytes().all(|b| b.is_ascii_digit()) {
-            out.push('[');
-            out.push_str(&token);
-            out.push(']');
-        } else {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&token);
-        }
-    }
-    if out.is_empty() {
-        "the object".to_owned()
-    } else {
-        out
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn field_paths_read_like_kubectl_explain() {
-        assert_eq!(
-            field_path("/spec/template/spec/containers/0/lifecycle"),
-            "spec.template.spec.containers[0].lifecycle"
-        );
-        assert_eq!(
-            field_path("/metadata/annotations/a~1b"),
-            "metadata.annotations.a/b"
-        );
-        assert_eq!(field_path(""), "the object");
-    }
 
     #[test]
     fn rules_the_webhook_cannot_use_are_off() {
