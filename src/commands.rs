@@ -336,14 +336,7 @@ pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
     let mut reviewer = crate::webhook::Reviewer::new(policy.clone(), args.mode, mutation);
     if args.cluster_view {
         use crate::cluster::{ClusterView, WatchedKind};
-        let mut kinds = vec![
-            WatchedKind::PodDisruptionBudget,
-            WatchedKind::HorizontalPodAutoscaler,
-            WatchedKind::Service,
-        ];
-        if args.cluster_view_configmaps {
-            kinds.push(WatchedKind::ConfigMap);
-        }
+        let kinds = WatchedKind::for_view(args.cluster_view_configmaps);
         let view = ClusterView::new(&kinds, args.cluster_view_max_age.into());
         reviewer = reviewer.among(Arc::new(view), policy);
     }

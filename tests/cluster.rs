@@ -791,3 +791,61 @@ async fn audit_lints_what_the_cluster_runs() {
         "{stderr}"
     );
 }
+
+// --- deploy -------------------------------------------------------------------------
+
+#[test]
+fn deploy_grants_the_cluster_view_exactly_what_it_watches() {
+    let text = std::fs::read_to_string(util::repo().join("deploy/base/clusterrole.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let role: Value = serde_yaml::from_str(
+        text.split("\n---\n")
+            .next()
+            .unwrap_or_else(|| panic!("no ClusterRole")),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut granted: Vec<(String, String, Vec<String>)> = role["rules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|rule| {
+            let one = |key: &str| {
+                let values: Vec<&str> = rule[key]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                assert_eq!(values.len(), 1, "one {key} per rule: {rule}");
+                values[0].to_owned()
+            };
+            let verbs = rule["verbs"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect();
+            (one("apiGroups"), one("resources"), verbs)
+        })
+        .collect();
+    granted.sort();
+    let mut needed: Vec<(String, String, Vec<String>)> = WatchedKind::for_view(false)
+        .into_iter()
+        .map(|kind| {
+            let (group, resource) = kind.resource();
+            (
+                group.to_owned(),
+                resource.to_owned(),
+                vec!["list".to_owned(), "watch".to_owned()],
+            )
+        })
+        .collect();
+    needed.sort();
+    assert_eq!(granted, needed);
+    let deployment = std::fs::read_to_string(util::repo().join("deploy/base/deployment.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(deployment.contains("- --cluster-view\n"));
+    assert!(!deployment.contains("--cluster-view-configmaps"));
+    assert!(deployment.contains("automountServiceAccountToken: true"));
+}

@@ -1472,6 +1472,8 @@ fn deploy_renders_with_kubectl_kustomize() {
             "kind: PodDisruptionBudget",
             "kind: ValidatingWebhookConfiguration",
             "kind: MutatingWebhookConfiguration",
+            "kind: ClusterRole",
+            "kind: ClusterRoleBinding",
         ] {
             assert!(text.contains(kind), "{overlay} lacks {kind}");
         }

@@ -42,6 +42,30 @@ pub enum WatchedKind {
 }
 
 impl WatchedKind {
+    /// What `serve --cluster-view` watches: what the cross-object rules read,
+    /// with ConfigMaps only when asked for (they can be many and large).
+    pub fn for_view(configmaps: bool) -> Vec<WatchedKind> {
+        let mut kinds = vec![
+            WatchedKind::PodDisruptionBudget,
+            WatchedKind::HorizontalPodAutoscaler,
+            WatchedKind::Service,
+        ];
+        if configmaps {
+            kinds.push(WatchedKind::ConfigMap);
+        }
+        kinds
+    }
+
+    /// The API group and resource RBAC names it by.
+    pub fn resource(self) -> (&'static str, &'static str) {
+        match self {
+            WatchedKind::Service => ("", "services"),
+            WatchedKind::PodDisruptionBudget => ("policy", "poddisruptionbudgets"),
+            WatchedKind::HorizontalPodAutoscaler => ("autoscaling", "horizontalpodautoscalers"),
+            WatchedKind::ConfigMap => ("", "configmaps"),
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             WatchedKind::Service => "Service",
@@ -467,4 +491,53 @@ fn neighbour_document() -> Document {
     DOCUMENT
         .get_or_init(|| Document::detached("cluster", Value::Null))
         .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn typed<K: Watched>(value: Value) -> K {
+        serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn configmaps_keep_only_short_values() {
+        let view = ClusterView::new(&[WatchedKind::ConfigMap], Duration::from_secs(60));
+        view.replace_all::<ConfigMap>(vec![typed(json!({
+            "metadata": {"name": "nginx", "namespace": "ingress", "labels": {"a": "b"}},
+            "data": {"worker-shutdown-timeout": "240s", "dashboard.json": "x".repeat(4096)},
+            "binaryData": {"blob": "AAAA"}
+        }))]);
+        let ingress = view.neighbours("ingress").unwrap_or_else(|e| panic!("{e}"));
+        let kept = &ingress.configmaps["nginx"];
+        let data = kept
+            .typed
+            .data
+            .as_ref()
+            .unwrap_or_else(|| panic!("no data"));
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["worker-shutdown-timeout"]);
+        assert!(kept.typed.binary_data.is_none() && kept.typed.metadata.labels.is_none());
+        assert_eq!(kept.object.to_string(), "ConfigMap/ingress/nginx");
+    }
+
+    #[test]
+    fn a_namespace_shared_with_a_review_is_copied_not_changed() {
+        let view = ClusterView::new(&[WatchedKind::Service], Duration::from_secs(60));
+        let service = |name: &str| {
+            typed::<Service>(
+                json!({"metadata": {"name": name, "namespace": "shop"}, "spec": {"selector": {"app": name}}}),
+            )
+        };
+        view.replace_all(vec![service("a")]);
+        let held = view.neighbours("shop").unwrap_or_else(|e| panic!("{e}"));
+        view.apply(service("b"));
+        view.delete(&service("a"));
+        assert_eq!(held.services.keys().collect::<Vec<_>>(), ["a"]);
+        let now = view.neighbours("shop").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(now.services.keys().collect::<Vec<_>>(), ["b"]);
+        view.delete(&service("b"));
+        assert!(view.neighbours("shop").is_ok_and(|n| n.is_empty()));
+    }
 }
