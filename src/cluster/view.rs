@@ -2,10 +2,12 @@
 //!
 //! Each watched object is kept as the small projection the cross-object
 //! rules read (a Service's selector and ports, a PodDisruptionBudget's spec,
-//! a ConfigMap's short values), grouped by namespace into the
-//! [`Neighbours`] a review's index consults. A namespace's neighbours are
-//! shared with the reviews that read them and copied only when a watch
-//! changes them while a review holds them.
+//! a ConfigMap's short values), as compact JSON: a typed object is most of a
+//! kilobyte even when nearly empty, its JSON a fifth of that. A namespace's
+//! projections are decoded into the [`Neighbours`] a review's index
+//! consults when a review first asks, and shared with the reviews after it
+//! until a watch changes that namespace; at most [`DECODED_NAMESPACES`]
+//! namespaces are kept decoded.
 //!
 //! A view that was never synced, or has not heard from the API server for
 //! longer than its bound, is blind: reviews then run without the
@@ -81,6 +83,7 @@ pub trait Watched:
     k8s_openapi::Resource
     + k8s_openapi::Metadata<Ty = ObjectMeta>
     + serde::de::DeserializeOwned
+    + serde::Serialize
     + Clone
     + std::fmt::Debug
     + Send
@@ -91,9 +94,7 @@ pub trait Watched:
     /// What the rules read of the object; the rest is dropped.
     fn project(self) -> Self;
     /// Where a namespace keeps objects of this kind.
-    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>>;
-    /// The same, to read.
-    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>>;
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Box<Related<Self>>>;
 }
 
 /// Name and namespace: all the rules read of a neighbour's metadata.
@@ -120,11 +121,8 @@ impl Watched for Service {
             status: None,
         }
     }
-    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Box<Related<Self>>> {
         &mut neighbours.services
-    }
-    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
-        &neighbours.services
     }
 }
 
@@ -137,11 +135,8 @@ impl Watched for PodDisruptionBudget {
             status: None,
         }
     }
-    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Box<Related<Self>>> {
         &mut neighbours.pdbs
-    }
-    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
-        &neighbours.pdbs
     }
 }
 
@@ -154,11 +149,8 @@ impl Watched for HorizontalPodAutoscaler {
             status: None,
         }
     }
-    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Box<Related<Self>>> {
         &mut neighbours.hpas
-    }
-    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
-        &neighbours.hpas
     }
 }
 
@@ -176,11 +168,8 @@ impl Watched for ConfigMap {
             ..ConfigMap::default()
         }
     }
-    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Related<Self>> {
+    fn slot(neighbours: &mut Neighbours) -> &mut BTreeMap<String, Box<Related<Self>>> {
         &mut neighbours.configmaps
-    }
-    fn held(neighbours: &Neighbours) -> &BTreeMap<String, Related<Self>> {
-        &neighbours.configmaps
     }
 }
 
@@ -268,7 +257,7 @@ impl KindState {
 /// The objects of the watched kinds, by namespace, and how fresh they are.
 #[derive(Debug)]
 pub struct ClusterView {
-    namespaces: RwLock<HashMap<String, Arc<Neighbours>>>,
+    namespaces: RwLock<Namespaces>,
     kinds: Vec<KindState>,
     /// Older than this, the view is blind.
     max_age: Duration,
@@ -276,10 +265,37 @@ pub struct ClusterView {
     blind_reviews: AtomicU64,
 }
 
+/// Namespaces decoded for reviews at most at once.
+pub const DECODED_NAMESPACES: usize = 64;
+
+#[derive(Debug, Default)]
+struct Namespaces {
+    stored: HashMap<String, Namespace>,
+    /// Namespaces with neighbours decoded, the least recently decoded first.
+    decoded: std::collections::VecDeque<String>,
+}
+
+#[derive(Debug, Default)]
+struct Namespace {
+    /// Each object's projection as compact JSON, by kind and name.
+    projections: BTreeMap<(WatchedKind, String), Box<[u8]>>,
+    /// The projections decoded, while reviews ask for this namespace and no
+    /// watch has changed it.
+    decoded: Option<Arc<Neighbours>>,
+}
+
+impl Namespaces {
+    fn write(&mut self, namespace: &str) -> &mut Namespace {
+        let entry = self.stored.entry(namespace.to_owned()).or_default();
+        entry.decoded = None;
+        entry
+    }
+}
+
 impl ClusterView {
     pub fn new(kinds: &[WatchedKind], max_age: Duration) -> Self {
         ClusterView {
-            namespaces: RwLock::new(HashMap::new()),
+            namespaces: RwLock::new(Namespaces::default()),
             kinds: kinds.iter().map(|&k| KindState::new(k)).collect(),
             max_age,
             blind_reviews: AtomicU64::new(0),
@@ -317,11 +333,42 @@ impl ClusterView {
             self.blind_reviews.fetch_add(1, Ordering::Relaxed);
             return Err(blind);
         }
-        let namespaces = self
+        {
+            let namespaces = self
+                .namespaces
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match namespaces.stored.get(namespace) {
+                None => return Ok(Arc::default()),
+                Some(Namespace {
+                    decoded: Some(neighbours),
+                    ..
+                }) => return Ok(Arc::clone(neighbours)),
+                Some(_) => {}
+            }
+        }
+        let mut namespaces = self
             .namespaces
-            .read()
+            .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        Ok(namespaces.get(namespace).cloned().unwrap_or_default())
+        let Some(stored) = namespaces.stored.get_mut(namespace) else {
+            return Ok(Arc::default());
+        };
+        if let Some(neighbours) = &stored.decoded {
+            return Ok(Arc::clone(neighbours));
+        }
+        let neighbours = Arc::new(decode(namespace, &stored.projections));
+        stored.decoded = Some(Arc::clone(&neighbours));
+        namespaces.decoded.retain(|n| n != namespace);
+        namespaces.decoded.push_back(namespace.to_owned());
+        while namespaces.decoded.len() > DECODED_NAMESPACES {
+            if let Some(oldest) = namespaces.decoded.pop_front()
+                && let Some(stored) = namespaces.stored.get_mut(&oldest)
+            {
+                stored.decoded = None;
+            }
+        }
+        Ok(neighbours)
     }
 
     /// Replaces every object of `K` with a fresh list's.
@@ -330,16 +377,20 @@ impl ClusterView {
             .namespaces
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        for neighbours in namespaces.values_mut() {
-            if !K::held(neighbours).is_empty() {
-                K::slot(Arc::make_mut(neighbours)).clear();
+        for stored in namespaces.stored.values_mut() {
+            let before = stored.projections.len();
+            stored
+                .projections
+                .retain(|(kind, _), _| *kind != K::WATCHED);
+            if stored.projections.len() != before {
+                stored.decoded = None;
             }
         }
         let count = objects.len();
         for object in objects {
             insert(&mut namespaces, object);
         }
-        namespaces.retain(|_, n| !n.is_empty());
+        namespaces.stored.retain(|_, n| !n.projections.is_empty());
         if let Some(state) = self.state(K::WATCHED) {
             state.objects.store(count as u64, Ordering::Relaxed);
             state.relists.fetch_add(1, Ordering::Relaxed);
@@ -368,15 +419,17 @@ impl ClusterView {
             .namespaces
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(neighbours) = namespaces.get_mut(&namespace) else {
-            return;
-        };
-        if !K::held(neighbours).contains_key(&name) {
+        let held = namespaces
+            .stored
+            .get(&namespace)
+            .is_some_and(|n| n.projections.contains_key(&(K::WATCHED, name.clone())));
+        if !held {
             return;
         }
-        K::slot(Arc::make_mut(neighbours)).remove(&name);
-        if neighbours.is_empty() {
-            namespaces.remove(&namespace);
+        let stored = namespaces.write(&namespace);
+        stored.projections.remove(&(K::WATCHED, name));
+        if stored.projections.is_empty() {
+            namespaces.stored.remove(&namespace);
         }
         if let Some(state) = self.state(K::WATCHED) {
             state.objects.fetch_sub(1, Ordering::Relaxed);
@@ -466,23 +519,53 @@ fn key(metadata: &ObjectMeta) -> (String, String) {
 }
 
 /// Puts the projection of `object` in its namespace; whether it is new.
-fn insert<K: Watched>(namespaces: &mut HashMap<String, Arc<Neighbours>>, object: K) -> bool {
+fn insert<K: Watched>(namespaces: &mut Namespaces, object: K) -> bool {
     let (namespace, name) = key(object.metadata());
-    let projected = object.project();
+    // A typed object always serialises.
+    let Ok(json) = serde_json::to_vec(&object.project()) else {
+        return false;
+    };
+    namespaces
+        .write(&namespace)
+        .projections
+        .insert((K::WATCHED, name), json.into_boxed_slice())
+        .is_none()
+}
+
+/// The neighbours a namespace's projections decode to.
+fn decode(namespace: &str, projections: &BTreeMap<(WatchedKind, String), Box<[u8]>>) -> Neighbours {
+    let mut neighbours = Neighbours::default();
+    for ((kind, name), json) in projections {
+        match kind {
+            WatchedKind::Service => place::<Service>(namespace, name, json, &mut neighbours),
+            WatchedKind::PodDisruptionBudget => {
+                place::<PodDisruptionBudget>(namespace, name, json, &mut neighbours);
+            }
+            WatchedKind::HorizontalPodAutoscaler => {
+                place::<HorizontalPodAutoscaler>(namespace, name, json, &mut neighbours);
+            }
+            WatchedKind::ConfigMap => place::<ConfigMap>(namespace, name, json, &mut neighbours),
+        }
+    }
+    neighbours
+}
+
+fn place<K: Watched>(namespace: &str, name: &str, json: &[u8], neighbours: &mut Neighbours) {
+    // Written by `insert` from the same type.
+    let Ok(typed) = serde_json::from_slice::<K>(json) else {
+        return;
+    };
     let related = Related {
         doc: neighbour_document(),
         object: ObjectRef {
             api_version: K::API_VERSION.to_owned(),
             kind: K::KIND.to_owned(),
-            namespace: Some(namespace.clone()).filter(|ns| !ns.is_empty()),
-            name: name.clone(),
+            namespace: Some(namespace.to_owned()).filter(|ns| !ns.is_empty()),
+            name: name.to_owned(),
         },
-        typed: projected,
+        typed,
     };
-    let neighbours = namespaces.entry(namespace).or_default();
-    K::slot(Arc::make_mut(neighbours))
-        .insert(name, related)
-        .is_none()
+    K::slot(neighbours).insert(name.to_owned(), Box::new(related));
 }
 
 /// The document neighbours name: they are never judged, so never shown.

@@ -78,13 +78,15 @@ impl Entry {
 /// Objects around the input of one namespace that its cross-object lookups
 /// also see, but that no rule judges: a cluster's PodDisruptionBudgets,
 /// HorizontalPodAutoscalers, Services and ConfigMaps, when the webhook
-/// reviews one object. Keyed by name.
+/// reviews one object. Keyed by name; boxed, because a typed object is
+/// most of a kilobyte even when nearly empty, and a map's nodes keep room
+/// for eleven of them.
 #[derive(Debug, Clone, Default)]
 pub struct Neighbours {
-    pub services: BTreeMap<String, Related<Service>>,
-    pub pdbs: BTreeMap<String, Related<PodDisruptionBudget>>,
-    pub hpas: BTreeMap<String, Related<HorizontalPodAutoscaler>>,
-    pub configmaps: BTreeMap<String, Related<ConfigMap>>,
+    pub services: BTreeMap<String, Box<Related<Service>>>,
+    pub pdbs: BTreeMap<String, Box<Related<PodDisruptionBudget>>>,
+    pub hpas: BTreeMap<String, Box<Related<HorizontalPodAutoscaler>>>,
+    pub configmaps: BTreeMap<String, Box<Related<ConfigMap>>>,
 }
 
 impl Neighbours {
@@ -220,7 +222,7 @@ impl Index {
         let around = self
             .neighbours()
             .into_iter()
-            .flat_map(|n| n.services.values())
+            .flat_map(|n| n.services.values().map(Box::as_ref))
             .filter(move |s| service_selects(s, w));
         (0..positions.len())
             .filter_map(move |i| positions.get(i).and_then(|&at| self.services.get(at)))
@@ -253,7 +255,10 @@ impl Index {
         &'a self,
         w: &'a Workload,
     ) -> impl Iterator<Item = &'a Related<PodDisruptionBudget>> {
-        let around = self.neighbours().into_iter().flat_map(|n| n.pdbs.values());
+        let around = self
+            .neighbours()
+            .into_iter()
+            .flat_map(|n| n.pdbs.values().map(Box::as_ref));
         self.pdbs.iter().chain(around).filter(move |pdb| {
             pdb.object.namespace_key() == w.object.namespace_key() && pdb_selects(pdb, w)
         })
@@ -273,7 +278,10 @@ impl Index {
 
     /// The HorizontalPodAutoscaler whose `scaleTargetRef` names this workload.
     pub fn hpa_targeting(&self, w: &Workload) -> Option<&Related<HorizontalPodAutoscaler>> {
-        let around = self.neighbours().into_iter().flat_map(|n| n.hpas.values());
+        let around = self
+            .neighbours()
+            .into_iter()
+            .flat_map(|n| n.hpas.values().map(Box::as_ref));
         self.hpas.iter().chain(around).find(|hpa| {
             let target = &hpa.typed.spec.scale_target_ref;
             hpa.object.namespace_key() == w.object.namespace_key()
@@ -306,6 +314,7 @@ impl Index {
                 self.neighbours()?
                     .configmaps
                     .get(name)
+                    .map(Box::as_ref)
                     .filter(|c| c.object.namespace_key() == namespace)
             })
     }
