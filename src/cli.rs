@@ -32,6 +32,29 @@ pub enum Command {
     Timeline(TimelineArgs),
     /// Lint the workloads a cluster runs, with the objects around them.
     Audit(AuditArgs),
+    /// Print the rules as ValidatingAdmissionPolicies and the webhook's
+    /// repairs as a MutatingAdmissionPolicy, ready for `kubectl apply -f -`.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// What to print: the validating policies, the mutating one, or both.
+    #[arg(long, value_enum, default_value_t = ExportKind::All)]
+    pub kind: ExportKind,
+    /// Let the MutatingAdmissionPolicy repair every object, not only those
+    /// annotated `rollsafe.dev/mutate: "true"` (as `serve --mutate-all`).
+    #[arg(long)]
+    pub mutate_all: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportKind {
+    All,
+    Validating,
+    Mutating,
 }
 
 #[derive(Debug, Args)]

@@ -379,3 +379,23 @@ pub fn timeline(
         Status::Error
     })
 }
+
+/// `rollsafe export`: the policy's rules as admission policies.
+pub fn export(
+    args: &crate::cli::ExportArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    use crate::cli::ExportKind;
+    let color = use_color(ColorChoice::Auto, std::io::stderr().is_terminal());
+    let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
+        return Ok(Status::Error);
+    };
+    let options = crate::export::Options {
+        validating: args.kind != ExportKind::Mutating,
+        mutating: args.kind != ExportKind::Validating,
+        mutate_all: args.mutate_all,
+    };
+    crate::export::render(&crate::export::export(&policy, &options), out)?;
+    Ok(Status::Clean)
+}

@@ -20,6 +20,7 @@ pub mod cluster;
 pub mod commands;
 pub mod deadline;
 pub mod engine;
+pub mod export;
 pub mod finding;
 pub mod fix;
 pub mod model;

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => commands::serve(args, &mut err),
         Command::Timeline(args) => commands::timeline(args, &mut out, &mut err),
         Command::Audit(args) => commands::audit(args, &mut out, &mut err),
+        Command::Export(args) => commands::export(args, &mut out, &mut err),
     };
     let flushed = out.flush();
     match flushed.and(result) {

@@ -5,6 +5,7 @@ mod catalog;
 mod cli;
 mod cluster;
 mod corpus;
+mod export;
 mod fixes;
 mod formats;
 mod fuzz;

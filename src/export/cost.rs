@@ -1,0 +1,1 @@
+//! A static estimate of what the exported expressions cost the API server.

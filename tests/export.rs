@@ -1,0 +1,429 @@
+//! `rollsafe export`: the exported CEL reaches the engine's verdicts.
+//!
+//! Every exported ValidatingAdmissionPolicy is evaluated with cel-rust over
+//! every object of the rule fixtures (each under its own policy, and under
+//! the strict profile) and of the corpus (default and strict), as the API
+//! server would: `matchConstraints`, `matchConditions`, `variables`, then
+//! `validations`. The reference is the webhook's own answer to a CREATE
+//! review of the object alone. For every exported rule and every object
+//! both must agree on whether the rule reports the object, and on the
+//! action (the binding's `Deny` or `Warn` against the finding's severity
+//! and `denyOn`).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use cel::{Context, Env, Program, Value as Cel};
+use rollsafe::deadline::Deadline;
+use rollsafe::engine;
+use rollsafe::export::{self, Options};
+use rollsafe::model::KnownKind;
+use rollsafe::model::object::group_of;
+use rollsafe::policy::{Policy, Profile};
+use rollsafe::severity::Severity;
+use rollsafe::source::{Document, Loader};
+use rollsafe::webhook::{Endpoint, Mode, Mutation, Reviewer};
+use serde_json::{Value, json};
+
+use crate::rules::read_fixture;
+use crate::util;
+
+/// cel-rust with the extension Kubernetes' CEL has and the exports use.
+fn env() -> Arc<Env> {
+    let mut env = Env::stdlib();
+    cel::extensions::strings(&mut env).unwrap_or_else(|e| panic!("strings extension: {e:?}"));
+    Arc::new(env)
+}
+
+/// JSON as CEL sees a Kubernetes object: integers are `int`.
+fn to_cel(value: &Value) -> Cel {
+    match value {
+        Value::Null => Cel::Null,
+        Value::Bool(b) => Cel::Bool(*b),
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Cel::Int(i),
+            None => Cel::Float(n.as_f64().unwrap_or_default()),
+        },
+        Value::String(s) => Cel::String(Arc::new(s.clone())),
+        Value::Array(items) => Cel::List(Arc::new(items.iter().map(to_cel).collect())),
+        Value::Object(map) => {
+            let map: HashMap<String, Cel> =
+                map.iter().map(|(k, v)| (k.clone(), to_cel(v))).collect();
+            Cel::from(map)
+        }
+    }
+}
+
+/// The exported documents of one policy, compiled once.
+struct Compiled {
+    env: Arc<Env>,
+    programs: HashMap<String, Program>,
+    /// ValidatingAdmissionPolicies by name, with their binding's action.
+    policies: Vec<(Value, String)>,
+}
+
+impl Compiled {
+    /// Compiles what `programs` lacks (cel-rust's parser is slow: the
+    /// programs are kept from one policy to the next).
+    fn new(env: &Arc<Env>, documents: &[Value], programs: HashMap<String, Program>) -> Self {
+        let mut compiled = Compiled {
+            env: Arc::clone(env),
+            programs,
+            policies: Vec::new(),
+        };
+        let actions: HashMap<&str, String> = documents
+            .iter()
+            .filter(|d| d["kind"] == "ValidatingAdmissionPolicyBinding")
+            .map(|d| {
+                let name = d["spec"]["policyName"].as_str().unwrap_or_default();
+                (
+                    name,
+                    d["spec"]["validationActions"][0]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        for doc in documents
+            .iter()
+            .filter(|d| d["kind"] == "ValidatingAdmissionPolicy")
+        {
+            let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+            let action = actions
+                .get(name)
+                .unwrap_or_else(|| panic!("{name}: no binding"))
+                .clone();
+            compiled.policies.push((doc.clone(), action));
+            let spec = &doc["spec"];
+            let expressions = ["matchConditions", "variables", "validations"]
+                .iter()
+                .flat_map(|list| spec[*list].as_array().into_iter().flatten())
+                .flat_map(|item| [&item["expression"], &item["messageExpression"]])
+                .filter_map(Value::as_str);
+            for expression in expressions {
+                compiled.compile(expression);
+            }
+        }
+        compiled
+    }
+
+    fn compile(&mut self, expression: &str) {
+        if self.programs.contains_key(expression) {
+            return;
+        }
+        let program = self
+            .env
+            .compile(expression)
+            .unwrap_or_else(|e| panic!("does not parse: {e}\n{expression}"));
+        self.programs.insert(expression.to_owned(), program);
+    }
+
+    fn run(&self, expression: &str, context: &Context<'_, '_>) -> Result<Cel, String> {
+        let program = &self.programs[expression];
+        program
+            .execute(context)
+            .map_err(|e| format!("{e:?}\n  in: {expression}"))
+    }
+
+    /// The rules whose policies fail on `object`, with the binding's action
+    /// and the messages.
+    fn verdicts(&self, object: &Value, namespace: &str) -> BTreeMap<String, (String, String)> {
+        let mut out = BTreeMap::new();
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let group = group_of(api_version);
+        let resource = format!("{}s", kind.to_ascii_lowercase());
+        let mut context = Context::with_env(Arc::clone(&self.env));
+        context.add_variable_from_value("object", to_cel(object));
+        context.add_variable_from_value("oldObject", Cel::Null);
+        context.add_variable_from_value(
+            "request",
+            to_cel(&json!({"namespace": namespace, "operation": "CREATE",
+                "name": object.pointer("/metadata/name").cloned().unwrap_or(json!("")),
+                "kind": {"group": group, "kind": kind}})),
+        );
+        for (policy, action) in &self.policies {
+            let spec = &policy["spec"];
+            let name = policy["metadata"]["name"].as_str().unwrap_or_default();
+            let rule = policy["metadata"]["annotations"]["rollsafe.dev/rule"]
+                .as_str()
+                .unwrap_or_default();
+            let matched = spec["matchConstraints"]["resourceRules"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| {
+                    r["apiGroups"]
+                        .as_array()
+                        .is_some_and(|g| g.contains(&json!(group)))
+                        && r["resources"]
+                            .as_array()
+                            .is_some_and(|g| g.contains(&json!(resource)))
+                });
+            if !matched {
+                continue;
+            }
+            let applies = spec["matchConditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .all(|c| {
+                    let expression = c["expression"].as_str().unwrap_or_default();
+                    match self.run(expression, &context) {
+                        Ok(Cel::Bool(b)) => b,
+                        other => panic!("{name}: match condition: {other:?}"),
+                    }
+                });
+            if !applies {
+                continue;
+            }
+            let mut variables: HashMap<String, Cel> = HashMap::new();
+            for variable in spec["variables"].as_array().into_iter().flatten() {
+                let expression = variable["expression"].as_str().unwrap_or_default();
+                let value = self
+                    .run(expression, &context)
+                    .unwrap_or_else(|e| panic!("{name}: variable: {e}\n  object: {object}"));
+                let key = variable["name"].as_str().unwrap_or_default().to_owned();
+                variables.insert(key, value);
+                context.add_variable_from_value("variables", Cel::from(variables.clone()));
+            }
+            for validation in spec["validations"].as_array().into_iter().flatten() {
+                let expression = validation["expression"].as_str().unwrap_or_default();
+                let holds = match self.run(expression, &context) {
+                    Ok(Cel::Bool(b)) => b,
+                    other => panic!("{name}: validation: {other:?}\n  object: {object}"),
+                };
+                if holds {
+                    continue;
+                }
+                let message = validation["messageExpression"].as_str().unwrap_or_default();
+                let message = match self.run(message, &context) {
+                    Ok(Cel::String(text)) => text.to_string(),
+                    other => panic!("{name}: message: {other:?}\n  object: {object}"),
+                };
+                out.entry(rule.to_owned())
+                    .or_insert_with(|| (action.clone(), message));
+            }
+        }
+        out
+    }
+}
+
+/// What the webhook answers for a CREATE of `object` alone: each rule that
+/// reports it, with the severity.
+fn webhook_verdicts(
+    reviewer: &Reviewer,
+    object: &Value,
+    namespace: &str,
+) -> BTreeMap<String, Severity> {
+    let api_version = object["apiVersion"].as_str().unwrap_or_default();
+    let (group, version) = match api_version.split_once('/') {
+        Some((group, version)) => (group, version),
+        None => ("", api_version),
+    };
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+        "request": {"uid": "u-1", "kind": {"group": group, "version": version, "kind": kind},
+            "resource": {"group": group, "version": version, "resource": format!("{}s", kind.to_ascii_lowercase())},
+            "name": object.pointer("/metadata/name").cloned().unwrap_or(json!("")),
+            "namespace": namespace, "operation": "CREATE",
+            "userInfo": {"username": "test"}, "object": object, "dryRun": false}});
+    let body = serde_json::to_vec(&review).unwrap_or_default();
+    let reviewed = reviewer
+        .review(Endpoint::Validate, &body, &Deadline::none())
+        .unwrap_or_else(|e| panic!("review: {e:?}"));
+    let mut out = BTreeMap::new();
+    for (rule, severity) in reviewed.findings {
+        let entry = out.entry(rule.to_owned()).or_insert(severity);
+        *entry = (*entry).max(severity);
+    }
+    out
+}
+
+/// The containers the engine's findings of `rule` name.
+fn finding_containers(outcome: &engine::Outcome, rule: &str) -> Vec<String> {
+    outcome
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == rule)
+        .filter_map(|f| f.container.clone())
+        .collect()
+}
+
+/// Tallies of one agreement run.
+#[derive(Default)]
+struct Tally {
+    /// (object, rule) pairs compared.
+    checked: usize,
+    /// Objects each exported rule reports.
+    reported: BTreeMap<String, usize>,
+    /// Objects the API server refuses before admission (a value of the
+    /// wrong type): no admission policy ever sees them.
+    refused: usize,
+    /// Objects of custom kinds, which only the webhook reads.
+    custom: usize,
+    disagreements: Vec<String>,
+    programs: HashMap<String, Program>,
+}
+
+fn agree(policy: &Policy, documents: &[Document], env: &Arc<Env>, tally: &mut Tally, origin: &str) {
+    let export = export::export(policy, &Options::default());
+    let compiled = Compiled::new(env, &export.documents, std::mem::take(&mut tally.programs));
+    let exported: BTreeSet<&str> = export.exported.iter().map(|e| e.rule).collect();
+    let reviewer = Reviewer::new(policy.clone(), Mode::Enforce, Mutation::OptedIn);
+    for doc in documents {
+        let object = doc.value.as_ref();
+        if !object.is_object() {
+            continue;
+        }
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        // A custom kind of the policy's `templatePaths` is the webhook's
+        // alone: the export matches the built-in kinds.
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        if KnownKind::classify(api_version, kind).is_none() {
+            tally.custom += 1;
+            continue;
+        }
+        let outcome = engine::evaluate(&[Document::detached("object", object.clone())], policy);
+        let refused = |f: &rollsafe::finding::Finding| f.rule.id == "invalid-field-value";
+        if outcome
+            .findings
+            .iter()
+            .chain(&outcome.suppressed)
+            .any(refused)
+        {
+            tally.refused += 1;
+            continue;
+        }
+        let cel = compiled.verdicts(object, namespace);
+        let webhook = webhook_verdicts(&reviewer, object, namespace);
+        let name = format!(
+            "{origin}: {}/{} {} (line {})",
+            object["kind"].as_str().unwrap_or_default(),
+            object
+                .pointer("/metadata/name")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
+            doc.file.name(),
+            doc.locate("").line
+        );
+        for rule in &exported {
+            tally.checked += 1;
+            let engine = webhook
+                .get(*rule)
+                .map(|s| export::Action::of(*s, policy.deny_on.severity).as_str());
+            let from_cel = cel.get(*rule);
+            if engine != from_cel.map(|(action, _)| action.as_str()) {
+                tally.disagreements.push(format!(
+                    "{name}: {rule}: webhook {engine:?}, CEL {:?}",
+                    from_cel
+                ));
+                continue;
+            }
+            let Some((_, message)) = from_cel else {
+                continue;
+            };
+            *tally.reported.entry((*rule).to_owned()).or_default() += 1;
+            // The message names the container the engine's first finding names.
+            if let Some(container) = finding_containers(&outcome, rule).first()
+                && !message.contains(&format!("`{container}`"))
+            {
+                tally.disagreements.push(format!(
+                    "{name}: {rule}: message does not name container `{container}`: {message}"
+                ));
+            }
+        }
+    }
+    tally.programs = compiled.programs;
+}
+
+fn load(paths: &[PathBuf], policy: &Policy) -> Vec<Document> {
+    let wants = |api_version: &str, kind: &str| engine::wants(policy, api_version, kind);
+    Loader::new(&wants).load_paths(paths).documents
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    util::manifests(&util::testdata("rules"))
+        .into_iter()
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            name.starts_with("fail-") || name.starts_with("pass-")
+        })
+        .collect()
+}
+
+fn report(tally: &Tally, what: &str) {
+    assert!(
+        tally.disagreements.is_empty(),
+        "{what}: {} of {} verdicts differ:\n{}",
+        tally.disagreements.len(),
+        tally.checked,
+        tally.disagreements.join("\n")
+    );
+    eprintln!(
+        "{what}: {} object × rule verdicts agree ({} objects refused by the API server's own \
+         validation and {} of custom kinds left out); reported per rule: {:?}",
+        tally.checked, tally.refused, tally.custom, tally.reported
+    );
+}
+
+#[test]
+fn exported_cel_agrees_with_the_engine_on_every_rule_fixture() {
+    let env = env();
+    let mut tally = Tally::default();
+    for path in fixtures() {
+        let fixture = read_fixture(&path);
+        let documents = load(std::slice::from_ref(&path), &fixture.policy);
+        let origin = path
+            .strip_prefix(util::repo())
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        agree(&fixture.policy, &documents, &env, &mut tally, &origin);
+        let mut strict = util::policy(Profile::Strict);
+        strict.kubernetes_version = fixture.policy.kubernetes_version;
+        agree(
+            &strict,
+            &documents,
+            &env,
+            &mut tally,
+            &format!("{origin} (strict)"),
+        );
+    }
+    report(&tally, "rule fixtures");
+    // Every exported rule is seen to report something, so that agreement
+    // is not agreement on silence.
+    let export = export::export(&util::policy(Profile::Strict), &Options::default());
+    for part in &export.exported {
+        assert!(
+            tally.reported.get(part.rule).is_some_and(|n| *n > 0),
+            "{}: no fixture object is reported",
+            part.rule
+        );
+    }
+}
+
+#[test]
+fn exported_cel_agrees_with_the_engine_on_the_corpus() {
+    let env = env();
+    let mut tally = Tally::default();
+    let files = util::manifests(&util::testdata("corpus"));
+    for profile in [Profile::Default, Profile::Strict] {
+        let policy = util::policy(profile);
+        let documents = load(&files, &policy);
+        agree(
+            &policy,
+            &documents,
+            &env,
+            &mut tally,
+            &format!("corpus ({profile:?})"),
+        );
+    }
+    report(&tally, "corpus");
+}
