@@ -155,6 +155,16 @@ pub fn prelude() -> Vec<(&'static str, String)> {
             "containers",
             "variables.sidecars + variables.podSpec.containers".to_owned(),
         ),
+        // The pod's labels: a list of one map, or none when the template
+        // has no labels.
+        (
+            "podLabels",
+            "(object.kind == 'Pod' ? [object.metadata] : (object.kind == 'CronJob' ? \
+             [object.spec.jobTemplate.spec.template] : [object.spec.template])\
+             .filter(t, has(t.metadata)).map(t, t.metadata))\
+             .filter(m, has(m.labels)).map(m, m.labels)"
+                .to_owned(),
+        ),
         // Init containers that run to completion, then every other: what a
         // hook rule reads.
         (

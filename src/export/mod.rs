@@ -13,6 +13,7 @@
 pub mod cel;
 pub mod cost;
 pub mod mutating;
+pub mod rollout;
 pub mod rules;
 mod yaml;
 

@@ -196,6 +196,18 @@ pub fn rule_cel(id: &str, policy: &Policy) -> Result<Vec<RuleCel>, String> {
             )]
         }
         "sleep-action-unsupported" => sleep_action(version)?,
+        "rollout-zero-availability" => vec![RuleCel::new(
+            ROLLOUT_KINDS,
+            super::rollout::zero_availability(version),
+        )],
+        "rollout-low-availability" => vec![RuleCel::new(
+            ROLLOUT_KINDS,
+            super::rollout::low_availability(version, s.min_available_ratio),
+        )],
+        "rollout-anti-affinity-deadlock" => vec![RuleCel::new(
+            &[WorkloadKind::Deployment, WorkloadKind::DaemonSet],
+            super::rollout::anti_affinity_deadlock(version),
+        )],
         other => return Err(not_exported(other)),
     };
     Ok(parts)
@@ -219,11 +231,8 @@ pub fn not_exported(id: &str) -> String {
         | "grace-period-excessive" => {
             "reads the pod's shutdown as rollsafe models it: shell parsing of exec hooks, shutdown timeouts from flags, env and ConfigMaps, which CEL cannot express exactly"
         }
-        "rollout-zero-availability"
-        | "rollout-low-availability"
-        | "rollout-invalid-strategy"
-        | "rollout-anti-affinity-deadlock" => {
-            "resolves the rollout as the controllers do (percentages rounded per field, version-dependent defaults, topology): not yet written in CEL"
+        "rollout-invalid-strategy" => {
+            "what it reports the API server's own validation rejects, after mutating and before validating admission: a validating policy would never see it"
         }
         _ => "not yet written in CEL",
     };
