@@ -458,3 +458,240 @@ fn corpus_agreement() {
     }
     report(&tally, "corpus");
 }
+
+// --- the MutatingAdmissionPolicies ------------------------------------------
+
+/// CEL values as JSON (what the API server makes of a patch's values).
+fn to_json(value: &Cel) -> Value {
+    match value {
+        Cel::Null => Value::Null,
+        Cel::Bool(b) => json!(b),
+        Cel::Int(i) => json!(i),
+        Cel::UInt(u) => json!(u),
+        Cel::Float(f) => json!(f),
+        Cel::String(s) => json!(s.as_str()),
+        Cel::List(items) => Value::Array(items.iter().map(to_json).collect()),
+        Cel::Map(map) => {
+            let mut out = serde_json::Map::new();
+            for (key, item) in map.map.iter() {
+                let key = match key {
+                    cel::objects::Key::String(s) => s.to_string(),
+                    other => panic!("map key {other:?}"),
+                };
+                out.insert(key, to_json(item));
+            }
+            Value::Object(out)
+        }
+        other => panic!("not JSON: {other:?}"),
+    }
+}
+
+/// Kubernetes builds patch operations with its typed `JSONPatch{…}`
+/// constructor, which cel-rust lacks: the test reads each as the map of
+/// the same fields.
+fn as_map_literals(expression: &str) -> String {
+    expression
+        .replace("JSONPatch{op: ", "{'op': ")
+        .replace(", path: ", ", 'path': ")
+        .replace(", value: ", ", 'value': ")
+}
+
+/// The JSON Patch a MutatingAdmissionPolicy makes of `object`, if it
+/// applies to it.
+fn mutation(env: &Arc<Env>, policy: &Value, object: &Value, namespace: &str) -> Option<Value> {
+    let kind = object["kind"].as_str().unwrap_or_default();
+    let group = group_of(object["apiVersion"].as_str().unwrap_or_default());
+    let resource = format!("{}s", kind.to_ascii_lowercase());
+    let spec = &policy["spec"];
+    let matched = spec["matchConstraints"]["resourceRules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|r| {
+            r["apiGroups"]
+                .as_array()
+                .is_some_and(|g| g.contains(&json!(group)))
+                && r["resources"]
+                    .as_array()
+                    .is_some_and(|g| g.contains(&json!(resource)))
+                && r["operations"]
+                    .as_array()
+                    .is_some_and(|o| o.contains(&json!("CREATE")))
+        });
+    if !matched {
+        return None;
+    }
+    let mut context = Context::with_env(Arc::clone(env));
+    context.add_variable_from_value("object", to_cel(object));
+    context.add_variable_from_value(
+        "request",
+        to_cel(&json!({"namespace": namespace, "operation": "CREATE"})),
+    );
+    let run = |expression: &str, context: &Context<'_, '_>| {
+        env.compile(expression)
+            .unwrap_or_else(|e| panic!("does not parse: {e}\n{expression}"))
+            .execute(context)
+            .unwrap_or_else(|e| panic!("{e:?}\n  in: {expression}\n  object: {object}"))
+    };
+    for condition in spec["matchConditions"].as_array().into_iter().flatten() {
+        if run(
+            condition["expression"].as_str().unwrap_or_default(),
+            &context,
+        ) != Cel::Bool(true)
+        {
+            return None;
+        }
+    }
+    let mut variables: HashMap<String, Cel> = HashMap::new();
+    for variable in spec["variables"].as_array().into_iter().flatten() {
+        let value = run(
+            variable["expression"].as_str().unwrap_or_default(),
+            &context,
+        );
+        variables.insert(
+            variable["name"].as_str().unwrap_or_default().to_owned(),
+            value,
+        );
+        context.add_variable_from_value("variables", Cel::from(variables.clone()));
+    }
+    let expression = spec["mutations"][0]["jsonPatch"]["expression"]
+        .as_str()
+        .unwrap_or_default();
+    Some(to_json(&run(&as_map_literals(expression), &context)))
+}
+
+/// Containers (`/…/containers/N`) a patch gives a preStop hook.
+fn hooked_containers(patch: &Value) -> Vec<String> {
+    patch
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|op| op["path"].as_str())
+        .filter_map(|path| path.split_once("/lifecycle").map(|(c, _)| c.to_owned()))
+        .collect()
+}
+
+/// How many containers `after` has a preStop hook for that `before` lacks.
+fn new_hooks(before: &Value, after: &Value) -> usize {
+    let mut count = 0;
+    for spec in [
+        "/spec",
+        "/spec/template/spec",
+        "/spec/jobTemplate/spec/template/spec",
+    ] {
+        for list in ["initContainers", "containers"] {
+            let items = after
+                .pointer(&format!("{spec}/{list}"))
+                .and_then(Value::as_array)
+                .map_or(0, Vec::len);
+            for i in 0..items {
+                let hook = format!("{spec}/{list}/{i}/lifecycle/preStop");
+                if after.pointer(&hook).is_some() && before.pointer(&hook).is_none() {
+                    count += 1;
+                }
+            }
+        }
+    }
+    count
+}
+
+#[test]
+fn exported_repairs_fix_what_the_webhook_fixes() {
+    with_big_stack(repair_agreement);
+}
+
+fn repair_agreement() {
+    let env = env();
+    let mut policy = util::policy(Profile::Strict);
+    policy.kubernetes_version = "1.36".parse().unwrap_or_else(|e| panic!("{e}"));
+    let options = Options {
+        validating: false,
+        mutating: true,
+        mutate_all: true,
+    };
+    let export = export::export(&policy, &options);
+    let policies: Vec<&Value> = export
+        .documents
+        .iter()
+        .filter(|d| d["kind"] == "MutatingAdmissionPolicy")
+        .collect();
+    assert_eq!(policies.len(), 2, "{:?}", export.header);
+    let reviewer = Reviewer::new(policy.clone(), Mode::Enforce, Mutation::All);
+    let mut files = fixtures();
+    files.extend(util::manifests(&util::testdata("corpus")));
+    let documents = load(&files, &policy);
+    let (mut surged, mut drained, mut webhook_drained) = (0, 0, 0);
+    for doc in &documents {
+        let object = doc.value.as_ref();
+        let api_version = object["apiVersion"].as_str().unwrap_or_default();
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let detached = [Document::detached("object", object.clone())];
+        if KnownKind::classify(api_version, kind).is_none()
+            || refused_by_the_api_server(&detached, &policy)
+        {
+            continue;
+        }
+        let namespace = object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("default");
+        let before = webhook_verdicts(&reviewer, object, namespace);
+        let repaired = reviewer
+            .repair("object", object, &Deadline::none())
+            .unwrap_or_else(|e| panic!("repair: {e:?}"));
+        if repaired.rules.contains(&"prestop-hook-missing") {
+            webhook_drained += new_hooks(object, &repaired.object);
+        }
+        for map in &policies {
+            let rule = map["metadata"]["annotations"]["rollsafe.dev/rule"]
+                .as_str()
+                .unwrap_or_default();
+            let patch = mutation(&env, map, object, namespace).unwrap_or(json!([]));
+            let ops: json_patch::Patch = serde_json::from_value(patch.clone())
+                .unwrap_or_else(|e| panic!("{rule}: not a JSON Patch: {e}\n{patch}"));
+            let mut patched = object.clone();
+            json_patch::patch(&mut patched, &ops)
+                .unwrap_or_else(|e| panic!("{rule}: does not apply: {e}\n{patch}\n{object}"));
+            let after = engine::evaluate(&[Document::detached("object", patched.clone())], &policy);
+            let left = after.findings.iter().filter(|f| f.rule.id == rule).count();
+            match rule {
+                "rollout-zero-availability" => {
+                    // Exactly the objects the rule reports with a fix.
+                    let reported = before.contains_key(rule) && kind == "Deployment";
+                    assert_eq!(ops.0.is_empty(), !reported, "{rule}: {object}\n{patch}");
+                    if reported {
+                        assert_eq!(left, 0, "{rule}: still reported after {patch}");
+                        surged += 1;
+                    }
+                }
+                _ => {
+                    // Each container it hooks is one the webhook hooks too,
+                    // and none of them is reported any more.
+                    for container in hooked_containers(&patch) {
+                        let hooked = repaired
+                            .object
+                            .pointer(&format!("{container}/lifecycle/preStop"))
+                            .is_some();
+                        assert!(
+                            hooked,
+                            "{rule}: the webhook leaves {container} alone: {object}"
+                        );
+                        let pointer = |f: &&rollsafe::finding::Finding| {
+                            f.rule.id == rule && f.pointer.starts_with(&container)
+                        };
+                        assert!(
+                            !after.findings.iter().any(|f| pointer(&f)),
+                            "{rule}: {container} still reported after {patch}"
+                        );
+                        drained += 1;
+                    }
+                }
+            }
+        }
+    }
+    eprintln!(
+        "repairs: {surged} Deployments surged; {drained} containers given a drain delay \
+         (the webhook: {webhook_drained})"
+    );
+    assert!(surged > 0 && drained > 0);
+}

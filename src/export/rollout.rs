@@ -51,7 +51,7 @@ fn scaled(value: &str, total: &str, up: bool) -> String {
 
 /// `[maxSurge, maxUnavailable]` of a Deployment at `r` replicas, with the
 /// controller's fallback of one unavailable pod when both are 0.
-fn deployment_fenceposts() -> String {
+pub(super) fn deployment_fenceposts() -> String {
     let surge = field("strategy", "maxSurge", "'25%'");
     let unavailable = field("strategy", "maxUnavailable", "'25%'");
     format!(
@@ -133,12 +133,17 @@ fn with_replicas(body: &str) -> String {
     format!("[has(object.spec.replicas) ? object.spec.replicas : 1].all(r, {body})")
 }
 
-pub fn zero_availability(version: KubeVersion) -> Vec<Check> {
-    let deployment = format!(
-        "!({} && [{}].all(f, r > 0 && f[1] >= r))",
+/// A Deployment at `r` replicas (bound) whose rollout may stop every pod.
+pub(super) fn deployment_zero_availability() -> String {
+    format!(
+        "({} && [{}].all(f, r > 0 && f[1] >= r))",
         deployment_read(),
         deployment_fenceposts()
-    );
+    )
+}
+
+pub fn zero_availability(version: KubeVersion) -> Vec<Check> {
+    let deployment = format!("!{}", deployment_zero_availability());
     let statefulset = format!(
         "!({} && r >= 2 && {} >= r)",
         statefulset_read(),

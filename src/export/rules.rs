@@ -395,7 +395,7 @@ fn never_fails(probe: &str) -> String {
 /// (not named as metrics or health, not the one Prometheus scrapes, not the
 /// local upstream of a metrics proxy), and its image serves more than
 /// metrics.
-fn serves(s: &crate::rules::Settings) -> String {
+pub(super) fn serves(s: &crate::rules::Settings) -> String {
     let names: Vec<String> = s
         .non_serving_ports
         .iter()
@@ -442,7 +442,7 @@ fn serves(s: &crate::rules::Settings) -> String {
 /// (`crate::rules::replacement_overlaps`), for an object judged alone: not
 /// a Pod; a DaemonSet always; else two replicas or more, or one that a
 /// rolling update surges past.
-fn replacement_overlaps() -> String {
+pub(super) fn replacement_overlaps() -> String {
     let strategy = "object.spec.strategy";
     let rolling = format!("{strategy}.rollingUpdate");
     let field = |name: &str| format!("has({strategy}) && has({rolling}) && has({rolling}.{name})");
