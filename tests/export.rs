@@ -695,3 +695,168 @@ fn repair_agreement() {
     );
     assert!(surged > 0 && drained > 0);
 }
+
+// --- what the expressions cost the API server -------------------------------
+
+/// The sizes the estimate assumes. The pod spec's lists carry no
+/// `maxItems`, so the API server's own estimate bounds them by the 3 MiB
+/// request size; these are generous real-world bounds instead.
+struct Bounds {
+    /// Containers of one list (main, init) of a pod.
+    containers: f64,
+    /// Ports of a container.
+    ports: f64,
+    /// Words of a container's `command` and `args` together.
+    words: f64,
+    /// Entries of a label selector, its values, a term's namespaces.
+    selector: f64,
+    /// Required anti-affinity terms.
+    terms: f64,
+    /// Owner references, annotations, parts of a split string.
+    small: f64,
+    /// Characters of a string (names, images, arguments).
+    chars: f64,
+}
+
+const BOUNDS: Bounds = Bounds {
+    containers: 10.0,
+    ports: 10.0,
+    words: 40.0,
+    selector: 10.0,
+    terms: 5.0,
+    small: 20.0,
+    chars: 256.0,
+};
+
+/// How many elements a comprehension over `range` walks, at most.
+fn bound(range: &cel::common::ast::Expr, b: &Bounds) -> f64 {
+    use cel::common::ast::Expr;
+    match range {
+        Expr::List(list) => list.elements.len() as f64,
+        Expr::Select(select) => match select.field.as_str() {
+            // `variables.containers` is both lists of a pod.
+            "containers" | "allContainers" | "upstreams" | "proxiedPorts" => 2.0 * b.containers,
+            "initContainers" | "sidecars" => b.containers,
+            "ports" => b.ports,
+            "args" | "command" => b.words,
+            "podMetas" => 2.0,
+            "podLabels" => 1.0,
+            "matchLabels" | "matchExpressions" | "values" | "namespaces" | "matchLabelKeys"
+            | "mismatchLabelKeys" => b.selector,
+            "requiredDuringSchedulingIgnoredDuringExecution" => b.terms,
+            _ => b.small,
+        },
+        Expr::Call(call) => match call.func_name.as_str() {
+            "_+_" => call.args.iter().map(|a| bound(&a.expr, b)).sum(),
+            "_?_:_" => call.args[1..]
+                .iter()
+                .map(|a| bound(&a.expr, b))
+                .fold(0.0, f64::max),
+            _ => b.small,
+        },
+        Expr::Comprehension(c) => bound(&c.iter_range.expr, b),
+        _ => b.small,
+    }
+}
+
+/// A worst-case cost in the units of Kubernetes' CEL cost model: one per
+/// call, select and variable, string functions by length, a comprehension
+/// by the elements it walks times its body.
+fn cost(expr: &cel::common::ast::Expr, b: &Bounds) -> f64 {
+    use cel::common::ast::{EntryExpr, Expr};
+    match expr {
+        Expr::Unspecified | Expr::Literal(_) => 0.0,
+        Expr::Ident(_) => 1.0,
+        Expr::Select(select) => 1.0 + cost(&select.operand.expr, b),
+        Expr::List(list) => 10.0 + list.elements.iter().map(|e| cost(&e.expr, b)).sum::<f64>(),
+        Expr::Map(map) => {
+            30.0 + map
+                .entries
+                .iter()
+                .map(|e| match &e.expr {
+                    EntryExpr::MapEntry(m) => cost(&m.key.expr, b) + cost(&m.value.expr, b),
+                    EntryExpr::StructField(f) => cost(&f.value.expr, b),
+                })
+                .sum::<f64>()
+        }
+        Expr::Struct(s) => 40.0 + s.entries.len() as f64,
+        Expr::Call(call) => {
+            let own = match call.func_name.as_str() {
+                // RE2 runs in time linear in the string.
+                "matches" => 1.0 + b.chars,
+                "contains" | "startsWith" | "endsWith" | "trim" | "lowerAscii" | "split"
+                | "substring" | "indexOf" | "lastIndexOf" | "string" | "int" | "_+_" => {
+                    1.0 + 0.1 * b.chars
+                }
+                "@in" => 1.0 + b.selector,
+                _ => 1.0,
+            };
+            own + call.target.iter().map(|t| cost(&t.expr, b)).sum::<f64>()
+                + call.args.iter().map(|a| cost(&a.expr, b)).sum::<f64>()
+        }
+        Expr::Comprehension(c) => {
+            let n = bound(&c.iter_range.expr, b);
+            cost(&c.iter_range.expr, b)
+                + cost(&c.accu_init.expr, b)
+                + n * (cost(&c.loop_cond.expr, b) + cost(&c.loop_step.expr, b))
+                + cost(&c.result.expr, b)
+        }
+    }
+}
+
+/// Kubernetes' runtime limits: per expression call, and per policy
+/// evaluation (`k8s.io/apiserver/pkg/apis/cel`).
+const PER_CALL_LIMIT: f64 = 1_000_000.0;
+const POLICY_BUDGET: f64 = 10_000_000.0;
+
+#[test]
+fn exported_expressions_stay_within_the_api_servers_cost_limits() {
+    with_big_stack(costs);
+}
+
+fn costs() {
+    let env = env();
+    let mut policy = util::policy(Profile::Strict);
+    policy.kubernetes_version = "1.36".parse().unwrap_or_else(|e| panic!("{e}"));
+    let export = export::export(&policy, &Options::default());
+    let mut lines = Vec::new();
+    for doc in &export.documents {
+        let spec = &doc["spec"];
+        if spec.get("policyName").is_some() {
+            continue;
+        }
+        let name = doc["metadata"]["name"].as_str().unwrap_or_default();
+        let expressions: Vec<&str> = ["matchConditions", "variables", "validations", "mutations"]
+            .iter()
+            .flat_map(|list| spec[*list].as_array().into_iter().flatten())
+            .flat_map(|item| {
+                [
+                    &item["expression"],
+                    &item["messageExpression"],
+                    &item["jsonPatch"]["expression"],
+                ]
+            })
+            .filter_map(Value::as_str)
+            .collect();
+        let mut total = 0.0;
+        let mut most = 0.0_f64;
+        for expression in expressions {
+            let parsed = env
+                .parser()
+                .parse(&as_map_literals(expression))
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let estimate = cost(&parsed.expr, &BOUNDS);
+            assert!(
+                estimate < PER_CALL_LIMIT,
+                "{name}: {estimate} over the per-call limit:\n{expression}"
+            );
+            total += estimate;
+            most = most.max(estimate);
+        }
+        assert!(total < POLICY_BUDGET, "{name}: {total} over the budget");
+        lines.push(format!(
+            "{name}: at most {most:.0} per expression, {total:.0} in all"
+        ));
+    }
+    eprintln!("{}", lines.join("\n"));
+}

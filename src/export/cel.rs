@@ -133,8 +133,8 @@ pub const POD_METAS: &str = "(object.kind == 'Pod' ? [object.metadata] : \
 
 /// The variables every exported validating policy declares, in order. The
 /// API server evaluates a variable only when an expression reads it.
-pub fn prelude() -> Vec<(&'static str, String)> {
-    vec![
+pub fn prelude(settings: &crate::rules::Settings) -> Vec<(&'static str, String)> {
+    let mut variables = vec![
         (
             "podSpec",
             "object.kind == 'Pod' ? object.spec : (object.kind == 'CronJob' ? \
@@ -173,7 +173,9 @@ pub fn prelude() -> Vec<(&'static str, String)> {
              variables.podSpec.containers"
                 .to_owned(),
         ),
-    ]
+    ];
+    variables.extend(super::rules::serving_variables(settings));
+    variables
 }
 
 /// A match condition: the rule is not silenced by the object's (or its pod

@@ -268,7 +268,7 @@ fn validating_policy(api_version: &str, part: &Exported, policy: &Policy) -> Val
     if let Some(condition) = &part.cel.condition {
         conditions.push(json!({"name": "applies", "expression": condition}));
     }
-    let variables: Vec<Value> = cel::prelude()
+    let variables: Vec<Value> = cel::prelude(&policy.settings)
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))
         .collect();

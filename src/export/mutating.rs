@@ -146,7 +146,7 @@ fn mutating_policy(api_version: &str, policy: &Policy, repair: &Repair, mutate_a
     {
         list.extend(extra);
     }
-    let mut variables: Vec<Value> = cel::prelude()
+    let mut variables: Vec<Value> = cel::prelude(&policy.settings)
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))
         .collect();

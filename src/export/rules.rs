@@ -390,6 +390,45 @@ fn never_fails(probe: &str) -> String {
     )
 }
 
+/// The variables [`serves`] reads, computed once per object: the names of
+/// the containers whose image serves nothing but metrics, the port
+/// Prometheus scrapes (a list of none or one), and the local ports metrics
+/// proxies front (a list per proxy).
+pub(super) fn serving_variables(s: &crate::rules::Settings) -> Vec<(&'static str, String)> {
+    let metrics_only = image_matches_any("(has(c.image) ? c.image : '')", &s.metrics_only_images);
+    let number = "'^[+-]?[0-9]{1,18}$'";
+    let key = lit(crate::model::serving::PROMETHEUS_PORT_ANNOTATION);
+    // The first annotation found decides, as `Workload::annotation` reads it.
+    let scraped = format!(
+        "[variables.podMetas.filter(m, has(m.annotations) && {key} in m.annotations)\
+         .map(m, m.annotations[{key}].trim())].map(l, size(l) > 0 && l[0].matches({number}) ? \
+         [int(l[0])] : [])[0]"
+    );
+    // After `--upstream=` and up to the first `://`, the host and port up
+    // to the first `/`: the host is split off at the last `:`.
+    let rest = "[a.substring(11)].map(url, url.indexOf('://') >= 0 ? \
+         url.substring(url.indexOf('://') + 3) : url)[0]";
+    let local = lit(r"(?s)^(127\.0\.0\.1|localhost|\[::1\]):[+-]?[0-9]{1,18}(/.*)?$");
+    let port = "[r.split('/')[0]].map(hp, int(hp.substring(hp.lastIndexOf(':') + 1)))[0]";
+    // Each metrics proxy's `--upstream=` arguments first, so that only they
+    // are parsed.
+    let upstreams = "variables.containers.filter(c, c.name in variables.metricsOnly)\
+         .map(c, ((has(c.args) ? c.args : []) + (has(c.command) ? c.command : []))\
+         .filter(a, a.startsWith('--upstream=')))";
+    let proxied = format!(
+        "variables.upstreams.map(l, l.map(a, {rest}).filter(r, r.matches({local})).map(r, {port}))"
+    );
+    vec![
+        (
+            "metricsOnly",
+            format!("variables.containers.filter(c, {metrics_only}).map(c, c.name)"),
+        ),
+        ("scrapedPort", scraped),
+        ("upstreams", upstreams.to_owned()),
+        ("proxiedPorts", proxied),
+    ]
+}
+
 /// Whether container `c` serves traffic when no Service is in sight
 /// (`crate::model::serving`): it declares a port that carries user traffic
 /// (not named as metrics or health, not the one Prometheus scrapes, not the
@@ -402,39 +441,11 @@ pub(super) fn serves(s: &crate::rules::Settings) -> String {
         .map(|n| n.to_ascii_lowercase())
         .collect();
     let names = lit_list(&names);
-    let metrics_only = |c: &str| {
-        image_matches_any(
-            &format!("(has({c}.image) ? {c}.image : '')"),
-            &s.metrics_only_images,
-        )
-    };
-    let number = "'^[+-]?[0-9]{1,18}$'";
-    let scraped = format!(
-        "variables.podMetas.filter(m, has(m.annotations) && {key} in m.annotations)\
-         .map(m, m.annotations[{key}].trim())",
-        key = lit(crate::model::serving::PROMETHEUS_PORT_ANNOTATION)
-    );
-    let upstream = format!(
-        "a.startsWith('--upstream=') && [a.substring(11)].all(url, \
-         [url.indexOf('://') >= 0 ? url.substring(url.indexOf('://') + 3) : url].all(rest, \
-         [rest.split('/')[0]].all(hp, hp.lastIndexOf(':') >= 0 && \
-         hp.substring(0, hp.lastIndexOf(':')) in ['127.0.0.1', 'localhost', '[::1]'] && \
-         hp.substring(hp.lastIndexOf(':') + 1).matches({number}) && \
-         int(hp.substring(hp.lastIndexOf(':') + 1)) == p.containerPort)))"
-    );
-    let proxied = format!(
-        "variables.containers.exists(m, {} && \
-         ((has(m.args) ? m.args : []) + (has(m.command) ? m.command : [])).exists(a, {upstream}))",
-        metrics_only("m")
-    );
-    let carries = format!(
-        "!(has(p.name) && [p.name.lowerAscii()].exists(n, n in {names} || n.split('-').exists(part, part in {names}))) && \
-         ![{scraped}].exists(l, size(l) > 0 && l[0].matches({number}) && int(l[0]) == p.containerPort) && \
-         !({proxied})"
-    );
     format!(
-        "!({}) && has(c.ports) && c.ports.exists(p, {carries})",
-        metrics_only("c")
+        "!(c.name in variables.metricsOnly) && has(c.ports) && c.ports.exists(p, \
+         !(has(p.name) && [p.name.lowerAscii()].exists(n, n in {names} || n.split('-').exists(part, part in {names}))) && \
+         !(p.containerPort in variables.scrapedPort) && \
+         !variables.proxiedPorts.exists(l, p.containerPort in l))"
     )
 }
 
