@@ -860,3 +860,199 @@ fn costs() {
     }
     eprintln!("{}", lines.join("\n"));
 }
+
+// --- the command -------------------------------------------------------------
+
+/// `rollsafe export` with `args`: its header lines and its documents.
+fn run_export(args: &[&str]) -> (Vec<String>, Vec<Value>) {
+    let mut all = vec!["export"];
+    all.extend_from_slice(args);
+    let output = util::run_rollsafe(&all, None, None);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8(output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let header = text
+        .lines()
+        .take_while(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches("# ").to_owned())
+        .collect();
+    let documents = text
+        .split("\n---\n")
+        .skip(1)
+        .map(|doc| {
+            serde_yaml::from_str::<Value>(doc).unwrap_or_else(|e| panic!("not YAML: {e}\n{doc}"))
+        })
+        .collect();
+    (header, documents)
+}
+
+fn kinds(documents: &[Value]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for doc in documents {
+        let key = format!(
+            "{} {}",
+            doc["apiVersion"].as_str().unwrap_or_default(),
+            doc["kind"].as_str().unwrap_or_default()
+        );
+        *out.entry(key).or_default() += 1;
+    }
+    out
+}
+
+#[test]
+fn export_prints_what_the_policy_exports_as_yaml() {
+    let (header, documents) = run_export(&["--profile", "strict", "--kubernetes-version", "1.36"]);
+    let mut policy = util::policy(Profile::Strict);
+    policy.kubernetes_version = "1.36".parse().unwrap_or_else(|e| panic!("{e}"));
+    let export = export::export(&policy, &Options::default());
+    // The YAML reads back as the documents built.
+    assert_eq!(documents, export.documents);
+    let v1 = "admissionregistration.k8s.io/v1";
+    assert_eq!(
+        kinds(&documents),
+        BTreeMap::from([
+            (format!("{v1} MutatingAdmissionPolicy"), 2),
+            (format!("{v1} MutatingAdmissionPolicyBinding"), 2),
+            (format!("{v1} ValidatingAdmissionPolicy"), 12),
+            (format!("{v1} ValidatingAdmissionPolicyBinding"), 12),
+        ])
+    );
+    assert!(
+        header.iter().any(|l| l.contains("11 rules exported")),
+        "{header:?}"
+    );
+    assert!(
+        header
+            .iter()
+            .any(|l| l.starts_with("  - single-replica: reads other objects")),
+        "{header:?}"
+    );
+    // Severities decide the action: strict makes readiness-probe-missing
+    // an error (Deny), and caps it at a warning for a single pod.
+    let action = |name: &str| {
+        documents
+            .iter()
+            .find(|d| {
+                d["kind"] == "ValidatingAdmissionPolicyBinding" && d["metadata"]["name"] == name
+            })
+            .map(|d| d["spec"]["validationActions"].clone())
+    };
+    assert_eq!(
+        action("rollsafe-readiness-probe-missing"),
+        Some(json!(["Deny"]))
+    );
+    assert_eq!(
+        action("rollsafe-readiness-probe-missing-single-pod"),
+        Some(json!(["Warn"]))
+    );
+    assert_eq!(
+        action("rollsafe-startup-probe-missing"),
+        Some(json!(["Warn"]))
+    );
+}
+
+#[test]
+fn export_follows_the_kubernetes_version() {
+    // MutatingAdmissionPolicy is beta in 1.34 and 1.35.
+    let (header, documents) = run_export(&["--kubernetes-version", "1.35"]);
+    let beta = "admissionregistration.k8s.io/v1beta1 MutatingAdmissionPolicy";
+    assert_eq!(kinds(&documents).get(beta), Some(&2), "{header:?}");
+    // None before 1.34: the header says so, and the validating ones stay.
+    let (header, documents) = run_export(&["--kubernetes-version", "1.33"]);
+    assert!(
+        documents
+            .iter()
+            .all(|d| d["kind"] != "MutatingAdmissionPolicy")
+    );
+    assert!(
+        header
+            .iter()
+            .any(|l| l.starts_with("No MutatingAdmissionPolicy: Kubernetes 1.33 has none")),
+        "{header:?}"
+    );
+    // On 1.29 the sleep action is refused: that rule is exported too, with
+    // the beta validating API.
+    let (_, documents) = run_export(&["--kubernetes-version", "1.29", "--kind", "validating"]);
+    let names: Vec<&str> = documents
+        .iter()
+        .filter(|d| d["kind"] == "ValidatingAdmissionPolicy")
+        .filter_map(|d| d["metadata"]["name"].as_str())
+        .collect();
+    assert!(
+        names.contains(&"rollsafe-sleep-action-unsupported"),
+        "{names:?}"
+    );
+    assert!(
+        documents
+            .iter()
+            .all(|d| d["apiVersion"] == "admissionregistration.k8s.io/v1beta1")
+    );
+    // Before 1.28 there is no admission policy at all.
+    let (header, documents) = run_export(&["--kubernetes-version", "1.27"]);
+    assert!(documents.is_empty());
+    assert!(
+        header
+            .iter()
+            .any(|l| l.starts_with("No ValidatingAdmissionPolicy: Kubernetes 1.27 has none")),
+        "{header:?}"
+    );
+}
+
+#[test]
+fn opt_outs_are_match_conditions() {
+    with_big_stack(opt_outs);
+}
+
+fn opt_outs() {
+    let policy = Policy::from_text(
+        "exempting.yaml",
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: strict\nexemptions:\n\
+         - namespaces: [legacy]\n  reason: migrating\n\
+         - names: [\"batch-*\"]\n  kinds: [Deployment]\n  rules: [liveness-probe-missing]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e:?}"));
+    let deployment = |name: &str, namespace: &str, annotations: Value| {
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": name, "namespace": namespace, "annotations": annotations},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": name}},
+                "template": {"metadata": {"labels": {"app": name}},
+                    "spec": {"containers": [{"name": "web", "image": "example/web:1",
+                        "ports": [{"containerPort": 8080}]}]}}}})
+    };
+    let export = export::export(&policy, &Options::default());
+    let compiled = Compiled::new(&env(), &export.documents, HashMap::new());
+    let reviewer = Reviewer::new(policy.clone(), Mode::Enforce, Mutation::OptedIn);
+    let cases = [
+        (deployment("web", "shop", json!({})), "shop"),
+        (deployment("web", "legacy", json!({})), "legacy"),
+        (deployment("batch-7", "shop", json!({})), "shop"),
+        (
+            deployment(
+                "web",
+                "shop",
+                json!({"rollsafe.dev/ignore": "readiness-probe-missing, min-ready-seconds-zero"}),
+            ),
+            "shop",
+        ),
+    ];
+    let exported: BTreeSet<&str> = export.exported.iter().map(|e| e.rule).collect();
+    let mut seen = Vec::new();
+    for (object, namespace) in &cases {
+        let cel: BTreeSet<String> = compiled.verdicts(object, namespace).into_keys().collect();
+        let webhook: BTreeSet<String> = webhook_verdicts(&reviewer, object, namespace)
+            .into_keys()
+            .filter(|rule| exported.contains(rule.as_str()))
+            .collect();
+        assert_eq!(cel, webhook, "{object}");
+        seen.push(cel);
+    }
+    let has = |at: usize, rule: &str| seen[at].contains(rule);
+    assert!(has(0, "readiness-probe-missing") && has(0, "liveness-probe-missing"));
+    assert!(seen[1].is_empty(), "an exempt namespace: {:?}", seen[1]);
+    assert!(!has(2, "liveness-probe-missing") && has(2, "readiness-probe-missing"));
+    assert!(!has(3, "readiness-probe-missing") && !has(3, "min-ready-seconds-zero"));
+    assert!(has(3, "liveness-probe-missing"));
+}

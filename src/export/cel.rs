@@ -199,8 +199,11 @@ pub const NOT_CONTROLLED: &str = "!has(object.metadata.ownerReferences) || \
 pub fn not_exempt(exemption: &crate::policy::Exemption) -> String {
     let mut parts = Vec::new();
     if !exemption.namespaces.is_empty() {
+        // The request's namespace when the object leaves it out, as the
+        // webhook reads it.
         parts.push(format!(
-            "(has(object.metadata.namespace) ? object.metadata.namespace : '') in {}",
+            "(has(object.metadata.namespace) && object.metadata.namespace != '' ? \
+             object.metadata.namespace : request.namespace) in {}",
             lit_list(&exemption.namespaces)
         ));
     }
