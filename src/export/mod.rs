@@ -13,8 +13,6 @@
 pub mod cel;
 pub mod cost;
 pub mod mutating;
-pub mod rollout;
-pub mod rules;
 mod yaml;
 
 use std::io::{self, Write};
@@ -26,7 +24,7 @@ use crate::policy::Policy;
 use crate::rules::{Family, RULES, Scope};
 use crate::severity::Severity;
 
-pub use rules::{Check, RuleCel};
+pub use crate::rules::cel::{Check, RuleCel};
 
 /// What to export.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -132,11 +130,12 @@ pub fn export(policy: &Policy, options: &Options) -> Export {
             not_exported.push((info.id, "off in this policy".to_owned()));
             continue;
         };
-        if info.scope != Scope::Object {
-            not_exported.push((info.id, rules::not_exported(info.id)));
-            continue;
-        }
-        match rules::rule_cel(info.id, policy) {
+        // Only what one admission request carries can be judged there.
+        let cel = match info.scope {
+            Scope::Object => rule.cel(&policy.settings, version),
+            _ => Err(crate::rules::cel::gap(info)),
+        };
+        match cel {
             Ok(parts) => {
                 for part in parts {
                     let severity = part.at_most.map_or(severity, |cap| severity.min(cap));
@@ -268,7 +267,7 @@ fn validating_policy(api_version: &str, part: &Exported, policy: &Policy) -> Val
     if let Some(condition) = &part.cel.condition {
         conditions.push(json!({"name": "applies", "expression": condition}));
     }
-    let variables: Vec<Value> = cel::prelude(&policy.settings)
+    let variables: Vec<Value> = crate::rules::cel::prelude(&policy.settings)
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))
         .collect();

@@ -18,8 +18,11 @@ use serde_json::{Value, json};
 use crate::model::WorkloadKind;
 use crate::policy::Policy;
 
-use super::cel::{self, lit};
+use super::cel;
 use super::resource_rules;
+use crate::rules::cel::{lit, prelude, replacement_overlaps, serves};
+use crate::rules::rollout::cel::{deployment_fenceposts, deployment_zero_availability};
+use crate::rules::{Described, rollout::RolloutZeroAvailability, shutdown::PrestopHookMissing};
 
 /// Parts of the images of servers that drain by themselves
 /// (`crate::model::shutdown::servers`).
@@ -75,21 +78,23 @@ pub struct Repair {
 /// The repairs of the rules `policy` turns on.
 pub fn repairs(policy: &Policy) -> Vec<Repair> {
     let mut out = Vec::new();
-    if policy.severity("rollout-zero-availability").is_some() {
+    let zero = RolloutZeroAvailability.info().id;
+    if policy.severity(zero).is_some() {
         out.push(Repair {
             name: "rollsafe-repair-zero-availability".to_owned(),
-            rule: "rollout-zero-availability",
+            rule: zero,
             kinds: &[WorkloadKind::Deployment],
             patch: zero_availability_patch(),
             note: "a Deployment that `rollout-zero-availability` reports gets `maxUnavailable: 0` and `maxSurge: 1`, as the webhook sets them".to_owned(),
         });
     }
     let drain = policy.settings.min_drain_delay.ceil_secs();
-    if policy.severity("prestop-hook-missing").is_some() && drain > 0 {
+    let hook = PrestopHookMissing.info().id;
+    if policy.severity(hook).is_some() && drain > 0 {
         let margin = policy.settings.grace_margin.ceil_secs();
         out.push(Repair {
             name: "rollsafe-repair-drain-delay".to_owned(),
-            rule: "prestop-hook-missing",
+            rule: hook,
             kinds: &[
                 WorkloadKind::Pod,
                 WorkloadKind::Deployment,
@@ -146,7 +151,7 @@ fn mutating_policy(api_version: &str, policy: &Policy, repair: &Repair, mutate_a
     {
         list.extend(extra);
     }
-    let mut variables: Vec<Value> = cel::prelude(&policy.settings)
+    let mut variables: Vec<Value> = prelude(&policy.settings)
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))
         .collect();
@@ -184,7 +189,7 @@ fn add(path: &str, value: &str) -> String {
 
 fn zero_availability_patch() -> String {
     let s = "object.spec.strategy";
-    let reported = super::rollout::deployment_zero_availability();
+    let reported = deployment_zero_availability();
     let unavailable = format!("{s}.rollingUpdate.maxUnavailable");
     // Written as `0` or `0%` already: only the surge is missing.
     let set_unavailable = format!(
@@ -209,12 +214,12 @@ fn zero_availability_patch() -> String {
     format!(
         "[has(object.spec.replicas) ? object.spec.replicas : 1].map(r, \
          {reported} ? [{fenceposts}].map(f, [{set_unavailable}].map(su, [{set_surge}].map(ss, {ops})[0])[0])[0] : [])[0]",
-        fenceposts = super::rollout::deployment_fenceposts(),
+        fenceposts = deployment_fenceposts(),
     )
 }
 
 fn drain_delay_patch(policy: &Policy, drain: u64, margin: u64) -> String {
-    let serves = super::rules::serves(&policy.settings);
+    let serves = serves(&policy.settings);
     let annotation = crate::model::shutdown::IN_APP_DRAIN_ANNOTATION;
     // An app that drains by itself is judged on that drain, not repaired:
     // one said to (the annotation), and, broader than the webhook, which
@@ -278,7 +283,7 @@ fn drain_delay_patch(policy: &Policy, drain: u64, margin: u64) -> String {
     format!(
         "({overlaps}) ? [{sidecars} + {mains}].map(ops, ops + \
          (size(ops) > 0 && {grace} <= {drain} ? [{raise}] : []))[0] : []",
-        overlaps = super::rules::replacement_overlaps(),
+        overlaps = replacement_overlaps(),
         sidecars = list("initContainers", true),
         mains = list("containers", false),
     )

@@ -58,6 +58,7 @@ macro_rules! declare_rule {
     };
 }
 
+pub mod cel;
 pub mod disruption;
 pub mod probes;
 pub mod rollout;
@@ -173,6 +174,16 @@ pub trait Rule: Described + Sync {
     /// from its typed view. Called for every document of the run when the
     /// rule asks for it in [`Rule::document_needs`].
     fn check_document(&self, _doc: &DocumentView<'_>, _out: &mut Vec<Violation>) {}
+    /// The rule's verdict on one object as CEL, with the policy's settings
+    /// and Kubernetes version baked in (what `rollsafe export` prints), or
+    /// why CEL cannot state it exactly (see [`cel`]).
+    fn cel(
+        &self,
+        _settings: &Settings,
+        _kubernetes: KubeVersion,
+    ) -> Result<Vec<cel::RuleCel>, String> {
+        Err(cel::gap(self.info()))
+    }
     /// What the engine prepares for [`Rule::check_document`].
     fn document_needs(&self) -> DocumentNeeds {
         DocumentNeeds::default()

@@ -78,4 +78,19 @@ impl Rule for LivenessEqualsReadiness {
             );
         }
     }
+
+    fn cel(&self, _settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        Ok(vec![RuleCel::new(
+            LONG_RUNNING_KINDS,
+            vec![per_container(
+                &format!(
+                    "!(has(c.livenessProbe) && has(c.readinessProbe)) || !({}) || !({})",
+                    cel::identical("c.livenessProbe", "c.readinessProbe"),
+                    cel::window_valid("c.livenessProbe")
+                ),
+                "'container `' + c.name + '` has identical liveness and readiness probes: \
+                 overload restarts the pod instead of taking it out of rotation (livenessProbe)'",
+            )],
+        )])
+    }
 }

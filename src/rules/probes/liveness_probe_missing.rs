@@ -66,4 +66,14 @@ impl Rule for LivenessProbeMissing {
             );
         }
     }
+
+    fn cel(&self, _settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        Ok(vec![RuleCel::new(
+            LONG_RUNNING_KINDS,
+            vec![per_container(
+                "has(c.livenessProbe)",
+                "'container `' + c.name + '` has no livenessProbe'",
+            )],
+        )])
+    }
 }

@@ -116,4 +116,48 @@ impl Rule for LivenessRestartsBeforeUnready {
             );
         }
     }
+
+    fn cel(&self, settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let compare = if settings.flag_equal_probe_windows {
+            "<="
+        } else {
+            "<"
+        };
+        let judged = |serving: &str| {
+            let (live, ready) = ("c.livenessProbe", "c.readinessProbe");
+            format!(
+                "!(has({live}) && has({ready})) || ({}) || ({}) || !({}) || !({}) || \
+                 !({} {compare} {}){serving}",
+                cel::identical(live, ready),
+                cel::never_fails(ready),
+                cel::window_valid(live),
+                cel::window_valid(ready),
+                cel::window(live),
+                cel::window(ready),
+            )
+        };
+        let message = format!(
+            "'liveness restarts container `' + c.name + '` after `' + string({}) + \
+             's` of failures, before readiness takes it out of the Service\\'s endpoints at `' + \
+             string({}) + 's` (livenessProbe)'",
+            cel::window("c.livenessProbe"),
+            cel::window("c.readinessProbe")
+        );
+        // A native sidecar (a mesh proxy) carries the pod's requests
+        // whatever its ports say; a main container only when it serves.
+        let main = judged(&format!(" || !({})", serves(settings)));
+        Ok(vec![RuleCel::new(
+            LONG_RUNNING_KINDS,
+            vec![
+                Check {
+                    expression: format!("variables.sidecars.all(c, {})", judged("")),
+                    message: first_failing("variables.sidecars", &judged(""), &message),
+                },
+                Check {
+                    expression: format!("variables.podSpec.containers.all(c, {main})"),
+                    message: first_failing("variables.podSpec.containers", &main, &message),
+                },
+            ],
+        )])
+    }
 }

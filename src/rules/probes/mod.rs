@@ -6,6 +6,7 @@
 //! API defaults (`periodSeconds` 10, `timeoutSeconds` 1, `successThreshold` 1,
 //! `failureThreshold` 3).
 
+mod cel;
 mod liveness_equals_readiness;
 mod liveness_probe_missing;
 mod liveness_restarts_before_unready;
@@ -23,7 +24,9 @@ pub use startup_probe_missing::StartupProbeMissing;
 use k8s_openapi::api::core::v1::{Container, Probe};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
-use super::{Context, Rule, Violation, replacement_overlaps};
+use super::cel::{Check, LONG_RUNNING_KINDS, RuleCel, first_failing, per_container, serves};
+use super::{Context, Rule, Settings, Violation, replacement_overlaps};
+use crate::model::KubeVersion;
 use crate::model::serving::Serving;
 use crate::model::{ContainerRef, ContainerRole, Workload};
 use crate::severity::Severity;

@@ -91,4 +91,8 @@ impl Rule for ProbePortNotDeclared {
             }
         }
     }
+
+    fn cel(&self, _settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        Ok(vec![RuleCel::new(LONG_RUNNING_KINDS, cel::probe_ports())])
+    }
 }

@@ -64,6 +64,29 @@ impl Rule for ReadinessProbeMissing {
             });
         }
     }
+
+    fn cel(&self, settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let ok = format!("has(c.readinessProbe) || !({})", serves(settings));
+        let check = per_container(
+            &ok,
+            "'container `' + c.name + '` serves traffic but has no readinessProbe'",
+        );
+        // Where no other pod serves while one is replaced, a missing probe
+        // harms less: the rule reports it as a warning at most.
+        let overlaps = crate::rules::cel::replacement_overlaps();
+        Ok(vec![
+            RuleCel {
+                condition: Some(overlaps.clone()),
+                ..RuleCel::new(LONG_RUNNING_KINDS, vec![check.clone()])
+            },
+            RuleCel {
+                variant: Some("single-pod"),
+                condition: Some(format!("!({overlaps})")),
+                at_most: Some(Severity::Warning),
+                ..RuleCel::new(LONG_RUNNING_KINDS, vec![check])
+            },
+        ])
+    }
 }
 
 /// The finding's message and help, or `None` when the container serves no

@@ -76,4 +76,22 @@ impl Rule for StartupProbeMissing {
             );
         }
     }
+
+    fn cel(&self, settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let slow = settings.slow_start_seconds;
+        Ok(vec![RuleCel::new(
+            LONG_RUNNING_KINDS,
+            vec![per_container(
+                &format!(
+                    "!has(c.livenessProbe) || has(c.startupProbe) || \
+                     (has(c.livenessProbe.initialDelaySeconds) ? c.livenessProbe.initialDelaySeconds : 0) < {slow}"
+                ),
+                &format!(
+                    "'container `' + c.name + '` starts slowly (liveness waits `' + \
+                     string(has(c.livenessProbe.initialDelaySeconds) ? c.livenessProbe.initialDelaySeconds : 0) + \
+                     's` before its first check, threshold `{slow}s`) but has no startupProbe'"
+                ),
+            )],
+        )])
+    }
 }

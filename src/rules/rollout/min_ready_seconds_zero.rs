@@ -74,4 +74,22 @@ impl Rule for MinReadySecondsZero {
             "set `minReadySeconds` to how long a new pod must stay ready before the rollout goes on, e.g. `minReadySeconds: 10`",
         ));
     }
+
+    fn cel(&self, _settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        Ok(vec![RuleCel::new(
+            ROLLOUT_KINDS,
+            vec![Check {
+                expression: format!(
+                    "{} || {} || (has(object.spec.minReadySeconds) && object.spec.minReadySeconds > 0)",
+                    cel::DEPLOYMENT_RECREATE,
+                    cel::UPDATE_ON_DELETE,
+                ),
+                message: "'`minReadySeconds` is ' + (has(object.spec.minReadySeconds) ? \
+                          '`' + string(object.spec.minReadySeconds) + '`' : 'unset (default `0`)') + \
+                          ': a new pod counts as available on its first successful readiness probe, \
+                          so one that crashes right after still advances the rollout (spec.minReadySeconds)'"
+                    .to_owned(),
+            }],
+        )])
+    }
 }

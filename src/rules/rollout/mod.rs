@@ -3,6 +3,7 @@
 //! workload's resolved rollout, [`Rolling`]; this module holds what their
 //! messages share.
 
+pub(crate) mod cel;
 mod min_ready_seconds_zero;
 mod rollout_anti_affinity_deadlock;
 mod rollout_invalid_strategy;
@@ -22,7 +23,8 @@ pub use single_replica::SingleReplica;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde_json::{Value, json};
 
-use super::{Context, Rule, Violation};
+use super::cel::{Check, ROLLOUT_KINDS, RuleCel, serves};
+use super::{Context, Rule, Settings, Violation};
 use crate::fix::{self, Fix};
 use crate::model::rollout::{
     DaemonSetRolling, DeploymentRolling, NodeBudget, ProblemKind, Rolling,

@@ -157,6 +157,46 @@ impl Rule for RolloutAntiAffinityDeadlock {
             _ => {}
         }
     }
+
+    fn cel(&self, _settings: &Settings, version: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let deployment = format!(
+            "!({} && [{}].all(f, r >= 1 && (f[1] < 0 ? 0 : (f[1] > r ? r : f[1])) == 0 && f[0] >= 1) && {})",
+            cel::deployment_read(),
+            cel::deployment_fenceposts(),
+            cel::self_repelling(version, &["pod-template-hash"], false)
+        );
+        let daemonset = format!(
+            "!({} && {} && {})",
+            cel::daemonset_read(),
+            cel::daemonset_surges(),
+            cel::self_repelling(
+                version,
+                &["controller-revision-hash", "pod-template-generation"],
+                true
+            )
+        );
+        Ok(vec![RuleCel::new(
+            &[WorkloadKind::Deployment, WorkloadKind::DaemonSet],
+            vec![
+            Check {
+                expression: cel::with_replicas(&deployment),
+                message:
+                    "'required pod anti-affinity repels the pods of the next revision, and the rollout \
+                          must start a new pod before it stops an old one: it can hang \
+                          (spec.template.spec.affinity.podAntiAffinity)'"
+                        .to_owned(),
+            },
+            Check {
+                expression: daemonset,
+                message: format!(
+                    "'`maxSurge` makes the rollout start each node\\'s new pod before it stops the old one \
+                     there, but required anti-affinity on `{HOSTNAME}` allows one of these pods per node: \
+                     the rollout hangs (spec.template.spec.affinity.podAntiAffinity)'"
+                ),
+            },
+        ],
+        )])
+    }
 }
 
 /// A required anti-affinity term that keeps the workload's old and new pods

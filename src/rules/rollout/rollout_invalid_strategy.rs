@@ -65,6 +65,10 @@ impl Rule for RolloutInvalidStrategy {
             ));
         }
     }
+
+    fn cel(&self, _settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        Err("what it reports the API server's own validation rejects, after mutating and before validating admission: a validating policy would never see it".to_owned())
+    }
 }
 
 fn problem_help(problem: &StrategyProblem, kind: WorkloadKind) -> String {

@@ -128,6 +128,53 @@ impl Rule for RolloutLowAvailability {
             _ => {}
         }
     }
+
+    fn cel(&self, settings: &Settings, version: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let ratio = settings.min_available_ratio;
+        let required = cel::required_ready(ratio);
+        let deployment = format!(
+            "!({} && [{}].all(f, [r - (f[1] < 0 ? 0 : (f[1] > r ? r : f[1]))].all(ready, \
+             r > 0 && ready != 0 && ready < {required})))",
+            cel::deployment_read(),
+            cel::deployment_fenceposts(),
+        );
+        let statefulset = format!(
+            "!({} && [r - {}].all(ready, ready > 0 && ready < {required}))",
+            cel::statefulset_read(),
+            cel::statefulset_down(version)
+        );
+        let unavailable = cel::field("updateStrategy", "maxUnavailable", "1");
+        let daemonset = format!(
+            "!({} && !{} && type({unavailable}) == string && {p} != 0 && \
+             [100 - {p}].all(rp, rp > 0 && double(rp) < {ratio:?} * 100.0 - 1e-9))",
+            cel::daemonset_read(),
+            cel::daemonset_surges(),
+            p = cel::percent_of(&unavailable),
+        );
+        let message = |field: &str| {
+            format!(
+                "'a rollout may leave fewer pods ready than `minAvailableRatio` `{ratio}` asks \
+                 ({field})'"
+            )
+        };
+        Ok(vec![RuleCel::new(
+            ROLLOUT_KINDS,
+            vec![
+                Check {
+                    expression: cel::with_replicas(&deployment),
+                    message: message("spec.strategy.rollingUpdate.maxUnavailable"),
+                },
+                Check {
+                    expression: cel::with_replicas(&statefulset),
+                    message: message("spec.updateStrategy.rollingUpdate.maxUnavailable"),
+                },
+                Check {
+                    expression: daemonset,
+                    message: message("spec.updateStrategy.rollingUpdate.maxUnavailable"),
+                },
+            ],
+        )])
+    }
 }
 
 /// "a rollout may leave only `2` of `5` replicas ready (…), below …".

@@ -76,6 +76,33 @@ impl Rule for RolloutRecreateStrategy {
             _ => {}
         }
     }
+
+    fn cel(&self, settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let (serves, recreate, on_delete) = (
+            serves(settings),
+            cel::DEPLOYMENT_RECREATE,
+            cel::UPDATE_ON_DELETE,
+        );
+        Ok(vec![RuleCel::new(
+            ROLLOUT_KINDS,
+            vec![Check {
+                // A claim the object alone does not show may be
+                // ReadWriteOnce, which needs the old pod gone first: not
+                // reported.
+                expression: format!(
+                    "!variables.containers.exists(c, {serves}) || \
+                     !(({recreate} && !(has(variables.podSpec.volumes) && \
+                     variables.podSpec.volumes.exists(v, has(v.persistentVolumeClaim)))) || {on_delete})"
+                ),
+                message: format!(
+                    "{recreate} ? '`strategy.type: Recreate` stops every pod before starting new ones: \
+                     each rollout is an outage (spec.strategy.type)' : '`updateStrategy.type: OnDelete` never \
+                     replaces a running pod: a changed template reaches this ' + object.kind + '\\'s pods only \
+                     when someone deletes them (spec.updateStrategy.type)'"
+                ),
+            }],
+        )])
+    }
 }
 
 fn recreate_message(shared: &[String]) -> String {

@@ -106,6 +106,45 @@ impl Rule for RolloutZeroAvailability {
             _ => {}
         }
     }
+
+    fn cel(&self, _settings: &Settings, version: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let deployment = format!("!{}", cel::deployment_zero_availability());
+        let statefulset = format!(
+            "!({} && r >= 2 && {} >= r)",
+            cel::statefulset_read(),
+            cel::statefulset_down(version)
+        );
+        let unavailable = cel::field("updateStrategy", "maxUnavailable", "1");
+        let daemonset = format!(
+            "!({} && !{} && type({unavailable}) == string && {} >= 100)",
+            cel::daemonset_read(),
+            cel::daemonset_surges(),
+            cel::percent_of(&unavailable)
+        );
+        Ok(vec![RuleCel::new(ROLLOUT_KINDS, vec![
+            Check {
+                expression: cel::with_replicas(&deployment),
+                message: "'with `' + string(has(object.spec.replicas) ? object.spec.replicas : 1) + \
+                          '` replicas, `maxUnavailable` lets a rollout stop every pod before any replacement \
+                          is ready (spec.strategy.rollingUpdate.maxUnavailable)'"
+                    .to_owned(),
+            },
+            Check {
+                expression: cel::with_replicas(&statefulset),
+                message: format!(
+                    "'`maxUnavailable` on Kubernetes {version}: a rollout may stop all `' + \
+                     string(has(object.spec.replicas) ? object.spec.replicas : 1) + \
+                     '` pods at once (spec.updateStrategy.rollingUpdate.maxUnavailable)'"
+                ),
+            },
+            Check {
+                expression: daemonset,
+                message: "'`maxUnavailable` with no `maxSurge` lets a rollout stop the pod on every node \
+                          at once (spec.updateStrategy.rollingUpdate.maxUnavailable)'"
+                    .to_owned(),
+            },
+        ])])
+    }
 }
 
 fn statefulset_message(

@@ -29,7 +29,8 @@ pub use sleep_action_unsupported::SleepActionUnsupported;
 
 use serde_json::{Value, json};
 
-use super::{Context, Rule, Violation, replacement_overlaps};
+use super::cel::{ALL_KINDS, Check, RuleCel, first_failing};
+use super::{Context, Rule, Settings, Violation, replacement_overlaps};
 use crate::fix::{Fix, PatchOp, set, set_creating_parents};
 use crate::model::shutdown::{
     ContainerShutdown, Delay, DelayBasis, DelayEdit, DrainDelay, GracePeriod,

@@ -112,4 +112,51 @@ impl Rule for SleepActionUnsupported {
             }
         }
     }
+
+    fn cel(&self, _settings: &Settings, version: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let hooks = ["preStop", "postStart"];
+        let (ok, message): (Vec<String>, Vec<String>) = if version < KubeVersion::SLEEP_ACTION {
+            hooks
+                .iter()
+                .map(|h| {
+                    (
+                        format!("!(has(c.lifecycle) && has(c.lifecycle.{h}) && has(c.lifecycle.{h}.sleep))"),
+                        format!(
+                            "'the {h} `sleep` action needs Kubernetes {} and the policy targets `{version}`: container `' + c.name + '` (lifecycle.{h}.sleep)'",
+                            KubeVersion::SLEEP_ACTION
+                        ),
+                    )
+                })
+                .unzip()
+        } else if version < KubeVersion::SLEEP_ZERO {
+            hooks
+                .iter()
+                .map(|h| {
+                    (
+                        format!(
+                            "!(has(c.lifecycle) && has(c.lifecycle.{h}) && has(c.lifecycle.{h}.sleep) && \
+                             (!has(c.lifecycle.{h}.sleep.seconds) || c.lifecycle.{h}.sleep.seconds == 0))"
+                        ),
+                        format!(
+                            "'{h} `sleep.seconds: 0` needs Kubernetes {} and the policy targets `{version}`: container `' + c.name + '` (lifecycle.{h}.sleep.seconds)'",
+                            KubeVersion::SLEEP_ZERO
+                        ),
+                    )
+                })
+                .unzip()
+        } else {
+            return Err(format!(
+                "cannot fire on Kubernetes {version}: the `sleep` action and `seconds: 0` are both accepted"
+            ));
+        };
+        let checks = ok
+            .iter()
+            .zip(&message)
+            .map(|(ok, message)| Check {
+                expression: format!("variables.allContainers.all(c, {ok})"),
+                message: first_failing("variables.allContainers", ok, message),
+            })
+            .collect();
+        Ok(vec![RuleCel::new(ALL_KINDS, checks)])
+    }
 }

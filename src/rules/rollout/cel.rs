@@ -1,6 +1,7 @@
-//! The rollout rules as CEL: a workload's update strategy resolved as the
-//! controllers resolve it (`crate::model::rollout`), at the replica count
-//! the object states (an admission request shows no HorizontalPodAutoscaler).
+//! The rollout rules' facts in CEL: a workload's update strategy resolved
+//! as the controllers resolve it (`crate::model::rollout`), at the replica
+//! count the object states (an admission request shows no
+//! HorizontalPodAutoscaler).
 //!
 //! Percentages are scaled with integer arithmetic, rounded as the
 //! controllers round (`maxSurge` up, `maxUnavailable` down); a value the
@@ -10,12 +11,18 @@
 
 use crate::model::KubeVersion;
 use crate::model::rollout::STATEFULSET_MAX_UNAVAILABLE;
+use crate::rules::cel::{lit, lit_list};
 
-use super::cel::lit_list;
-use super::rules::Check;
+/// `type: Recreate` of a Deployment.
+pub(super) const DEPLOYMENT_RECREATE: &str = "(object.kind == 'Deployment' && has(object.spec.strategy) && \
+    has(object.spec.strategy.type) && object.spec.strategy.type == 'Recreate')";
+
+/// `updateStrategy.type: OnDelete` of a StatefulSet or DaemonSet.
+pub(super) const UPDATE_ON_DELETE: &str = "(object.kind != 'Deployment' && has(object.spec.updateStrategy) && \
+    has(object.spec.updateStrategy.type) && object.spec.updateStrategy.type == 'OnDelete')";
 
 /// An int-or-string field of the strategy, or its default.
-fn field(kind_strategy: &str, name: &str, default: &str) -> String {
+pub(super) fn field(kind_strategy: &str, name: &str, default: &str) -> String {
     let s = format!("object.spec.{kind_strategy}");
     format!(
         "(has({s}) && has({s}.rollingUpdate) && has({s}.rollingUpdate.{name}) ? \
@@ -24,18 +31,18 @@ fn field(kind_strategy: &str, name: &str, default: &str) -> String {
 }
 
 /// The strategy type is the rolling update (absent, empty or written).
-fn rolling_type(kind_strategy: &str) -> String {
+pub(super) fn rolling_type(kind_strategy: &str) -> String {
     let s = format!("object.spec.{kind_strategy}");
     format!("(!has({s}) || !has({s}.type) || {s}.type == '' || {s}.type == 'RollingUpdate')")
 }
 
 /// An int-or-string the model can read: an int, or a number and `%`.
-fn readable(value: &str) -> String {
+pub(super) fn readable(value: &str) -> String {
     format!("(type({value}) == int || {value}.matches('^[+-]?[0-9]{{1,9}}%$'))")
 }
 
 /// A readable int-or-string scaled to `total`, rounded up or down.
-fn scaled(value: &str, total: &str, up: bool) -> String {
+pub(super) fn scaled(value: &str, total: &str, up: bool) -> String {
     // CEL's integer division truncates toward zero: floor and ceiling of a
     // negative product are written out.
     let rounded = if up {
@@ -51,7 +58,7 @@ fn scaled(value: &str, total: &str, up: bool) -> String {
 
 /// `[maxSurge, maxUnavailable]` of a Deployment at `r` replicas, with the
 /// controller's fallback of one unavailable pod when both are 0.
-pub(super) fn deployment_fenceposts() -> String {
+pub(crate) fn deployment_fenceposts() -> String {
     let surge = field("strategy", "maxSurge", "'25%'");
     let unavailable = field("strategy", "maxUnavailable", "'25%'");
     format!(
@@ -62,7 +69,7 @@ pub(super) fn deployment_fenceposts() -> String {
 }
 
 /// A Deployment whose rollout the model reads, at `r` replicas (bound).
-fn deployment_read() -> String {
+pub(super) fn deployment_read() -> String {
     format!(
         "object.kind == 'Deployment' && {} && r >= 0 && {} && {}",
         rolling_type("strategy"),
@@ -72,7 +79,7 @@ fn deployment_read() -> String {
 }
 
 /// How many of a StatefulSet's `r` pods a rollout stops at once on `version`.
-fn statefulset_down(version: KubeVersion) -> String {
+pub(super) fn statefulset_down(version: KubeVersion) -> String {
     let unavailable = field("updateStrategy", "maxUnavailable", "1");
     let at_once = if version >= STATEFULSET_MAX_UNAVAILABLE {
         format!(
@@ -93,7 +100,7 @@ fn statefulset_down(version: KubeVersion) -> String {
     )
 }
 
-fn statefulset_read() -> String {
+pub(super) fn statefulset_read() -> String {
     format!(
         "object.kind == 'StatefulSet' && {} && r >= 0 && {}",
         rolling_type("updateStrategy"),
@@ -102,7 +109,7 @@ fn statefulset_read() -> String {
 }
 
 /// A DaemonSet's rollout as the model reads it: both fields readable.
-fn daemonset_read() -> String {
+pub(super) fn daemonset_read() -> String {
     format!(
         "object.kind == 'DaemonSet' && {} && {} && {}",
         rolling_type("updateStrategy"),
@@ -113,14 +120,14 @@ fn daemonset_read() -> String {
 
 /// The number before `%` of a percentage, or `0` for a count: a DaemonSet's
 /// `0%` is a count of none.
-fn percent_of(value: &str) -> String {
+pub(super) fn percent_of(value: &str) -> String {
     format!(
         "(type({value}) == int ? 0 : int(string({value}).substring(0, size(string({value})) - 1)))"
     )
 }
 
 /// A DaemonSet surges: `maxSurge` is neither `0` nor `0%`.
-fn daemonset_surges() -> String {
+pub(super) fn daemonset_surges() -> String {
     let surge = field("updateStrategy", "maxSurge", "0");
     format!(
         "(type({surge}) == int ? {surge} != 0 : {} != 0)",
@@ -129,12 +136,12 @@ fn daemonset_surges() -> String {
 }
 
 /// The replicas the object states (default 1), bound as `r` around `body`.
-fn with_replicas(body: &str) -> String {
+pub(super) fn with_replicas(body: &str) -> String {
     format!("[has(object.spec.replicas) ? object.spec.replicas : 1].all(r, {body})")
 }
 
 /// A Deployment at `r` replicas (bound) whose rollout may stop every pod.
-pub(super) fn deployment_zero_availability() -> String {
+pub(crate) fn deployment_zero_availability() -> String {
     format!(
         "({} && [{}].all(f, r > 0 && f[1] >= r))",
         deployment_read(),
@@ -142,103 +149,21 @@ pub(super) fn deployment_zero_availability() -> String {
     )
 }
 
-pub fn zero_availability(version: KubeVersion) -> Vec<Check> {
-    let deployment = format!("!{}", deployment_zero_availability());
-    let statefulset = format!(
-        "!({} && r >= 2 && {} >= r)",
-        statefulset_read(),
-        statefulset_down(version)
-    );
-    let unavailable = field("updateStrategy", "maxUnavailable", "1");
-    let daemonset = format!(
-        "!({} && !{} && type({unavailable}) == string && {} >= 100)",
-        daemonset_read(),
-        daemonset_surges(),
-        percent_of(&unavailable)
-    );
-    vec![
-        Check {
-            expression: with_replicas(&deployment),
-            message: "'with `' + string(has(object.spec.replicas) ? object.spec.replicas : 1) + \
-                      '` replicas, `maxUnavailable` lets a rollout stop every pod before any replacement \
-                      is ready (spec.strategy.rollingUpdate.maxUnavailable)'"
-                .to_owned(),
-        },
-        Check {
-            expression: with_replicas(&statefulset),
-            message: format!(
-                "'`maxUnavailable` on Kubernetes {version}: a rollout may stop all `' + \
-                 string(has(object.spec.replicas) ? object.spec.replicas : 1) + \
-                 '` pods at once (spec.updateStrategy.rollingUpdate.maxUnavailable)'"
-            ),
-        },
-        Check {
-            expression: daemonset,
-            message: "'`maxUnavailable` with no `maxSurge` lets a rollout stop the pod on every node \
-                      at once (spec.updateStrategy.rollingUpdate.maxUnavailable)'"
-                .to_owned(),
-        },
-    ]
-}
-
 /// The ready pods `minAvailableRatio` asks of `r` replicas
 /// (`required_ready`), in the same floating-point steps as the Rust.
-fn required_ready(ratio: f64) -> String {
+pub(super) fn required_ready(ratio: f64) -> String {
     format!(
         "[{ratio:?} * double(r) - 1e-9].map(x, [int(x) + (double(int(x)) < x ? 1 : 0)]\
          .map(c, c <= 0 ? 0 : (c >= r ? r : c))[0])[0]"
     )
 }
 
-pub fn low_availability(version: KubeVersion, ratio: f64) -> Vec<Check> {
-    let required = required_ready(ratio);
-    let deployment = format!(
-        "!({} && [{}].all(f, [r - (f[1] < 0 ? 0 : (f[1] > r ? r : f[1]))].all(ready, \
-         r > 0 && ready != 0 && ready < {required})))",
-        deployment_read(),
-        deployment_fenceposts(),
-    );
-    let statefulset = format!(
-        "!({} && [r - {}].all(ready, ready > 0 && ready < {required}))",
-        statefulset_read(),
-        statefulset_down(version)
-    );
-    let unavailable = field("updateStrategy", "maxUnavailable", "1");
-    let daemonset = format!(
-        "!({} && !{} && type({unavailable}) == string && {p} != 0 && \
-         [100 - {p}].all(rp, rp > 0 && double(rp) < {ratio:?} * 100.0 - 1e-9))",
-        daemonset_read(),
-        daemonset_surges(),
-        p = percent_of(&unavailable),
-    );
-    let message = |field: &str| {
-        format!(
-            "'a rollout may leave fewer pods ready than `minAvailableRatio` `{ratio}` asks \
-             ({field})'"
-        )
-    };
-    vec![
-        Check {
-            expression: with_replicas(&deployment),
-            message: message("spec.strategy.rollingUpdate.maxUnavailable"),
-        },
-        Check {
-            expression: with_replicas(&statefulset),
-            message: message("spec.updateStrategy.rollingUpdate.maxUnavailable"),
-        },
-        Check {
-            expression: daemonset,
-            message: message("spec.updateStrategy.rollingUpdate.maxUnavailable"),
-        },
-    ]
-}
-
-const HOSTNAME: &str = "kubernetes.io/hostname";
-const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
+pub(super) const HOSTNAME: &str = "kubernetes.io/hostname";
+pub(super) const NAMESPACE_NAME: &str = "kubernetes.io/metadata.name";
 
 /// Whether `selector` selects pods with the labels in list `labels` (a
 /// list of zero or one label maps), as `label_selector_selects` reads it.
-fn selects(selector: &str, labels: &str) -> String {
+pub(super) fn selects(selector: &str, labels: &str) -> String {
     let get = |key: &str| format!("{labels}.exists(l, {key} in l)");
     let value = |key: &str| format!("{labels}[0][{key}]");
     format!(
@@ -255,7 +180,11 @@ fn selects(selector: &str, labels: &str) -> String {
 
 /// A required anti-affinity term of the pod that repels the workload's
 /// own pods of another revision (`self_repelling_term`).
-fn self_repelling(version: KubeVersion, revision: &[&str], hostname_only: bool) -> String {
+pub(super) fn self_repelling(
+    version: KubeVersion,
+    revision: &[&str],
+    hostname_only: bool,
+) -> String {
     let revision = lit_list(revision);
     let labels = "variables.podLabels";
     let mentions = format!(
@@ -270,7 +199,7 @@ fn self_repelling(version: KubeVersion, revision: &[&str], hostname_only: bool) 
     } else {
         String::new()
     };
-    let own_namespace_labels = format!("[{{{}: own}}]", super::cel::lit(NAMESPACE_NAME));
+    let own_namespace_labels = format!("[{{{}: own}}]", lit(NAMESPACE_NAME));
     let only_name = format!(
         "(!has(t.namespaceSelector.matchLabels) || t.namespaceSelector.matchLabels.all(k, k == '{NAMESPACE_NAME}')) && \
          (!has(t.namespaceSelector.matchExpressions) || t.namespaceSelector.matchExpressions.all(q, q.key == '{NAMESPACE_NAME}'))"
@@ -298,41 +227,4 @@ fn self_repelling(version: KubeVersion, revision: &[&str], hostname_only: bool) 
          {} && {in_namespace}))",
         selects("t.labelSelector", labels)
     )
-}
-
-pub fn anti_affinity_deadlock(version: KubeVersion) -> Vec<Check> {
-    let deployment = format!(
-        "!({} && [{}].all(f, r >= 1 && (f[1] < 0 ? 0 : (f[1] > r ? r : f[1])) == 0 && f[0] >= 1) && {})",
-        deployment_read(),
-        deployment_fenceposts(),
-        self_repelling(version, &["pod-template-hash"], false)
-    );
-    let daemonset = format!(
-        "!({} && {} && {})",
-        daemonset_read(),
-        daemonset_surges(),
-        self_repelling(
-            version,
-            &["controller-revision-hash", "pod-template-generation"],
-            true
-        )
-    );
-    vec![
-        Check {
-            expression: with_replicas(&deployment),
-            message:
-                "'required pod anti-affinity repels the pods of the next revision, and the rollout \
-                      must start a new pod before it stops an old one: it can hang \
-                      (spec.template.spec.affinity.podAntiAffinity)'"
-                    .to_owned(),
-        },
-        Check {
-            expression: daemonset,
-            message: format!(
-                "'`maxSurge` makes the rollout start each node\\'s new pod before it stops the old one \
-                 there, but required anti-affinity on `{HOSTNAME}` allows one of these pods per node: \
-                 the rollout hangs (spec.template.spec.affinity.podAntiAffinity)'"
-            ),
-        },
-    ]
 }
