@@ -916,12 +916,12 @@ fn export_prints_what_the_policy_exports_as_yaml() {
         BTreeMap::from([
             (format!("{v1} MutatingAdmissionPolicy"), 2),
             (format!("{v1} MutatingAdmissionPolicyBinding"), 2),
-            (format!("{v1} ValidatingAdmissionPolicy"), 12),
-            (format!("{v1} ValidatingAdmissionPolicyBinding"), 12),
+            (format!("{v1} ValidatingAdmissionPolicy"), 13),
+            (format!("{v1} ValidatingAdmissionPolicyBinding"), 13),
         ])
     );
     assert!(
-        header.iter().any(|l| l.contains("11 rules exported")),
+        header.iter().any(|l| l.contains("12 rules exported")),
         "{header:?}"
     );
     assert!(

@@ -2,22 +2,31 @@
 //! match, and the opt-outs as match conditions (the ignore annotation,
 //! objects owned by a controller, the policy's exemptions).
 
-use crate::model::WorkloadKind;
+use crate::model::{KnownKind, WorkloadKind};
 use crate::rules::cel::{POD_METAS, glob_regex, lit, lit_list};
 
 /// The kinds the exported policies read, as `matchConstraints` name them.
-pub fn resource_rule(kind: WorkloadKind) -> (&'static [&'static str], &'static str) {
+pub fn resource_rule(kind: KnownKind) -> (&'static [&'static str], &'static str) {
     match kind {
-        WorkloadKind::Pod => (&[""], "pods"),
-        WorkloadKind::ReplicationController => (&[""], "replicationcontrollers"),
+        KnownKind::Workload(WorkloadKind::Pod) => (&[""], "pods"),
+        KnownKind::Workload(WorkloadKind::ReplicationController) => {
+            (&[""], "replicationcontrollers")
+        }
         // `extensions` is what very old manifests say; rollsafe reads them too.
-        WorkloadKind::Deployment => (&["apps", "extensions"], "deployments"),
-        WorkloadKind::ReplicaSet => (&["apps", "extensions"], "replicasets"),
-        WorkloadKind::DaemonSet => (&["apps", "extensions"], "daemonsets"),
-        WorkloadKind::StatefulSet => (&["apps"], "statefulsets"),
-        WorkloadKind::Job => (&["batch"], "jobs"),
-        WorkloadKind::CronJob => (&["batch"], "cronjobs"),
-        WorkloadKind::Custom => (&[], ""),
+        KnownKind::Workload(WorkloadKind::Deployment) => (&["apps", "extensions"], "deployments"),
+        KnownKind::Workload(WorkloadKind::ReplicaSet) => (&["apps", "extensions"], "replicasets"),
+        KnownKind::Workload(WorkloadKind::DaemonSet) => (&["apps", "extensions"], "daemonsets"),
+        KnownKind::Workload(WorkloadKind::StatefulSet) => (&["apps"], "statefulsets"),
+        KnownKind::Workload(WorkloadKind::Job) => (&["batch"], "jobs"),
+        KnownKind::Workload(WorkloadKind::CronJob) => (&["batch"], "cronjobs"),
+        KnownKind::PodDisruptionBudget => (&["policy"], "poddisruptionbudgets"),
+        // A custom kind's resource is the policy's to name; the other kinds
+        // are read for what they say of workloads, not judged.
+        KnownKind::Workload(WorkloadKind::Custom)
+        | KnownKind::Service
+        | KnownKind::HorizontalPodAutoscaler
+        | KnownKind::ConfigMap
+        | KnownKind::PersistentVolumeClaim => (&[], ""),
     }
 }
 

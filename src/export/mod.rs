@@ -19,7 +19,7 @@ use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use crate::model::{KubeVersion, WorkloadKind};
+use crate::model::{KnownKind, KubeVersion};
 use crate::policy::Policy;
 use crate::rules::{Family, RULES, Scope};
 use crate::severity::Severity;
@@ -223,7 +223,7 @@ fn exported_ids(exported: &[Exported]) -> Vec<&'static str> {
 }
 
 /// `matchConstraints.resourceRules` for the kinds a part reads.
-pub fn resource_rules(kinds: &[WorkloadKind], operations: &[&str]) -> Value {
+pub fn resource_rules(kinds: &[KnownKind], operations: &[&str]) -> Value {
     let mut rules: Vec<Value> = Vec::new();
     for &kind in kinds {
         let (groups, resource) = cel::resource_rule(kind);
@@ -267,7 +267,12 @@ fn validating_policy(api_version: &str, part: &Exported, policy: &Policy) -> Val
     if let Some(condition) = &part.cel.condition {
         conditions.push(json!({"name": "applies", "expression": condition}));
     }
-    let variables: Vec<Value> = crate::rules::cel::prelude(&policy.settings)
+    let mut read: Vec<&str> = vec![];
+    for check in &part.cel.checks {
+        read.push(&check.expression);
+        read.push(&check.message);
+    }
+    let variables: Vec<Value> = crate::rules::cel::variables_read(&policy.settings, &read)
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))
         .collect();

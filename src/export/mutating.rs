@@ -15,12 +15,12 @@
 
 use serde_json::{Value, json};
 
-use crate::model::WorkloadKind;
+use crate::model::{KnownKind, WorkloadKind};
 use crate::policy::Policy;
 
 use super::cel;
 use super::resource_rules;
-use crate::rules::cel::{lit, prelude, replacement_overlaps, serves};
+use crate::rules::cel::{LONG_RUNNING_KINDS, lit, replacement_overlaps, serves, variables_read};
 use crate::rules::rollout::cel::{deployment_fenceposts, deployment_zero_availability};
 use crate::rules::{Described, rollout::RolloutZeroAvailability, shutdown::PrestopHookMissing};
 
@@ -70,7 +70,7 @@ pub fn documents(
 pub struct Repair {
     pub name: String,
     pub rule: &'static str,
-    pub kinds: &'static [WorkloadKind],
+    pub kinds: &'static [KnownKind],
     pub patch: String,
     pub note: String,
 }
@@ -83,7 +83,7 @@ pub fn repairs(policy: &Policy) -> Vec<Repair> {
         out.push(Repair {
             name: "rollsafe-repair-zero-availability".to_owned(),
             rule: zero,
-            kinds: &[WorkloadKind::Deployment],
+            kinds: &[KnownKind::Workload(WorkloadKind::Deployment)],
             patch: zero_availability_patch(),
             note: "a Deployment that `rollout-zero-availability` reports gets `maxUnavailable: 0` and `maxSurge: 1`, as the webhook sets them".to_owned(),
         });
@@ -95,20 +95,13 @@ pub fn repairs(policy: &Policy) -> Vec<Repair> {
         out.push(Repair {
             name: "rollsafe-repair-drain-delay".to_owned(),
             rule: hook,
-            kinds: &[
-                WorkloadKind::Pod,
-                WorkloadKind::Deployment,
-                WorkloadKind::ReplicaSet,
-                WorkloadKind::ReplicationController,
-                WorkloadKind::StatefulSet,
-                WorkloadKind::DaemonSet,
-            ],
+            kinds: LONG_RUNNING_KINDS,
             patch: drain_delay_patch(policy, drain, margin),
             note: format!(
-                "a container that serves traffic with no preStop hook gets `preStop: {{sleep: {{seconds: {drain}}}}}` \
-                 (and `terminationGracePeriodSeconds` of at least `{}` when the sleep would not fit); unlike the \
-                 webhook it cannot tell apps that drain by themselves from their settings (only the \
-                 `{}` annotation), nor read the app's shutdown timeout when it raises the grace period",
+                "a container that serves traffic with no preStop hook gets `preStop: {{sleep: {{seconds: {drain}}}}}`, \
+                 and `terminationGracePeriodSeconds: {}` when the sleep would not fit; narrower than the webhook, \
+                 which reads a server's own drain and the app's shutdown timeout from their settings: this leaves \
+                 every container of a server known to drain by itself alone, and honours the `{}` annotation",
                 drain + margin,
                 crate::model::shutdown::IN_APP_DRAIN_ANNOTATION
             ),
@@ -143,15 +136,17 @@ fn mutating_policy(api_version: &str, policy: &Policy, repair: &Repair, mutate_a
         }));
     }
     // A Pod's spec is immutable once created: it is repaired on creation only.
-    let (pods, others): (Vec<WorkloadKind>, Vec<WorkloadKind>) =
-        repair.kinds.iter().partition(|k| **k == WorkloadKind::Pod);
+    let (pods, others): (Vec<KnownKind>, Vec<KnownKind>) = repair
+        .kinds
+        .iter()
+        .partition(|k| **k == KnownKind::Workload(WorkloadKind::Pod));
     let mut rules = resource_rules(&others, &["CREATE", "UPDATE"]);
     if let (Some(list), Value::Array(extra)) =
         (rules.as_array_mut(), resource_rules(&pods, &["CREATE"]))
     {
         list.extend(extra);
     }
-    let mut variables: Vec<Value> = prelude(&policy.settings)
+    let mut variables: Vec<Value> = variables_read(&policy.settings, &[&repair.patch])
         .into_iter()
         .map(|(name, expression)| json!({"name": name, "expression": expression}))
         .collect();

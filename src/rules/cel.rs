@@ -12,7 +12,7 @@
 //! and used twice is bound with a one-element list (`[x].map(v, …)[0]`),
 //! which costs one iteration.
 
-use crate::model::WorkloadKind;
+use crate::model::{KnownKind, WorkloadKind};
 use crate::severity::Severity;
 
 use super::{Family, RuleInfo, Scope, Settings};
@@ -86,39 +86,39 @@ pub fn image_matches_any(image: &str, globs: &[String]) -> String {
 }
 
 /// Every built-in kind with a pod template.
-pub const ALL_KINDS: &[WorkloadKind] = &[
-    WorkloadKind::Pod,
-    WorkloadKind::Deployment,
-    WorkloadKind::ReplicaSet,
-    WorkloadKind::ReplicationController,
-    WorkloadKind::StatefulSet,
-    WorkloadKind::DaemonSet,
-    WorkloadKind::Job,
-    WorkloadKind::CronJob,
+pub const ALL_KINDS: &[KnownKind] = &[
+    KnownKind::Workload(WorkloadKind::Pod),
+    KnownKind::Workload(WorkloadKind::Deployment),
+    KnownKind::Workload(WorkloadKind::ReplicaSet),
+    KnownKind::Workload(WorkloadKind::ReplicationController),
+    KnownKind::Workload(WorkloadKind::StatefulSet),
+    KnownKind::Workload(WorkloadKind::DaemonSet),
+    KnownKind::Workload(WorkloadKind::Job),
+    KnownKind::Workload(WorkloadKind::CronJob),
 ];
 
 /// The kinds that do not run to completion: what the probe rules read.
-pub const LONG_RUNNING_KINDS: &[WorkloadKind] = &[
-    WorkloadKind::Pod,
-    WorkloadKind::Deployment,
-    WorkloadKind::ReplicaSet,
-    WorkloadKind::ReplicationController,
-    WorkloadKind::StatefulSet,
-    WorkloadKind::DaemonSet,
+pub const LONG_RUNNING_KINDS: &[KnownKind] = &[
+    KnownKind::Workload(WorkloadKind::Pod),
+    KnownKind::Workload(WorkloadKind::Deployment),
+    KnownKind::Workload(WorkloadKind::ReplicaSet),
+    KnownKind::Workload(WorkloadKind::ReplicationController),
+    KnownKind::Workload(WorkloadKind::StatefulSet),
+    KnownKind::Workload(WorkloadKind::DaemonSet),
 ];
 
 /// The kinds with a rollout strategy.
-pub const ROLLOUT_KINDS: &[WorkloadKind] = &[
-    WorkloadKind::Deployment,
-    WorkloadKind::StatefulSet,
-    WorkloadKind::DaemonSet,
+pub const ROLLOUT_KINDS: &[KnownKind] = &[
+    KnownKind::Workload(WorkloadKind::Deployment),
+    KnownKind::Workload(WorkloadKind::StatefulSet),
+    KnownKind::Workload(WorkloadKind::DaemonSet),
 ];
 
 /// The pod template's metadata, then the object's own (not for a Pod, whose
 /// metadata is its template's): where the ignore annotation and the pod's
 /// annotations are read. A list, so that an absent template metadata is an
 /// empty list rather than a value of another type.
-pub const POD_METAS: &str = "(object.kind == 'Pod' ? [object.metadata] : \
+pub const POD_METAS: &str = "(object.kind == 'Pod' || object.kind == 'PodDisruptionBudget' ? [object.metadata] : \
     (object.kind == 'CronJob' ? [object.spec.jobTemplate.spec.template] : [object.spec.template])\
     .filter(t, has(t.metadata)).map(t, t.metadata) + [object.metadata])";
 
@@ -169,6 +169,32 @@ pub fn prelude(settings: &Settings) -> Vec<(&'static str, String)> {
     variables
 }
 
+/// The [`prelude`] variables that `expressions` read, directly or through
+/// another variable, in declaration order: a policy declares no more.
+pub fn variables_read(settings: &Settings, expressions: &[&str]) -> Vec<(&'static str, String)> {
+    let reads = |text: &str, name: &str| {
+        let pattern = format!("variables.{name}");
+        text.match_indices(&pattern).any(|(at, _)| {
+            !text[at + pattern.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+        })
+    };
+    let all = prelude(settings);
+    let mut needed = vec![false; all.len()];
+    // A variable reads only those declared before it: one pass from the end.
+    for at in (0..all.len()).rev() {
+        let name = all[at].0;
+        needed[at] = expressions.iter().any(|e| reads(e, name))
+            || all[at + 1..]
+                .iter()
+                .zip(&needed[at + 1..])
+                .any(|((_, later), wanted)| *wanted && reads(later, name));
+    }
+    all.into_iter()
+        .zip(needed)
+        .filter_map(|(variable, wanted)| wanted.then_some(variable))
+        .collect()
+}
+
 /// One validation of a rule: a CEL expression that is `false` when the
 /// rule reports the object, and a CEL message saying where.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,7 +210,7 @@ pub struct Check {
 pub struct RuleCel {
     /// Suffix of the policy's name when a rule is exported as several.
     pub variant: Option<&'static str>,
-    pub kinds: &'static [WorkloadKind],
+    pub kinds: &'static [KnownKind],
     /// A condition the object must meet for this part to judge it.
     pub condition: Option<String>,
     pub checks: Vec<Check>,
@@ -194,7 +220,7 @@ pub struct RuleCel {
 }
 
 impl RuleCel {
-    pub fn new(kinds: &'static [WorkloadKind], checks: Vec<Check>) -> Self {
+    pub fn new(kinds: &'static [KnownKind], checks: Vec<Check>) -> Self {
         RuleCel {
             variant: None,
             kinds,

@@ -4,13 +4,14 @@
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use super::cel::{Check, RuleCel};
 use super::rollout::{Scale, replicas_pointer};
-use super::{Context, Rule, Violation};
+use super::{Context, Rule, Settings, Violation};
 use crate::model::pdb::{
     PdbBlock, PdbVerdict, largest_min_available_percent, min_available_allows_from, pdb_eviction,
 };
 use crate::model::rollout::{Rounding, scaled_value, written};
-use crate::model::{Related, Workload, WorkloadKind};
+use crate::model::{KnownKind, KubeVersion, Related, Workload, WorkloadKind};
 
 declare_rule! {
     /// ## What it does
@@ -238,6 +239,36 @@ impl Rule for PdbBlocksEviction {
             message,
             help,
         ));
+    }
+
+    /// Judged alone, as at admission, a budget selects no pod in sight: it
+    /// blocks when no count could let one go (`pdb_eviction` without a
+    /// count), and when a value cannot be read.
+    fn cel(&self, _settings: &Settings, _kubernetes: KubeVersion) -> Result<Vec<RuleCel>, String> {
+        let percent = "'^[+-]?[0-9]{1,18}%$'";
+        let number = |v: &str| format!("int(string({v}).substring(0, size(string({v})) - 1))");
+        let spec = "object.spec";
+        let blocks = format!(
+            "has({spec}.maxUnavailable) ? [{spec}.maxUnavailable].all(v, type(v) == int ? v <= 0 : \
+             (!string(v).matches({percent}) || {max} <= 0)) : \
+             (has({spec}.minAvailable) ? [{spec}.minAvailable].all(v, type(v) == string && \
+             (!string(v).matches({percent}) || {min} >= 100)) : true)",
+            max = number("v"),
+            min = number("v"),
+        );
+        Ok(vec![RuleCel::new(
+            &[KnownKind::PodDisruptionBudget],
+            vec![Check {
+                expression: format!("!(has({spec}) && has({spec}.selector) && ({blocks}))"),
+                message: format!(
+                    "(has({spec}.maxUnavailable) ? '`maxUnavailable: ' + string({spec}.maxUnavailable) + \
+                     '` allows no pod to go down (spec.maxUnavailable)' : (has({spec}.minAvailable) ? \
+                     '`minAvailable: ' + string({spec}.minAvailable) + '` requires every selected pod to stay up \
+                     (spec.minAvailable)' : 'neither `minAvailable` nor `maxUnavailable` is set (spec)')) + \
+                     ': no eviction is ever allowed, so node drains hang'"
+                ),
+            }],
+        )])
     }
 }
 

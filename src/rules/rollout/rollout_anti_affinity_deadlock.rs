@@ -2,6 +2,7 @@ use k8s_openapi::api::core::v1::PodAffinityTerm;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
 
 use super::*;
+use crate::model::KnownKind;
 use crate::model::selector::label_selector_selects;
 
 declare_rule! {
@@ -176,7 +177,10 @@ impl Rule for RolloutAntiAffinityDeadlock {
             )
         );
         Ok(vec![RuleCel::new(
-            &[WorkloadKind::Deployment, WorkloadKind::DaemonSet],
+            &[
+                KnownKind::Workload(WorkloadKind::Deployment),
+                KnownKind::Workload(WorkloadKind::DaemonSet),
+            ],
             vec![
             Check {
                 expression: cel::with_replicas(&deployment),
