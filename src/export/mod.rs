@@ -54,8 +54,10 @@ pub enum Action {
 }
 
 impl Action {
-    /// As the webhook answers in enforce mode: findings at the policy's
-    /// `denyOn` or above deny, the others come back as warnings.
+    /// As the webhook answers in enforce mode: findings at the severity of
+    /// the policy's `denyOn` or above deny, the others come back as
+    /// warnings (every exported rule judges one object, so `denyOn`'s list
+    /// of cross-object rules does not apply).
     pub fn of(severity: Severity, deny_on: Severity) -> Action {
         if severity >= deny_on {
             Action::Deny
@@ -184,7 +186,7 @@ pub fn export(policy: &Policy, options: &Options) -> Export {
             )),
         }
         if !not_exported.is_empty() {
-            header.push("Not exported (the webhook, `rollsafe serve`, runs them):".to_owned());
+            header.push("Not exported, and why:".to_owned());
             for (id, why) in &not_exported {
                 header.push(format!("  - {id}: {why}"));
             }
