@@ -921,7 +921,9 @@ fn export_prints_what_the_policy_exports_as_yaml() {
         ])
     );
     assert!(
-        header.iter().any(|l| l.contains("12 rules exported")),
+        header
+            .iter()
+            .any(|l| l.contains("12 rules exported (probes 6, rollout 5, disruption 1)")),
         "{header:?}"
     );
     assert!(

@@ -172,8 +172,9 @@ pub fn export(policy: &Policy, options: &Options) -> Export {
             Some(api_version) => {
                 let ids = exported_ids(&exported);
                 header.push(format!(
-                    "ValidatingAdmissionPolicy ({api_version}): {} rules exported: {}.",
+                    "ValidatingAdmissionPolicy ({api_version}): {} rules exported ({}): {}.",
                     ids.len(),
+                    per_family(&exported),
                     ids.join(", ")
                 ));
                 for part in &exported {
@@ -222,6 +223,34 @@ fn exported_ids(exported: &[Exported]) -> Vec<&'static str> {
         }
     }
     ids
+}
+
+/// How many rules of each family are exported: `probes 6, rollout 5`.
+fn per_family(exported: &[Exported]) -> String {
+    let mut counts: Vec<(&'static str, usize)> = Vec::new();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for part in exported {
+        if seen.contains(&part.rule) {
+            continue;
+        }
+        seen.push(part.rule);
+        let family = match part.family {
+            Family::Probes => "probes",
+            Family::Rollout => "rollout",
+            Family::Shutdown => "shutdown",
+            Family::Disruption => "disruption",
+            Family::Schema => "schema",
+        };
+        match counts.iter_mut().find(|(name, _)| *name == family) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((family, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(family, n)| format!("{family} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// `matchConstraints.resourceRules` for the kinds a part reads.
