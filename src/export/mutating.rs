@@ -4,11 +4,13 @@
 //!
 //! The zero-availability repair is the one `rollout-zero-availability`
 //! makes, on the objects it reports. The drain delay is what
-//! `prestop-hook-missing` adds, on the containers whose serving CEL can
-//! tell; the webhook leaves out more (apps that drain by themselves, such
-//! as Istio's proxy or Knative's queue-proxy, found by reading their
-//! settings) and raises the grace period to fit the app's shutdown
-//! timeout when it can read one. The header says so.
+//! `prestop-hook-missing` adds, on fewer containers: the webhook reads a
+//! server's own drain (Istio's proxy, Knative's queue-proxy) from its
+//! settings and raises the grace period to fit the app's shutdown timeout
+//! when it can read one; this leaves every container of such a server
+//! alone, and raises the grace period only when the sleep would not fit.
+//! The header says so, and a test holds the containers it hooks to a subset
+//! of the webhook's.
 //!
 //! A patch names containers by index; a pod's first [`MAX_CONTAINERS`]
 //! containers of each list are repaired.
