@@ -11,7 +11,6 @@
 //! exported and why.
 
 pub mod cel;
-pub mod cost;
 pub mod mutating;
 mod yaml;
 

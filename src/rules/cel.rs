@@ -114,16 +114,18 @@ pub const ROLLOUT_KINDS: &[KnownKind] = &[
     KnownKind::Workload(WorkloadKind::DaemonSet),
 ];
 
-/// The pod template's metadata, then the object's own (not for a Pod, whose
-/// metadata is its template's): where the ignore annotation and the pod's
+/// The pod template's metadata, then the object's own (only the object's for
+/// a Pod, whose metadata is its template's, and for a PodDisruptionBudget,
+/// which has no template): where the ignore annotation and the pod's
 /// annotations are read. A list, so that an absent template metadata is an
 /// empty list rather than a value of another type.
 pub const POD_METAS: &str = "(object.kind == 'Pod' || object.kind == 'PodDisruptionBudget' ? [object.metadata] : \
     (object.kind == 'CronJob' ? [object.spec.jobTemplate.spec.template] : [object.spec.template])\
     .filter(t, has(t.metadata)).map(t, t.metadata) + [object.metadata])";
 
-/// The variables every exported validating policy declares, in order. The
-/// API server evaluates a variable only when an expression reads it.
+/// The variables an exported policy may declare, in order (each declares
+/// those it reads: [`variables_read`]). The API server evaluates a variable
+/// once, when an expression first reads it.
 pub fn prelude(settings: &Settings) -> Vec<(&'static str, String)> {
     let mut variables = vec![
         (
@@ -156,8 +158,8 @@ pub fn prelude(settings: &Settings) -> Vec<(&'static str, String)> {
              .filter(m, has(m.labels)).map(m, m.labels)"
                 .to_owned(),
         ),
-        // Init containers that run to completion, then every other: what a
-        // hook rule reads.
+        // Every container: the init containers (native sidecars among
+        // them), then the main ones: what a hook rule reads.
         (
             "allContainers",
             "(has(variables.podSpec.initContainers) ? variables.podSpec.initContainers : []) + \

@@ -1,1 +1,0 @@
-//! A static estimate of what the exported expressions cost the API server.
