@@ -258,6 +258,7 @@ impl Workload {
         if let Ok(json) = serde_json::to_string(&*self.doc.value) {
             self.frozen = Some(json.into_boxed_str());
             self.doc.value = std::sync::Arc::new(serde_json::Value::Null);
+            self.doc.spans = self.doc.spans.packed();
         }
     }
 

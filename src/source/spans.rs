@@ -34,23 +34,75 @@ impl NodeSpan {
 /// their list's table through `prefix`.
 #[derive(Debug, Clone, Default)]
 pub struct SpanIndex {
-    table: Arc<HashMap<Box<str>, NodeSpan>>,
+    table: Arc<Table>,
     prefix: Box<str>,
+}
+
+#[derive(Debug)]
+enum Table {
+    /// As the parser builds it, pointers from the document's root.
+    Map(HashMap<Box<str>, NodeSpan>),
+    /// What [`SpanIndex::packed`] keeps: the pointers below the view's
+    /// prefix, relative to it, sorted.
+    Packed(Packed),
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::Map(HashMap::new())
+    }
+}
+
+/// Sorted pointers in one string, each with its span: a third of a map's
+/// memory, for documents kept until every file is read.
+#[derive(Debug)]
+struct Packed {
+    pointers: Box<str>,
+    /// (end of the pointer in `pointers`, span), in pointer order; each
+    /// pointer starts where the one before ends.
+    entries: Box<[(u32, NodeSpan)]>,
+}
+
+impl Packed {
+    fn pointer(&self, at: usize) -> &str {
+        let start = match at {
+            0 => 0,
+            _ => self.entries[at - 1].0 as usize,
+        };
+        &self.pointers[start..self.entries[at].0 as usize]
+    }
+
+    fn get(&self, pointer: &str) -> Option<NodeSpan> {
+        let (mut low, mut high) = (0, self.entries.len());
+        while low < high {
+            let middle = (low + high) / 2;
+            match self.pointer(middle).cmp(pointer) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Some(self.entries[middle].1),
+            }
+        }
+        None
+    }
 }
 
 impl SpanIndex {
     pub fn new(table: HashMap<Box<str>, NodeSpan>) -> Self {
         SpanIndex {
-            table: Arc::new(table),
+            table: Arc::new(Table::Map(table)),
             prefix: "".into(),
         }
     }
 
     /// The same table seen from a sub-node, e.g. `/items/3` of a `List`.
     pub fn scoped(&self, prefix: &str) -> Self {
-        SpanIndex {
-            table: Arc::clone(&self.table),
-            prefix: format!("{}{prefix}", self.prefix).into(),
+        match &*self.table {
+            Table::Map(_) => SpanIndex {
+                table: Arc::clone(&self.table),
+                prefix: format!("{}{prefix}", self.prefix).into(),
+            },
+            // Not reached: only whole documents' views are scoped.
+            Table::Packed(_) => self.clone(),
         }
     }
 
@@ -60,15 +112,52 @@ impl SpanIndex {
         &self.prefix
     }
 
+    /// This view's spans alone, packed: for a document kept until every
+    /// file is read (a List's item keeps its own, not the whole List's).
+    pub fn packed(&self) -> SpanIndex {
+        let Table::Map(map) = &*self.table else {
+            return self.clone();
+        };
+        let prefix = &*self.prefix;
+        let mut below: Vec<(&str, NodeSpan)> = map
+            .iter()
+            .filter_map(|(pointer, span)| {
+                let rest = pointer.strip_prefix(prefix)?;
+                (rest.is_empty() || rest.starts_with('/')).then_some((rest, *span))
+            })
+            .collect();
+        below.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut pointers = String::with_capacity(below.iter().map(|(p, _)| p.len()).sum());
+        let mut entries = Vec::with_capacity(below.len());
+        for (pointer, span) in below {
+            pointers.push_str(pointer);
+            let Ok(end) = u32::try_from(pointers.len()) else {
+                // Over 4 GiB of pointers: keep the map.
+                return self.clone();
+            };
+            entries.push((end, span));
+        }
+        SpanIndex {
+            table: Arc::new(Table::Packed(Packed {
+                pointers: pointers.into_boxed_str(),
+                entries: entries.into_boxed_slice(),
+            })),
+            prefix: self.prefix.clone(),
+        }
+    }
+
     /// The span of `pointer` itself, if the node exists in the source.
     pub fn exact(&self, pointer: &str) -> Option<NodeSpan> {
-        if self.prefix.is_empty() {
-            return self.table.get(pointer).copied();
+        match &*self.table {
+            Table::Packed(packed) => packed.get(pointer),
+            Table::Map(map) if self.prefix.is_empty() => map.get(pointer).copied(),
+            Table::Map(map) => {
+                let mut full = String::with_capacity(self.prefix.len() + pointer.len());
+                full.push_str(&self.prefix);
+                full.push_str(pointer);
+                map.get(full.as_str()).copied()
+            }
         }
-        let mut full = String::with_capacity(self.prefix.len() + pointer.len());
-        full.push_str(&self.prefix);
-        full.push_str(pointer);
-        self.table.get(full.as_str()).copied()
     }
 
     /// The span of `pointer`, or of its nearest ancestor present in the source.
@@ -135,6 +224,53 @@ pub fn field_path(pointer: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_packed_view_finds_what_the_map_finds() {
+        let span = |n: u32| NodeSpan {
+            key: Some((n, n + 1)),
+            value: (n + 2, n + 3),
+        };
+        let mut map = HashMap::new();
+        for (n, pointer) in [
+            "",
+            "/items",
+            "/items/0",
+            "/items/0/spec",
+            "/items/1",
+            "/items/1/spec",
+            "/items/1/spec/a~1b",
+            "/items/10",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            map.insert(pointer.into(), span(n as u32 * 10));
+        }
+        let whole = SpanIndex::new(map);
+        let item = whole.scoped("/items/1");
+        let packed = item.packed();
+        for pointer in [
+            "",
+            "/spec",
+            "/spec/a~1b",
+            "/spec/missing/deeper",
+            "/nothing",
+            "/0",
+        ] {
+            assert_eq!(packed.exact(pointer), item.exact(pointer), "{pointer}");
+            assert_eq!(packed.nearest(pointer), item.nearest(pointer), "{pointer}");
+        }
+        assert_eq!(packed.prefix(), "/items/1");
+        // Only the item's own spans are kept.
+        let Table::Packed(p) = &*packed.table else {
+            panic!("not packed");
+        };
+        assert_eq!(p.entries.len(), 3);
+        let all = whole.packed();
+        assert_eq!(all.exact("/items/10"), whole.exact("/items/10"));
+        assert_eq!(all.exact("/items/1/spec"), Some(span(50)));
+    }
 
     #[test]
     fn field_paths_read_like_kubectl_explain() {
