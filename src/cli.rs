@@ -124,6 +124,12 @@ pub struct InputArgs {
     /// per core. The output is the same whatever the number.
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub threads: usize,
+    /// Judge the workloads of a file longer than this from a second read of
+    /// it, rather than hold them until every file is read: memory stays
+    /// that of the cross-object index, for the time of a second parse. The
+    /// output is the same.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = size)]
+    pub reread_above: u64,
 }
 
 #[derive(Debug, Args)]

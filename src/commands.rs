@@ -91,17 +91,42 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     } else {
         // Each document is judged as its file is read; only what the
         // cross-object rules need is kept past that.
-        let judge = engine::Judge::new(&policy).freezing_workloads();
+        let reread_above = usize::try_from(args.input.reread_above).unwrap_or(usize::MAX);
+        let judge = engine::Judge::new(&policy)
+            .freezing_workloads()
+            .rereading_files_above(reread_above);
         let no_deadline = Deadline::none();
         let (loaded, passes) = loader.load_paths_with(&args.input.paths, |documents| {
             crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {
                 judge.document(doc, &no_deadline)
             })
         });
-        let outcome = judge
-            .finish(passes, &no_deadline)
-            .map(|(outcome, _)| outcome)
-            .unwrap_or_default();
+        let mut loaded = loaded;
+        let outcome = judge.gather(passes).and_then(|gathered| {
+            // A long stream's workloads are judged as it is read again.
+            let files: Vec<std::path::PathBuf> = gathered
+                .reread()
+                .iter()
+                .map(std::path::PathBuf::from)
+                .collect();
+            let (again, reread) = loader.load_paths_with(&files, |documents| {
+                crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {
+                    judge.reread_workload(doc, gathered.index(), &no_deadline)
+                })
+            });
+            // A file gone or changed since the first read says so.
+            for error in again.errors {
+                let known = loaded
+                    .errors
+                    .iter()
+                    .any(|e| e.path == error.path && e.message == error.message);
+                if !known {
+                    loaded.errors.push(error);
+                }
+            }
+            judge.conclude(gathered, reread, &no_deadline)
+        });
+        let outcome = outcome.map(|(outcome, _)| outcome).unwrap_or_default();
         (loaded, outcome)
     };
     let cwd = std::env::current_dir().ok();

@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::deadline::{Deadline, Expired};
 use crate::finding::Finding;
 use crate::model::index::{Entry, Neighbours, Undecodable};
-use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths, template_of};
+use crate::model::{Index, KnownKind, ObjectRef, TemplatePaths, Workload, template_of};
 use crate::parallel::{self, Grain};
 use crate::policy::Policy;
 use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Violation};
@@ -149,6 +149,9 @@ pub struct Judge<'p> {
     policy: &'p Policy,
     /// Whether workloads keep their trees frozen between the stages.
     freezing: bool,
+    /// Workloads of files longer than this keep only a stub between the
+    /// stages and are judged from their file read again.
+    reread_above: Option<usize>,
     needs: DocumentNeeds,
     enabled: Vec<(&'static dyn Rule, Severity)>,
     neighbours: Option<Arc<Neighbours>>,
@@ -160,6 +163,34 @@ pub struct DocumentPass {
     decoded: Result<Option<Entry>, Box<Undecodable>>,
     placed: Placed,
     unusable_schema: Option<(std::path::PathBuf, String)>,
+    /// The file to read again, when the workload was kept as a stub.
+    reread: Option<String>,
+}
+
+/// The first stage of a run, gathered: the index (with stubs for the
+/// workloads of files read again) and what the documents' rules found.
+pub struct Gathered {
+    outcome: Outcome,
+    index: Index,
+    /// Files whose workloads are stubs, in input order.
+    reread: Vec<String>,
+}
+
+impl Gathered {
+    /// The files to read again and hand to [`Judge::reread_workload`].
+    pub fn reread(&self) -> &[String] {
+        &self.reread
+    }
+
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}
+
+/// A workload judged from its file read again.
+pub struct Reread {
+    placed: Placed,
+    evaluated: Evaluated,
 }
 
 impl<'p> Judge<'p> {
@@ -167,6 +198,7 @@ impl<'p> Judge<'p> {
         Judge {
             policy,
             freezing: false,
+            reread_above: None,
             needs: document_needs(policy),
             enabled: rules::RULES
                 .iter()
@@ -188,6 +220,15 @@ impl<'p> Judge<'p> {
     /// reads every file before it judges workloads.
     pub fn freezing_workloads(mut self) -> Self {
         self.freezing = true;
+        self
+    }
+
+    /// With [`Judge::freezing_workloads`]: the workloads of a file longer
+    /// than `bytes` are kept as stubs ([`crate::model::Workload::stub`]) and
+    /// judged when the file is read again ([`Judge::reread_workload`]), so
+    /// that a long stream is not held whole until every file is read.
+    pub fn rereading_files_above(mut self, bytes: usize) -> Self {
+        self.reread_above = Some(bytes);
         self
     }
 
@@ -238,16 +279,77 @@ impl<'p> Judge<'p> {
                 placed.place(policy, rule, severity, &subject, &mut violations);
             }
         }
+        let mut reread = None;
         if self.freezing
             && let Ok(Some(Entry::Workload(workload))) = &mut decoded
         {
-            workload.freeze();
+            let file = &doc.file;
+            if self.reread_above.is_some_and(|above| file.len() > above)
+                && file.name() != crate::source::STDIN
+            {
+                **workload = workload.stub();
+                reread = Some(file.name().to_owned());
+            } else {
+                workload.freeze();
+            }
         }
         Ok(DocumentPass {
             decoded,
             placed,
             unusable_schema,
+            reread,
         })
+    }
+
+    /// Judges `doc`, of a file read again, if it is a workload the first
+    /// stage kept as a stub (see [`Judge::rereading_files_above`]).
+    pub fn reread_workload(
+        &self,
+        doc: &Document,
+        index: &Index,
+        deadline: &Deadline,
+    ) -> Result<Option<Reread>, Expired> {
+        let templates = &self.policy.template_paths;
+        let object = ObjectRef::from_value(&doc.value);
+        if template_of(&object, templates).is_none() {
+            return Ok(None);
+        }
+        // Decoded as the first stage decoded it; one that failed there was
+        // reported there.
+        let entry = match Entry::decode(doc, templates) {
+            Ok(entry) => entry,
+            Err(_) if self.needs.decode_errors => {
+                let checker = schema::Checker {
+                    version: self.policy.kubernetes_version,
+                    schema_dirs: &self.policy.schema_dirs,
+                    templates,
+                };
+                let mut problems = checker.check(doc).problems;
+                decode_repaired(doc, &mut problems, templates)
+            }
+            Err(_) => None,
+        };
+        let Some(Entry::Workload(workload)) = entry else {
+            return Ok(None);
+        };
+        let mut placed = self.judge_workload(&workload, index, deadline)?;
+        // What reports read of the document (its file and start; findings
+        // carry their own places), not its tree or spans: the findings
+        // outlive the parts of the stream.
+        let nowhere = Document::nowhere();
+        let mut slim = workload.doc.clone();
+        slim.value = nowhere.value;
+        slim.spans = nowhere.spans;
+        for finding in placed.findings.iter_mut().chain(&mut placed.suppressed) {
+            finding.doc = slim.clone();
+        }
+        Ok(Some(Reread {
+            placed,
+            evaluated: Evaluated {
+                doc: slim,
+                object: workload.object.clone(),
+            },
+        }))
     }
 
     /// Builds the index of the run from the documents' passes, in input
@@ -258,8 +360,19 @@ impl<'p> Judge<'p> {
         passes: impl IntoIterator<Item = Result<DocumentPass, Expired>>,
         deadline: &Deadline,
     ) -> Result<(Outcome, Index), Expired> {
+        let gathered = self.gather(passes)?;
+        self.conclude(gathered, Vec::new(), deadline)
+    }
+
+    /// Builds the index of the run from the documents' passes, in input
+    /// order, with what the documents' rules found.
+    pub fn gather(
+        &self,
+        passes: impl IntoIterator<Item = Result<DocumentPass, Expired>>,
+    ) -> Result<Gathered, Expired> {
         let mut outcome = Outcome::default();
         let mut index = Index::default().among(self.neighbours.clone());
+        let mut reread: Vec<String> = Vec::new();
         for pass in passes {
             let pass = pass?;
             if let Some((path, message)) = pass.unusable_schema {
@@ -271,48 +384,43 @@ impl<'p> Judge<'p> {
                         .push(InputError::about(&path, message, Some(help)));
                 }
             }
+            if let Some(file) = pass.reread
+                && reread.last() != Some(&file)
+            {
+                reread.push(file);
+            }
             match pass.decoded {
                 Ok(entry) => index.add(entry),
                 Err(undecodable) => outcome.errors.push(undecodable_error(*undecodable)),
             }
             pass.placed.add_to(&mut outcome);
         }
-        self.judge_objects(outcome, index, deadline)
+        Ok(Gathered {
+            outcome,
+            index,
+            reread,
+        })
     }
 
-    fn judge_objects(
+    /// Runs the rules that judge workloads and PodDisruptionBudgets over a
+    /// gathered run; `reread` are its stubs' workloads judged from their
+    /// files read again, in input order.
+    pub fn conclude(
         &self,
-        mut outcome: Outcome,
-        index: Index,
+        gathered: Gathered,
+        reread: Vec<Result<Option<Reread>, Expired>>,
         deadline: &Deadline,
     ) -> Result<(Outcome, Index), Expired> {
+        let Gathered {
+            mut outcome, index, ..
+        } = gathered;
         let policy = self.policy;
         let enabled = &self.enabled;
-        // The rules that judge one workload share its facts through one context.
-        let by_workload = parallel::map_in_order(&index.workloads, Grain::Fine, |frozen| {
-            let thawed = frozen.thawed();
-            let workload = thawed.as_ref().unwrap_or(frozen);
-            let cx =
-                Context::new(&policy.settings, &index, policy.kubernetes_version).judging(workload);
-            let subject = Subject {
-                doc: &workload.doc,
-                object: &workload.object,
-                template: Some(&workload.template_pointer),
-            };
-            let mut placed = Placed::default();
-            let mut violations = Vec::new();
-            for &(rule, severity) in enabled {
-                deadline.check()?;
-                rule.check_workload(workload, &cx, &mut violations);
-                placed.place(policy, rule, severity, &subject, &mut violations);
+        let by_workload = parallel::map_in_order(&index.workloads, Grain::Fine, |w| {
+            if w.is_stub() {
+                return Ok(Placed::default());
             }
-            if thawed.is_some() {
-                // Findings name their document; its tree goes back to sleep.
-                for finding in placed.findings.iter_mut().chain(&mut placed.suppressed) {
-                    finding.doc = frozen.doc.clone();
-                }
-            }
-            Ok(placed)
+            self.judge_workload(w, &index, deadline)
         });
         let by_pdb = parallel::map_in_order(&index.pdbs, Grain::Fine, |pdb| {
             deadline.check()?;
@@ -333,16 +441,32 @@ impl<'p> Judge<'p> {
         for placed in by_workload.into_iter().chain(by_pdb) {
             placed?.add_to(&mut outcome);
         }
+        let mut reread_evaluated = Vec::new();
+        for judged in reread {
+            let Some(judged) = judged? else {
+                continue;
+            };
+            judged.placed.add_to(&mut outcome);
+            reread_evaluated.push(judged.evaluated);
+        }
+        let mut reread_evaluated = reread_evaluated.into_iter();
         outcome.objects = index.workloads.len() + index.pdbs.len();
         outcome.evaluated = index
             .workloads
             .iter()
-            .map(|w| (&w.doc, &w.object))
-            .chain(index.pdbs.iter().map(|p| (&p.doc, &p.object)))
-            .map(|(doc, object)| Evaluated {
-                doc: doc.clone(),
-                object: object.clone(),
+            .filter_map(|w| {
+                if w.is_stub() {
+                    return reread_evaluated.next();
+                }
+                Some(Evaluated {
+                    doc: w.doc.clone(),
+                    object: w.object.clone(),
+                })
             })
+            .chain(index.pdbs.iter().map(|p| Evaluated {
+                doc: p.doc.clone(),
+                object: p.object.clone(),
+            }))
             .collect();
         withhold_deferred(&mut outcome.findings);
         outcome
@@ -352,6 +476,39 @@ impl<'p> Judge<'p> {
             .suppressed
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         Ok((outcome, index))
+    }
+
+    /// The findings of the rules that judge one workload, which share its
+    /// facts through one context.
+    fn judge_workload(
+        &self,
+        frozen: &Workload,
+        index: &Index,
+        deadline: &Deadline,
+    ) -> Result<Placed, Expired> {
+        let policy = self.policy;
+        let thawed = frozen.thawed();
+        let workload = thawed.as_ref().unwrap_or(frozen);
+        let cx = Context::new(&policy.settings, index, policy.kubernetes_version).judging(workload);
+        let subject = Subject {
+            doc: &workload.doc,
+            object: &workload.object,
+            template: Some(&workload.template_pointer),
+        };
+        let mut placed = Placed::default();
+        let mut violations = Vec::new();
+        for &(rule, severity) in &self.enabled {
+            deadline.check()?;
+            rule.check_workload(workload, &cx, &mut violations);
+            placed.place(policy, rule, severity, &subject, &mut violations);
+        }
+        if thawed.is_some() {
+            // Findings name their document; its tree goes back to sleep.
+            for finding in placed.findings.iter_mut().chain(&mut placed.suppressed) {
+                finding.doc = frozen.doc.clone();
+            }
+        }
+        Ok(placed)
     }
 }
 

@@ -212,6 +212,49 @@ fn same_output_on_any_number_of_threads(root: &str) {
     }
 }
 
+/// Every report is the same bytes whether each file's workloads are held
+/// until every file is read or judged from the file read again.
+fn same_output_when_files_are_read_again(root: &str) {
+    for format in ["json", "human", "sarif", "junit"] {
+        let run = |reread_above: &str| {
+            util::run_rollsafe(
+                &[
+                    "lint",
+                    "--format",
+                    format,
+                    "--reread-above",
+                    reread_above,
+                    root,
+                ],
+                None,
+                None,
+            )
+        };
+        let held = run("1GiB");
+        let reread = run("0");
+        assert!(!held.stdout.is_empty(), "{format}: no output");
+        assert_eq!(held.status.code(), reread.status.code(), "{format}");
+        assert!(
+            held.stdout == reread.stdout && held.stderr == reread.stderr,
+            "{format}: reading files again prints other bytes"
+        );
+    }
+}
+
+#[test]
+fn bundled_corpus_reports_the_same_bytes_when_files_are_read_again() {
+    same_output_when_files_are_read_again("testdata");
+}
+
+#[test]
+fn shared_corpus_reports_the_same_bytes_when_files_are_read_again() {
+    let Some(root) = util::shared("corpus/real") else {
+        eprintln!("../shared/corpus is absent: skipping");
+        return;
+    };
+    same_output_when_files_are_read_again(&root.display().to_string());
+}
+
 #[test]
 fn bundled_corpus_reports_the_same_bytes_on_any_number_of_threads() {
     same_output_on_any_number_of_threads("testdata");

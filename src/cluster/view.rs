@@ -23,7 +23,6 @@ use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
 use k8s_openapi::api::core::v1::{ConfigMap, Service, ServiceSpec};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use serde_json::Value;
 
 use crate::model::ObjectRef;
 use crate::model::index::{Neighbours, Related};
@@ -556,7 +555,7 @@ fn place<K: Watched>(namespace: &str, name: &str, json: &[u8], neighbours: &mut 
         return;
     };
     let related = Related {
-        doc: neighbour_document(),
+        doc: Document::nowhere(),
         object: ObjectRef {
             api_version: K::API_VERSION.to_owned(),
             kind: K::KIND.to_owned(),
@@ -568,18 +567,10 @@ fn place<K: Watched>(namespace: &str, name: &str, json: &[u8], neighbours: &mut 
     K::slot(neighbours).insert(name.to_owned(), Box::new(related));
 }
 
-/// The document neighbours name: they are never judged, so never shown.
-fn neighbour_document() -> Document {
-    static DOCUMENT: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
-    DOCUMENT
-        .get_or_init(|| Document::detached("cluster", Value::Null))
-        .clone()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn typed<K: Watched>(value: Value) -> K {
         serde_json::from_value(value).unwrap_or_else(|e| panic!("{e}"))

@@ -75,6 +75,9 @@ pub struct Workload {
     /// rules that need every file read ([`Workload::freeze`]); `doc.value` is
     /// `null` meanwhile.
     frozen: Option<Box<str>>,
+    /// Only what other workloads' rules read of it is kept (see
+    /// [`Workload::stub`]): it is judged from its file read again.
+    stub: bool,
 }
 
 /// Where a container sits in the pod.
@@ -244,6 +247,7 @@ impl Workload {
             metrics_upstreams: std::sync::OnceLock::new(),
             selecting_services: std::sync::OnceLock::new(),
             frozen: None,
+            stub: false,
         })
     }
 
@@ -260,6 +264,42 @@ impl Workload {
             self.doc.value = std::sync::Arc::new(serde_json::Value::Null);
             self.doc.spans = self.doc.spans.packed();
         }
+    }
+
+    /// What the rules judging other objects read of this workload (its
+    /// identity, pod labels, selector, replicas), without its pod spec,
+    /// tree or text: for a long stream, whose workloads are judged from the
+    /// file read a second time once the cross-object index is complete.
+    pub fn stub(&self) -> Workload {
+        let identity = |m: &ObjectMeta| ObjectMeta {
+            name: m.name.clone(),
+            namespace: m.namespace.clone(),
+            labels: m.labels.clone(),
+            ..ObjectMeta::default()
+        };
+        Workload {
+            doc: Document::nowhere(),
+            object: self.object.clone(),
+            kind: self.kind,
+            metadata: identity(&self.metadata),
+            template_pointer: self.template_pointer.clone(),
+            pod_metadata: identity(&self.pod_metadata),
+            pod_spec: PodSpec::default(),
+            replicas: self.replicas,
+            min_ready_seconds: self.min_ready_seconds,
+            selector: self.selector.clone(),
+            rollout: Rollout::None,
+            unread: self.unread.clone(),
+            metrics_upstreams: std::sync::OnceLock::new(),
+            selecting_services: std::sync::OnceLock::new(),
+            frozen: None,
+            stub: true,
+        }
+    }
+
+    /// Whether this is a [`Workload::stub`].
+    pub fn is_stub(&self) -> bool {
+        self.stub
     }
 
     /// This workload with its tree back, if it was frozen.

@@ -34,6 +34,15 @@ pub struct Document {
 
 impl Document {
     /// A document built in memory (an admission request), with no source text.
+    /// A document of no file holding nothing, shared: what objects that are
+    /// consulted but never reported on point at.
+    pub fn nowhere() -> Self {
+        static NOWHERE: std::sync::OnceLock<Document> = std::sync::OnceLock::new();
+        NOWHERE
+            .get_or_init(|| Document::detached("", Value::Null))
+            .clone()
+    }
+
     pub fn detached(name: &str, value: impl Into<Arc<Value>>) -> Self {
         Document {
             file: Arc::new(SourceFile::new(name, String::new())),
