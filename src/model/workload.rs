@@ -54,7 +54,9 @@ pub struct Workload {
     /// whose metadata and spec are the template's.
     pub template_pointer: String,
     pub pod_metadata: ObjectMeta,
-    pub pod_spec: PodSpec,
+    /// Shared: every stub ([`Workload::stub`]) holds the same empty one, and
+    /// an index holds a stub per workload of a long stream.
+    pub pod_spec: std::sync::Arc<PodSpec>,
     /// `spec.replicas` as written (None when absent or not applicable).
     pub replicas: Option<i32>,
     pub min_ready_seconds: Option<i32>,
@@ -125,6 +127,12 @@ impl ContainerRef<'_> {
     pub fn is_long_running(&self) -> bool {
         self.role != ContainerRole::Init
     }
+}
+
+/// The pod spec of every stub.
+fn empty_pod_spec() -> std::sync::Arc<PodSpec> {
+    static EMPTY: std::sync::OnceLock<std::sync::Arc<PodSpec>> = std::sync::OnceLock::new();
+    std::sync::Arc::clone(EMPTY.get_or_init(Default::default))
 }
 
 /// A document that does not decode as its kind.
@@ -238,7 +246,7 @@ impl Workload {
             metadata: parts.metadata,
             template_pointer: parts.template_pointer,
             pod_metadata: parts.template.metadata.unwrap_or_default(),
-            pod_spec: parts.template.spec.unwrap_or_default(),
+            pod_spec: std::sync::Arc::new(parts.template.spec.unwrap_or_default()),
             replicas: parts.replicas,
             min_ready_seconds: parts.min_ready_seconds,
             selector: parts.selector,
@@ -284,7 +292,7 @@ impl Workload {
             metadata: identity(&self.metadata),
             template_pointer: self.template_pointer.clone(),
             pod_metadata: identity(&self.pod_metadata),
-            pod_spec: PodSpec::default(),
+            pod_spec: empty_pod_spec(),
             replicas: self.replicas,
             min_ready_seconds: self.min_ready_seconds,
             selector: self.selector.clone(),
