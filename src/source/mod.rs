@@ -1,5 +1,6 @@
 //! Input → documents: files, folders and stdin; YAML streams, JSON, Lists.
 
+pub mod comments;
 mod file;
 pub mod scalar;
 pub mod spans;
@@ -165,6 +166,7 @@ pub struct Loader<'a> {
     interest: Interest<'a>,
     keep_sources: bool,
     max_file_size: u64,
+    stdin_name: String,
 }
 
 impl<'a> Loader<'a> {
@@ -173,7 +175,17 @@ impl<'a> Loader<'a> {
             interest,
             keep_sources: false,
             max_file_size: DEFAULT_MAX_FILE_SIZE,
+            stdin_name: STDIN.to_owned(),
         }
+    }
+
+    /// Standard input goes by `name` (`--stdin-filename`) instead of
+    /// [`STDIN`].
+    pub fn with_stdin_name(mut self, name: Option<&str>) -> Self {
+        if let Some(name) = name {
+            self.stdin_name = name.to_owned();
+        }
+        self
     }
 
     /// A loader that keeps every text it reads in [`Loaded::sources`].
@@ -233,7 +245,10 @@ impl<'a> Loader<'a> {
                 Input::Stdin(read) => {
                     // Each input is parsed once: the text moves out.
                     let read = read.lock().ok().and_then(|mut read| read.take());
-                    (STDIN.to_owned(), read.unwrap_or_else(|| Ok(String::new())))
+                    (
+                        self.stdin_name.clone(),
+                        read.unwrap_or_else(|| Ok(String::new())),
+                    )
                 }
                 Input::File(path) => (
                     path.display().to_string(),
