@@ -26,7 +26,8 @@ use crate::policy::Policy;
 use crate::rules::{self, Context, DocumentNeeds, DocumentView, Rule, Violation};
 use crate::schema::{self, Problem, ProblemKind};
 use crate::severity::Severity;
-use crate::source::{Document, InputError};
+use crate::source::comments::{self, SuppressionComment};
+use crate::source::{Document, InputError, Location};
 
 /// Annotation listing rule ids to silence on one object.
 pub const IGNORE_ANNOTATION: &str = "rollsafe.dev/ignore";
@@ -165,6 +166,9 @@ pub struct DocumentPass {
     unusable_schema: Option<(std::path::PathBuf, String)>,
     /// The file to read again, when the workload was kept as a stub.
     reread: Option<String>,
+    /// The document's `# rollsafe: ignore[…]` comments, with the document
+    /// (only when it has some), to report those that silence nothing.
+    comments: Option<(Document, Vec<SuppressionComment>)>,
 }
 
 /// The first stage of a run, gathered: the index (with stubs for the
@@ -174,6 +178,8 @@ pub struct Gathered {
     index: Index,
     /// Files whose workloads are stubs, in input order.
     reread: Vec<String>,
+    /// The `# rollsafe: ignore[…]` comments of the documents that have some.
+    comments: Vec<(Document, Vec<SuppressionComment>)>,
 }
 
 impl Gathered {
@@ -293,11 +299,24 @@ impl<'p> Judge<'p> {
                 workload.freeze();
             }
         }
+        // A file read again is not held on to for its comments: it is let go
+        // of to save its memory, and its comments silence findings on the
+        // second read all the same (only unused ones go unreported).
+        let large = self
+            .reread_above
+            .is_some_and(|above| doc.file.len() > above);
+        let comments = if self.policy.reports_unused_suppressions() && !large {
+            let found = comments::suppressions_in(doc);
+            (!found.is_empty()).then(|| (doc.clone(), found))
+        } else {
+            None
+        };
         Ok(DocumentPass {
             decoded,
             placed,
             unusable_schema,
             reread,
+            comments,
         })
     }
 
@@ -373,8 +392,10 @@ impl<'p> Judge<'p> {
         let mut outcome = Outcome::default();
         let mut index = Index::default().among(self.neighbours.clone());
         let mut reread: Vec<String> = Vec::new();
+        let mut comments = Vec::new();
         for pass in passes {
             let pass = pass?;
+            comments.extend(pass.comments);
             if let Some((path, message)) = pass.unusable_schema {
                 let path = path.display().to_string();
                 if !outcome.errors.iter().any(|e| e.path == path) {
@@ -399,6 +420,7 @@ impl<'p> Judge<'p> {
             outcome,
             index,
             reread,
+            comments,
         })
     }
 
@@ -412,7 +434,10 @@ impl<'p> Judge<'p> {
         deadline: &Deadline,
     ) -> Result<(Outcome, Index), Expired> {
         let Gathered {
-            mut outcome, index, ..
+            mut outcome,
+            index,
+            comments,
+            ..
         } = gathered;
         let policy = self.policy;
         let enabled = &self.enabled;
@@ -469,6 +494,11 @@ impl<'p> Judge<'p> {
             }))
             .collect();
         withhold_deferred(&mut outcome.findings);
+        outcome.findings.extend(unused_suppressions(
+            &comments,
+            &outcome.suppressed,
+            self.policy,
+        ));
         outcome
             .findings
             .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
@@ -626,10 +656,12 @@ impl Placed {
     ) {
         let info = rule.info();
         for violation in violations.drain(..) {
+            let location = subject.doc.locate(&violation.pointer);
+            let suppression = suppression(policy, subject, info.id, &location);
             let finding = Finding {
                 rule: info,
                 severity: violation.at_most.map_or(severity, |cap| severity.min(cap)),
-                location: subject.doc.locate(&violation.pointer),
+                location,
                 doc: subject.doc.clone(),
                 object: subject.object.clone(),
                 container: violation.container,
@@ -638,7 +670,7 @@ impl Placed {
                 help: violation.help,
                 fix: violation.fix,
                 shortfall: violation.shortfall,
-                suppression: suppression(policy, subject, info.id),
+                suppression,
             };
             if finding.suppression.is_some() {
                 self.suppressed.push(finding);
@@ -649,9 +681,30 @@ impl Placed {
     }
 }
 
-/// Why a finding is suppressed: the object's `rollsafe.dev/ignore` annotation
-/// (on the object or its pod template) names the rule, or an exemption covers it.
-fn suppression(policy: &Policy, subject: &Subject<'_>, rule: &str) -> Option<String> {
+/// How the reason of a finding silenced by a comment starts.
+const COMMENT_REASON: &str = "comment `# rollsafe: ignore`";
+
+/// Why a finding is suppressed: a `# rollsafe: ignore[rule]` comment on the
+/// field's line or the line above, the object's `rollsafe.dev/ignore`
+/// annotation (on the object or its pod template) names the rule, or an
+/// exemption covers it.
+fn suppression(
+    policy: &Policy,
+    subject: &Subject<'_>,
+    rule: &str,
+    location: &Location,
+) -> Option<String> {
+    let file = &subject.doc.file;
+    let comment = [location.line, location.line.saturating_sub(1)]
+        .into_iter()
+        .filter_map(|line| comments::suppression_on(file, line))
+        .find(|c| c.covers(rule, location.line));
+    if let Some(comment) = comment {
+        return Some(match comment.reason {
+            Some(reason) => format!("{COMMENT_REASON}: {reason}"),
+            None => COMMENT_REASON.to_owned(),
+        });
+    }
     let value = &subject.doc.value;
     let on_template = subject
         .template
@@ -682,4 +735,71 @@ fn suppression(policy: &Policy, subject: &Subject<'_>, rule: &str) -> Option<Str
             Some(reason) => format!("policy exemption: {reason}"),
             None => "policy exemption".to_owned(),
         })
+}
+
+/// Findings of [`rules::UNUSED_SUPPRESSION`]: each id of a comment that
+/// silenced no finding, unless the policy turns that rule off (then whether
+/// it would fire is unknown).
+fn unused_suppressions(
+    comments: &[(Document, Vec<SuppressionComment>)],
+    suppressed: &[Finding],
+    policy: &Policy,
+) -> Vec<Finding> {
+    let mut unused = Vec::new();
+    for (doc, found) in comments {
+        for comment in found {
+            for id in &comment.rules {
+                let used = suppressed.iter().any(|f| {
+                    f.rule.id == id
+                        && f.file_name() == doc.file.name()
+                        && f.suppression
+                            .as_deref()
+                            .is_some_and(|r| r.starts_with(COMMENT_REASON))
+                        && comment.covers(id, f.location.line)
+                });
+                if used {
+                    continue;
+                }
+                let known = rules::find(id).is_some();
+                if known && policy.severity(id).is_none() {
+                    continue;
+                }
+                let (message, help) = if known {
+                    (
+                        format!(
+                            "`# rollsafe: ignore[{id}]` silences nothing: `{id}` finds nothing on this line or the next"
+                        ),
+                        "remove the rule from the comment".to_owned(),
+                    )
+                } else {
+                    let hint = rules::suggest(id)
+                        .map_or_else(String::new, |near| format!(" (did you mean `{near}`?)"));
+                    (
+                        format!("`# rollsafe: ignore[{id}]` names no rule{hint}"),
+                        "name a rule `rollsafe rules` lists, or remove it".to_owned(),
+                    )
+                };
+                let (line, column) = doc.file.line_col(comment.range.start);
+                unused.push(Finding {
+                    rule: &rules::UNUSED_SUPPRESSION,
+                    severity: Severity::Warning,
+                    doc: doc.clone(),
+                    object: ObjectRef::from_value(&doc.value),
+                    container: None,
+                    pointer: String::new(),
+                    location: Location {
+                        range: comment.range.clone(),
+                        line,
+                        column,
+                    },
+                    message,
+                    help,
+                    fix: None,
+                    shortfall: None,
+                    suppression: None,
+                });
+            }
+        }
+    }
+    unused
 }

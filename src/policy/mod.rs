@@ -6,6 +6,7 @@
 //! value. The built-in profiles are compiled into the binary; `default.yaml`
 //! is the one place rule severities and setting defaults are written down.
 
+pub mod discover;
 mod settings;
 
 use std::collections::BTreeMap;
@@ -214,6 +215,27 @@ impl Policy {
     /// Turns a rule off, as `rules: {id: off}` would.
     pub fn disable(&mut self, rule: &str) {
         self.levels.insert(rule.to_owned(), Level::Off);
+    }
+
+    /// Narrows the rules run to `select` (every rule when empty), without
+    /// `ignore`: rule ids as [`rules::resolve_selector`] gives them.
+    pub fn select(&mut self, select: &[&str], ignore: &[&str]) {
+        let ids = rules::RULES
+            .iter()
+            .map(|r| r.info().id)
+            .chain([rules::UNUSED_SUPPRESSION.id]);
+        for id in ids {
+            if (!select.is_empty() && !select.contains(&id)) || ignore.contains(&id) {
+                self.disable(id);
+            }
+        }
+    }
+
+    /// Whether unused `# rollsafe: ignore[…]` comments are reported (see
+    /// [`rules::UNUSED_SUPPRESSION`]): unless `--select` or `--ignore`
+    /// leaves them out.
+    pub fn reports_unused_suppressions(&self) -> bool {
+        self.levels.get(rules::UNUSED_SUPPRESSION.id) != Some(&Level::Off)
     }
 
     /// Whether an exemption covers every rule for this object (an exempt

@@ -92,6 +92,27 @@ pub enum Family {
     Schema,
 }
 
+impl Family {
+    pub const ALL: [Family; 5] = [
+        Family::Probes,
+        Family::Rollout,
+        Family::Shutdown,
+        Family::Disruption,
+        Family::Schema,
+    ];
+
+    /// The name `--select` and `--ignore` take.
+    pub fn name(self) -> &'static str {
+        match self {
+            Family::Probes => "probes",
+            Family::Rollout => "rollout",
+            Family::Shutdown => "shutdown",
+            Family::Disruption => "disruption",
+            Family::Schema => "schema",
+        }
+    }
+}
+
 /// What a rule must see to judge, and so which front end can run it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -363,6 +384,56 @@ pub static RULES: &[&dyn Rule] = &[
 /// The rule with this id.
 pub fn find(id: &str) -> Option<&'static dyn Rule> {
     RULES.iter().copied().find(|r| r.info().id == id)
+}
+
+/// A `# rollsafe: ignore[…]` comment that silences nothing. Not a rule of
+/// the catalog: no policy sets its level and the webhook never sees
+/// comments; the engine reports it (as a warning) while reading comments,
+/// and `--ignore unused-suppression` turns it off.
+pub static UNUSED_SUPPRESSION: RuleInfo = RuleInfo {
+    id: "unused-suppression",
+    name: "UnusedSuppression",
+    family: Family::Schema,
+    scope: Scope::Schema,
+    fix: FixAvailability::None,
+    settings: &[],
+    defers_to: &[],
+    raw_docs: " ## What it does
+ Flags a `# rollsafe: ignore[rule-id]` comment that silences no finding:
+ the rule no longer fires on that line or the line below, or the id is
+ not a rule.
+ ## Why it matters
+ A stale suppression would hide the next real finding on that field.
+",
+};
+
+/// The rule ids a `--select` or `--ignore` name stands for: one rule, a
+/// family's rules, or `unused-suppression`; an unknown name gets the
+/// nearest known one suggested.
+pub fn resolve_selector(name: &str) -> Result<Vec<&'static str>, String> {
+    if let Some(rule) = find(name) {
+        return Ok(vec![rule.info().id]);
+    }
+    if name == UNUSED_SUPPRESSION.id {
+        return Ok(vec![UNUSED_SUPPRESSION.id]);
+    }
+    if let Some(family) = Family::ALL.into_iter().find(|f| f.name() == name) {
+        return Ok(RULES
+            .iter()
+            .map(|r| r.info())
+            .filter(|info| info.family == family)
+            .map(|info| info.id)
+            .collect());
+    }
+    let known = RULES
+        .iter()
+        .map(|r| r.info().id)
+        .chain([UNUSED_SUPPRESSION.id])
+        .chain(Family::ALL.into_iter().map(Family::name));
+    Err(match crate::suggest::closest(name, known) {
+        Some(near) => format!("unknown rule or family `{name}`; did you mean `{near}`?"),
+        None => format!("unknown rule or family `{name}`; `rollsafe rules` lists them"),
+    })
 }
 
 /// The known id closest to `id`, for "did you mean".
