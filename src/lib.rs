@@ -6,8 +6,8 @@
 //! API server would; [`rules`] phrase those facts as violations; the
 //! [`policy`] says which rules run and how severely; the [`engine`] places
 //! and ranks violations as findings. Front ends sit on top: [`apply`] fixes
-//! until nothing is left to fix, [`timeline`] draws the facts, [`report`]
-//! renders, [`webhook`] answers admission reviews, [`commands`] runs the CLI.
+//! until nothing is left to fix, [`baseline`] sets known findings aside,
+//! [`timeline`] draws the facts, [`report`] renders, [`webhook`] answers admission reviews, [`commands`] runs the CLI.
 //! [`severity`], [`suggest`], [`deadline`], [`parallel`] and [`fix`] are
 //! vocabulary every layer may use. No module imports one above it.
 
@@ -15,6 +15,7 @@
 pub mod rules;
 
 pub mod apply;
+pub mod baseline;
 pub mod cli;
 pub mod cluster;
 pub mod commands;

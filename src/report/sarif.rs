@@ -13,8 +13,9 @@
 //!   the field to another line, keep the fingerprint; renaming the file or
 //!   the object starts a new one.
 //! - Suppressed findings are results with `suppressions`: `inSource` for the
-//!   `rollsafe.dev/ignore` annotation, `external` for a policy exemption,
-//!   with the reason as the justification.
+//!   `rollsafe.dev/ignore` annotation and `# rollsafe: ignore[…]` comments,
+//!   `external` for a policy exemption or a baseline, with the reason as the
+//!   justification.
 //! - Artifact URIs are relative to the working directory with the base id
 //!   `%SRCROOT%` (declared in `originalUriBaseIds`), which is how code
 //!   scanning matches them to the repository.
@@ -185,11 +186,11 @@ fn result(finding: &Finding, cwd: Option<&Path>) -> Value {
     Value::Object(object)
 }
 
-/// `inSource` for the `rollsafe.dev/ignore` annotation, `external` for a
-/// policy exemption (the wording `engine::suppression` gives them), with the
-/// reason as written when there is one.
+/// `inSource` for the `rollsafe.dev/ignore` annotation and comments,
+/// `external` for a policy exemption (the wording `engine::suppression`
+/// gives them) or a baseline, with the reason as written when there is one.
 fn suppression(reason: &str) -> (&'static str, String) {
-    let kind = if reason.starts_with("policy exemption") {
+    let kind = if reason.starts_with("policy exemption") || reason.starts_with("baseline") {
         "external"
     } else {
         "inSource"
