@@ -94,6 +94,35 @@ pub struct LintArgs {
     /// With `--fix` or `--diff`, apply unsafe fixes too (see `rollsafe explain RULE`).
     #[arg(long)]
     pub unsafe_fixes: bool,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Ignore `.rollsafe.yaml` and `rollsafe.yaml` files: judge with
+    /// `--profile` alone.
+    #[arg(long, conflicts_with = "policy")]
+    pub no_config: bool,
+    /// Suppress the findings this baseline file lists (written by
+    /// `--write-baseline`): only new findings are reported and fail the run.
+    #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write every finding of this run to FILE as a baseline, and exit 0.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "diff"])]
+    pub write_baseline: Option<PathBuf>,
+    /// The name standard input goes by: in the report, in fingerprints, and
+    /// where `.rollsafe.yaml` is looked for.
+    #[arg(long, value_name = "NAME", conflicts_with_all = ["fix", "diff"])]
+    pub stdin_filename: Option<String>,
+}
+
+/// Which rules a lint runs, on top of the policy.
+#[derive(Debug, Args)]
+pub struct SelectionArgs {
+    /// Run only these rules: ids or families (`probes`, `rollout`,
+    /// `shutdown`, `disruption`, `schema`), comma-separated or repeated.
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub select: Vec<String>,
+    /// Do not run these rules: ids or families, comma-separated or repeated.
+    #[arg(long, value_name = "RULE", value_delimiter = ',')]
+    pub ignore: Vec<String>,
 }
 
 /// How findings are reported, and which fail the run.
@@ -108,6 +137,12 @@ pub struct OutputArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Print how many findings each rule has instead of the findings.
+    #[arg(long)]
+    pub statistics: bool,
+    /// Print the findings and nothing else: no summary, nothing when clean.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
 }
 
 /// What to read.
@@ -137,9 +172,10 @@ pub struct PolicyArgs {
     /// A policy file (may `extends: default` or `strict`).
     #[arg(long, value_name = "FILE", conflicts_with = "profile")]
     pub policy: Option<PathBuf>,
-    /// A built-in policy.
-    #[arg(long, value_enum, default_value_t = Profile::Default)]
-    pub profile: Profile,
+    /// A built-in policy (default: `default`, or what a `.rollsafe.yaml`
+    /// found by `lint` says).
+    #[arg(long, value_enum)]
+    pub profile: Option<Profile>,
     /// The Kubernetes minor to judge against (1.25 or newer), e.g. `1.31`.
     #[arg(long, value_name = "X.Y")]
     pub kubernetes_version: Option<KubeVersion>,

@@ -2,10 +2,12 @@
 //! goes back to `main`.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::apply::{self, Safety};
+use crate::baseline::Baseline;
 use crate::cli::{
     AuditArgs, ColorChoice, ExplainArgs, FailOn, LintArgs, OutputArgs, PolicyArgs, ServeArgs,
     TimelineArgs, TimelineFormat,
@@ -13,8 +15,8 @@ use crate::cli::{
 use crate::deadline::Deadline;
 use crate::engine;
 use crate::parallel::Grain;
-use crate::policy::{Policy, Profile};
-use crate::report::{self, Format, Run, catalog};
+use crate::policy::{Policy, Profile, discover};
+use crate::report::{self, Format, Run, catalog, human};
 use crate::rules;
 use crate::severity::Severity;
 use crate::source::{InputError, Loaded, Loader};
@@ -40,7 +42,7 @@ impl From<Status> for ExitCode {
 pub fn resolve_policy(args: &PolicyArgs) -> Result<Policy, Vec<InputError>> {
     let mut policy = match &args.policy {
         Some(path) => Policy::from_file(path)?,
-        None => Policy::builtin(args.profile)?,
+        None => Policy::builtin(args.profile.unwrap_or(Profile::Default))?,
     };
     if let Some(version) = args.kubernetes_version {
         policy.kubernetes_version = version;
@@ -71,14 +73,115 @@ fn use_color(choice: ColorChoice, stream_is_terminal: bool) -> bool {
     }
 }
 
+/// Columns human output wraps to: `COLUMNS`, else the terminal's width, else
+/// [`human::DEFAULT_WIDTH`] (output to a file or a pipe).
+fn output_width(stream_is_terminal: bool) -> usize {
+    let from_env = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse::<usize>().ok())
+        .filter(|&c| c > 0);
+    let from_terminal = || {
+        stream_is_terminal
+            .then(terminal_size::terminal_size)
+            .flatten()
+            .map(|(width, _)| usize::from(width.0))
+            .filter(|&c| c > 0)
+    };
+    from_env
+        .or_else(from_terminal)
+        .unwrap_or(human::DEFAULT_WIDTH)
+}
+
+/// The policy file `lint` judges by, when one is used: `--policy`, else the
+/// `.rollsafe.yaml` the linted paths share (unless `--no-config` or
+/// `--profile` says otherwise).
+fn lint_policy_file(args: &LintArgs, cwd: Option<&Path>) -> Result<Option<PathBuf>, String> {
+    if let Some(path) = &args.policy.policy {
+        return Ok(Some(path.clone()));
+    }
+    if args.no_config || args.policy.profile.is_some() {
+        return Ok(None);
+    }
+    let Some(cwd) = cwd else {
+        return Ok(None);
+    };
+    // Standard input is looked up as the file it names, or from here.
+    let stdin = Path::new(args.stdin_filename.as_deref().unwrap_or("."));
+    let paths: Vec<&Path> = args
+        .input
+        .paths
+        .iter()
+        .map(|p| {
+            if p.as_os_str() == "-" {
+                stdin
+            } else {
+                p.as_path()
+            }
+        })
+        .collect();
+    discover::config_for_all(&paths, cwd)
+}
+
+/// The rule ids `--select` and `--ignore` name, or the first unknown name.
+fn selection(names: &[String]) -> Result<Vec<&'static str>, String> {
+    let mut ids = Vec::new();
+    for name in names {
+        ids.extend(rules::resolve_selector(name.trim())?);
+    }
+    Ok(ids)
+}
+
 pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::io::Result<Status> {
-    let color = use_color(args.output.color, std::io::stdout().is_terminal());
-    let Some(policy) = resolve_policy_or_report(&args.policy, color, err)? else {
-        return Ok(Status::Error);
+    let terminal = std::io::stdout().is_terminal();
+    let color = use_color(args.output.color, terminal);
+    let cwd = std::env::current_dir().ok();
+    let cwd = cwd.as_deref();
+    let policy_file = match lint_policy_file(args, cwd) {
+        Ok(file) => file,
+        Err(message) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Status::Error);
+        }
+    };
+    let resolved = match &policy_file {
+        Some(path) => Policy::from_file(path).map(|mut policy| {
+            if let Some(version) = args.policy.kubernetes_version {
+                policy.kubernetes_version = version;
+            }
+            policy
+        }),
+        None => resolve_policy(&args.policy),
+    };
+    let mut policy = match resolved {
+        Ok(policy) => policy,
+        Err(errors) => {
+            report::human::render_errors(&errors, color, err)?;
+            return Ok(Status::Error);
+        }
+    };
+    let (select, ignore) = match (
+        selection(&args.selection.select),
+        selection(&args.selection.ignore),
+    ) {
+        (Ok(select), Ok(ignore)) => (select, ignore),
+        (Err(message), _) | (_, Err(message)) => {
+            writeln!(err, "error: {message}")?;
+            return Ok(Status::Error);
+        }
+    };
+    policy.select(&select, &ignore);
+    let baseline = match args.baseline.as_deref().map(Baseline::read).transpose() {
+        Ok(baseline) => baseline,
+        Err(error) => {
+            report::human::render_errors(&[error], color, err)?;
+            return Ok(Status::Error);
+        }
     };
     crate::parallel::set_threads(args.input.threads);
     let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
-    let loader = Loader::new(&wants).with_max_file_size(args.input.max_file_size);
+    let loader = Loader::new(&wants)
+        .with_max_file_size(args.input.max_file_size)
+        .with_stdin_name(args.stdin_filename.as_deref());
     let loader = if args.fix || args.diff {
         loader.keeping_sources()
     } else {
@@ -129,8 +232,6 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         let outcome = outcome.map(|(outcome, _)| outcome).unwrap_or_default();
         (loaded, outcome)
     };
-    let cwd = std::env::current_dir().ok();
-    let cwd = cwd.as_deref();
     if args.fix || args.diff {
         let before = status_of(&loaded, &outcome, args.output.fail_on);
         let safety = if args.unsafe_fixes {
@@ -166,12 +267,92 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     }
     let mut errors = loaded.errors;
     errors.extend(outcome.errors.iter().cloned());
+    if let Some(path) = &args.write_baseline {
+        return write_baseline(path, &outcome, &errors, cwd, color, err);
+    }
+    let stale = match &baseline {
+        Some(baseline) => baseline.apply(&mut outcome, cwd),
+        None => Vec::new(),
+    };
+    if let (Some(path), false) = (&args.baseline, stale.is_empty()) {
+        report_stale(path, &stale, err)?;
+    }
     let run = Run {
         outcome: &outcome,
         errors: &errors,
         files: loaded.files,
     };
-    report_run(&run, &args.output, &policy, color, out)
+    let human = human::Options {
+        color,
+        width: output_width(terminal),
+        quiet: args.output.quiet,
+        policy_file: policy_file.map(|p| p.display().to_string()),
+        stale_baseline: stale.len(),
+    };
+    report_run(&run, &args.output, &policy, &human, out)
+}
+
+/// `--write-baseline`: the run's findings written to `path`; input errors
+/// leave it unwritten, as a baseline of part of the input would be.
+fn write_baseline(
+    path: &Path,
+    outcome: &engine::Outcome,
+    errors: &[InputError],
+    cwd: Option<&Path>,
+    color: bool,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    if !errors.is_empty() {
+        report::human::render_errors(errors, color, err)?;
+        writeln!(
+            err,
+            "error: baseline `{}` not written: fix the input errors first",
+            path.display()
+        )?;
+        return Ok(Status::Error);
+    }
+    let mut text = Vec::new();
+    crate::baseline::write(outcome, cwd, &mut text)?;
+    if let Err(error) = std::fs::write(path, text) {
+        writeln!(err, "error: cannot write `{}`: {error}", path.display())?;
+        return Ok(Status::Error);
+    }
+    writeln!(
+        err,
+        "wrote {} finding{} to baseline `{}`",
+        outcome.findings.len(),
+        if outcome.findings.len() == 1 { "" } else { "s" },
+        path.display()
+    )?;
+    Ok(Status::Clean)
+}
+
+/// Baseline entries no finding matched: fixed, or their object renamed.
+fn report_stale(
+    path: &Path,
+    stale: &[crate::baseline::Entry],
+    err: &mut dyn Write,
+) -> std::io::Result<()> {
+    writeln!(
+        err,
+        "warning: {} entr{} of baseline `{}` match no finding (fixed, or renamed); write it again with `--write-baseline` to drop {}:",
+        stale.len(),
+        if stale.len() == 1 { "y" } else { "ies" },
+        path.display(),
+        if stale.len() == 1 { "it" } else { "them" },
+    )?;
+    for entry in stale {
+        let container = entry
+            .container
+            .as_ref()
+            .map_or_else(String::new, |c| format!(", container `{c}`"));
+        writeln!(
+            err,
+            "  {}: {} on {}{container}",
+            entry.file, entry.rule, entry.object
+        )?;
+    }
+    Ok(())
 }
 
 /// Writes a run's report in the chosen format; the run's exit status.
@@ -179,13 +360,18 @@ fn report_run(
     run: &Run<'_>,
     output: &OutputArgs,
     policy: &Policy,
-    color: bool,
+    human: &human::Options,
     out: &mut dyn Write,
 ) -> std::io::Result<Status> {
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_deref();
+    if output.statistics {
+        report::statistics::render(run, human, out)?;
+        return Ok(status(run, output.fail_on));
+    }
     match output.format {
-        Format::Human => report::human::render(run, color, out)?,
+        Format::Human => report::human::render_with(run, human, out)?,
+        Format::Concise => report::concise::render(run, human, out)?,
         Format::Json => report::json::render(run, out)?,
         Format::Sarif => report::sarif::render(run, policy, cwd, out)?,
         Format::Github => report::github::render(run, cwd, out)?,
@@ -335,7 +521,13 @@ pub fn audit(
         errors: &outcome.errors,
         files: 0,
     };
-    report_run(&run, &args.output, &policy, color, out)
+    let human = human::Options {
+        color,
+        width: output_width(std::io::stdout().is_terminal()),
+        quiet: args.output.quiet,
+        ..human::Options::plain(color)
+    };
+    report_run(&run, &args.output, &policy, &human, out)
 }
 
 /// `rollsafe serve`: resolves the policy, then serves until SIGTERM.

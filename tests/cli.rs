@@ -231,11 +231,11 @@ fn folders_are_read_recursively_and_a_parse_error_does_not_stop_the_run() {
 fn human_output_names_rule_place_object_and_fix() {
     let output = rollsafe_with_stdin(&["lint", "--color", "never", "-"], Some(NO_READINESS));
     let text = stdout(&output);
-    assert!(text.contains("error[readiness-probe-missing]"), "{text}");
-    assert!(text.contains("[<stdin>:11:11]"), "{text}");
+    assert!(text.contains("× Deployment/shop/bare: 1 error"), "{text}");
+    assert!(text.contains("  11:11 │         - name: app\n"), "{text}");
     assert!(
         text.contains(
-            "Deployment/shop/bare: container `app` serves port `8080` but has no readinessProbe"
+            "error[readiness-probe-missing]: container `app` serves port `8080` but has no readinessProbe"
         ),
         "{text}"
     );

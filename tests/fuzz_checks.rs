@@ -81,6 +81,7 @@ pub fn lint(bytes: &[u8]) {
     };
     for format in [
         Format::Human,
+        Format::Concise,
         Format::Json,
         Format::Sarif,
         Format::Github,
@@ -89,6 +90,9 @@ pub fn lint(bytes: &[u8]) {
         let mut out = Vec::new();
         let written = match format {
             Format::Human => report::human::render(&run, false, &mut out),
+            Format::Concise => {
+                report::concise::render(&run, &report::human::Options::plain(false), &mut out)
+            }
             Format::Json => report::json::render(&run, &mut out),
             Format::Sarif => report::sarif::render(&run, policy, None, &mut out),
             Format::Github => report::github::render(&run, None, &mut out),

@@ -3,6 +3,7 @@
 
 mod catalog;
 mod cli;
+mod cli_controls;
 mod cluster;
 mod corpus;
 mod export;

@@ -64,12 +64,33 @@ pub fn run_rollsafe(
     stdin: Option<&str>,
     cwd: Option<&Path>,
 ) -> std::process::Output {
+    run_rollsafe_in(args, stdin, cwd, &[])
+}
+
+/// [`run_rollsafe`] from the repository, with `env` set.
+pub fn run_rollsafe_env(
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> std::process::Output {
+    run_rollsafe_in(args, stdin, None, env)
+}
+
+fn run_rollsafe_in(
+    args: &[&str],
+    stdin: Option<&str>,
+    cwd: Option<&Path>,
+    env: &[(&str, &str)],
+) -> std::process::Output {
     use std::io::Write as _;
     use std::process::{Command, Stdio};
     let mut child = Command::new(env!("CARGO_BIN_EXE_rollsafe"))
         .args(args)
         .current_dir(cwd.map_or_else(repo, Path::to_owned))
         .env_remove("NO_COLOR")
+        // Wrapping follows `COLUMNS`: a test sets it, or gets the default.
+        .env_remove("COLUMNS")
+        .envs(env.iter().copied())
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {

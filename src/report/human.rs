@@ -14,28 +14,77 @@ use crate::finding::Finding;
 use crate::severity::Severity;
 use crate::source::{CONTEXT_LINES, InputError, SourceFile};
 
+/// How human output is laid out.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub color: bool,
+    /// Columns text is wrapped to.
+    pub width: usize,
+    /// Findings only: no summary, nothing for a clean run.
+    pub quiet: bool,
+    /// The policy file the run used, named in the summary.
+    pub policy_file: Option<String>,
+    /// Baseline entries that matched no finding.
+    pub stale_baseline: usize,
+}
+
+/// Columns when neither the terminal nor `COLUMNS` says: wide enough that
+/// output piped to a file or a CI log is not wrapped.
+pub const DEFAULT_WIDTH: usize = 200;
+
+impl Options {
+    pub fn plain(color: bool) -> Self {
+        Options {
+            color,
+            width: DEFAULT_WIDTH,
+            quiet: false,
+            policy_file: None,
+            stale_baseline: 0,
+        }
+    }
+}
+
 /// Renders every finding, then every input error, then a summary line.
 pub fn render(run: &Run<'_>, color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let handler = handler(color);
-    for finding in &run.outcome.findings {
-        write_diagnostic(&handler, &FindingDiagnostic::new(finding), out)?;
+    render_with(run, &Options::plain(color), out)
+}
+
+/// [`render`], laid out as `options` say. The findings on one object share
+/// one quote of its YAML: each line a finding points at, once, with the
+/// field underlined and each finding there (rule, message, help) below it.
+pub fn render_with(run: &Run<'_>, options: &Options, out: &mut dyn Write) -> io::Result<()> {
+    let handler = handler(options.color, options.width);
+    for group in groups(&run.outcome.findings) {
+        match group.first() {
+            // Read from a cluster: no text to quote, the field is named.
+            Some(first) if first.doc.file.is_empty() => {
+                for finding in group {
+                    write_diagnostic(&handler, &FindingDiagnostic::new(finding), out)?;
+                }
+            }
+            Some(_) => write_group(&group, options, out)?,
+            None => {}
+        }
     }
     for error in run.errors {
         write_diagnostic(&handler, &ErrorDiagnostic::new(error), out)?;
     }
-    writeln!(out, "{}", summary(run))
+    if !options.quiet {
+        writeln!(out, "{}", summary(run, options, true))?;
+    }
+    Ok(())
 }
 
 /// Renders input errors alone (for commands that stop at them).
 pub fn render_errors(errors: &[InputError], color: bool, out: &mut dyn Write) -> io::Result<()> {
-    let handler = handler(color);
+    let handler = handler(color, DEFAULT_WIDTH);
     for error in errors {
         write_diagnostic(&handler, &ErrorDiagnostic::new(error), out)?;
     }
     Ok(())
 }
 
-fn handler(color: bool) -> GraphicalReportHandler {
+fn handler(color: bool, width: usize) -> GraphicalReportHandler {
     let theme = if color {
         GraphicalTheme::unicode()
     } else {
@@ -44,6 +93,10 @@ fn handler(color: bool) -> GraphicalReportHandler {
     GraphicalReportHandler::new_themed(theme)
         .with_context_lines(2)
         .with_links(false)
+        .with_width(width)
+        // A backticked value or a pointer is never split across lines.
+        .with_break_words(false)
+        .with_word_splitter(textwrap::WordSplitter::NoHyphenation)
         .without_syntax_highlighting()
 }
 
@@ -59,7 +112,185 @@ fn write_diagnostic(
     writeln!(out, "{text}")
 }
 
-fn summary(run: &Run<'_>) -> String {
+/// How a finding names its object: `Deployment/shop/web`, and the template
+/// it was rendered from when `helm template` said so.
+pub fn object_name(finding: &Finding) -> String {
+    match crate::source::comments::helm_source(&finding.doc) {
+        Some(template) => format!("{} ({template})", finding.object),
+        None => finding.object.to_string(),
+    }
+}
+
+/// The findings of each object (a document of a file), in report order.
+fn groups(findings: &[Finding]) -> Vec<Vec<&Finding>> {
+    let mut groups: Vec<Vec<&Finding>> = Vec::new();
+    let mut at: std::collections::HashMap<(&str, usize, &crate::model::ObjectRef), usize> =
+        std::collections::HashMap::new();
+    for finding in findings {
+        let key = (finding.file_name(), finding.doc.start, &finding.object);
+        match at.get(&key) {
+            Some(&index) => groups[index].push(finding),
+            None => {
+                at.insert(key, groups.len());
+                groups.push(vec![finding]);
+            }
+        }
+    }
+    groups
+}
+
+/// ANSI styles of the parts of a group.
+const RESET: &str = "\u{1b}[0m";
+const BOLD: &str = "\u{1b}[1m";
+const DIM: &str = "\u{1b}[2m";
+
+fn severity_style(severity: Severity) -> (&'static str, &'static str) {
+    match severity {
+        Severity::Error => ("×", "\u{1b}[31m"),
+        Severity::Warning => ("⚠", "\u{1b}[33m"),
+        Severity::Info => ("☞", "\u{1b}[36m"),
+    }
+}
+
+/// One object's findings:
+///
+/// ```text
+/// × Deployment/shop/web: 2 errors, 1 warning  deploy/web.yaml
+///   22:7 │       terminationGracePeriodSeconds: 30
+///        │       ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ error[grace-period-too-short]: grace period `30s` < …
+///        │                                     help: set `terminationGracePeriodSeconds: 45`
+/// ```
+fn write_group(group: &[&Finding], options: &Options, out: &mut dyn Write) -> io::Result<()> {
+    let Some(first) = group.first() else {
+        return Ok(());
+    };
+    let paint = |style: &str, text: &str| {
+        if options.color {
+            format!("{style}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    };
+    let worst = group
+        .iter()
+        .map(|f| f.severity)
+        .max()
+        .unwrap_or(Severity::Info);
+    let (icon, style) = severity_style(worst);
+    let mut counts = Vec::new();
+    for (level, what) in [
+        (Severity::Error, "error"),
+        (Severity::Warning, "warning"),
+        (Severity::Info, "info"),
+    ] {
+        let n = group.iter().filter(|f| f.severity == level).count();
+        if n > 0 {
+            let plural = if n == 1 || level == Severity::Info {
+                ""
+            } else {
+                "s"
+            };
+            counts.push(format!("{n} {what}{plural}"));
+        }
+    }
+    writeln!(
+        out,
+        "{} {}: {}  {}",
+        paint(style, icon),
+        paint(BOLD, &object_name(first)),
+        counts.join(", "),
+        paint(DIM, first.file_name()),
+    )?;
+    let places: Vec<String> = group
+        .iter()
+        .map(|f| format!("{}:{}", f.location.line, f.location.column))
+        .collect();
+    let gutter = places.iter().map(String::len).max().unwrap_or(0) + 2;
+    let bar = paint(DIM, "│");
+    let mut previous: Option<&std::ops::Range<usize>> = None;
+    for (finding, place) in group.iter().zip(&places) {
+        let file = &finding.doc.file;
+        let (quoted, caret) = quote_line(file, finding.location.line, finding.location.column);
+        if previous != Some(&finding.location.range) {
+            writeln!(out, "{place:>gutter$} {bar} {quoted}")?;
+        }
+        previous = Some(&finding.location.range);
+        let width = file
+            .slice(finding.location.range.clone())
+            .map_or(1, |t| t.chars().count().max(1));
+        let (_, style) = severity_style(finding.severity);
+        let underline = "━".repeat(width.min(MAX_LINE_CHARS));
+        let lead = format!("{:gutter$} {bar} {:caret$}", "", "");
+        // The message starts after the underline, or below it when that
+        // leaves too little room; continuation lines align with it.
+        let after = caret + width + 2;
+        let (first_line, pad) = if gutter + 2 + after + 40 <= options.width {
+            (format!("{lead}{} ", paint(style, &underline)), after)
+        } else {
+            writeln!(out, "{lead}{}", paint(style, &underline))?;
+            (format!("{:gutter$} {bar} ", ""), 1)
+        };
+        let continuation = format!("{:gutter$} {bar}{:pad$}", "", "");
+        let wrap = |text: &str| -> Vec<String> {
+            let room = options.width.saturating_sub(gutter + 2 + pad).max(20);
+            textwrap::wrap(
+                text,
+                textwrap::Options::new(room)
+                    .break_words(false)
+                    .word_splitter(textwrap::WordSplitter::NoHyphenation),
+            )
+            .into_iter()
+            .map(|line| line.into_owned())
+            .collect()
+        };
+        let code = format!("{}[{}]", finding.severity, finding.rule.id);
+        for (i, line) in wrap(&format!("{code}: {}", finding.message))
+            .iter()
+            .enumerate()
+        {
+            if i == 0 {
+                // The rule is coloured; the plain text is what was wrapped.
+                let rest = line.strip_prefix(&code).unwrap_or(line);
+                writeln!(out, "{first_line}{}{rest}", paint(style, &code))?;
+            } else {
+                writeln!(out, "{continuation}{line}")?;
+            }
+        }
+        for line in wrap(&format!("help: {}", finding.help)) {
+            writeln!(out, "{continuation}{line}")?;
+        }
+    }
+    writeln!(out)
+}
+
+/// Line `line` of `file`, cut to a window around `column` when it is long
+/// (minified JSON): the text to quote, and the characters before the
+/// column in it.
+fn quote_line(file: &SourceFile, line: usize, column: usize) -> (String, usize) {
+    let full = file.slice(file.line_range(line)).unwrap_or_default();
+    let column = column.saturating_sub(1);
+    let length = full.chars().count();
+    if length <= MAX_LINE_CHARS {
+        return (full.to_owned(), column);
+    }
+    let from = column
+        .saturating_sub(LEAD_CHARS)
+        .min(length.saturating_sub(MAX_LINE_CHARS));
+    let mut quoted: String = full.chars().skip(from).take(MAX_LINE_CHARS).collect();
+    let mut caret = column - from;
+    if from > 0 {
+        quoted.insert(0, '…');
+        caret += 1;
+    }
+    if from + MAX_LINE_CHARS < length {
+        quoted.push('…');
+    }
+    (quoted, caret)
+}
+
+/// The line that ends a report: counts, suppressed findings, input errors,
+/// the policy file used; with `explain_hint`, how to learn more.
+pub fn summary(run: &Run<'_>, options: &Options, explain_hint: bool) -> String {
     let counts = [
         (run.count(Severity::Error), "error"),
         (run.count(Severity::Warning), "warning"),
@@ -98,7 +329,21 @@ fn summary(run: &Run<'_>) -> String {
             plural(run.errors.len())
         ));
     }
-    if !run.outcome.findings.is_empty() {
+    if options.stale_baseline > 0 {
+        line.push_str(&format!(
+            "; {} stale baseline entr{}",
+            options.stale_baseline,
+            if options.stale_baseline == 1 {
+                "y"
+            } else {
+                "ies"
+            }
+        ));
+    }
+    if let Some(policy) = &options.policy_file {
+        line.push_str(&format!("; policy `{policy}`"));
+    }
+    if explain_hint && !run.outcome.findings.is_empty() {
         line.push_str("\nrun `rollsafe explain RULE` for what a rule checks and why");
     }
     line
@@ -243,10 +488,10 @@ impl FindingDiagnostic {
         // Without a file to quote (an object read from a cluster), the field
         // is named in the message instead.
         let message = match &source {
-            Some(_) => format!("{}: {}", finding.object, finding.message),
+            Some(_) => format!("{}: {}", object_name(finding), finding.message),
             None => format!(
                 "{} at {}: {}",
-                finding.object,
+                object_name(finding),
                 crate::source::field_path(&finding.pointer),
                 finding.message
             ),
@@ -254,11 +499,7 @@ impl FindingDiagnostic {
         FindingDiagnostic {
             code: format!("{}[{}]", finding.severity, finding.rule.id),
             message,
-            severity: match finding.severity {
-                Severity::Error => miette::Severity::Error,
-                Severity::Warning => miette::Severity::Warning,
-                Severity::Info => miette::Severity::Advice,
-            },
+            severity: miette_severity(finding.severity),
             help: finding.help.clone(),
             source,
             label,
@@ -301,6 +542,14 @@ impl Diagnostic for FindingDiagnostic {
         self.label
             .clone()
             .map(|l| Box::new(std::iter::once(l)) as Box<dyn Iterator<Item = LabeledSpan>>)
+    }
+}
+
+fn miette_severity(severity: Severity) -> miette::Severity {
+    match severity {
+        Severity::Error => miette::Severity::Error,
+        Severity::Warning => miette::Severity::Warning,
+        Severity::Info => miette::Severity::Advice,
     }
 }
 

@@ -33,6 +33,9 @@ struct JsonFinding<'a> {
     pointer: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    /// The chart template a `helm template` stream names for the object.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    template: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -68,6 +71,7 @@ fn finding(f: &Finding) -> JsonFinding<'_> {
         container: f.container.as_deref(),
         pointer: &f.pointer,
         reason: f.suppression.as_deref(),
+        template: crate::source::comments::helm_source(&f.doc),
     }
 }
 

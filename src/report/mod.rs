@@ -1,12 +1,14 @@
 //! Renderers: the only code that writes a run's results.
 
 pub mod catalog;
+pub mod concise;
 pub mod diff;
 pub mod github;
 pub mod human;
 pub mod json;
 pub mod junit;
 pub mod sarif;
+pub mod statistics;
 pub mod timeline;
 
 use std::path::{Component, Path, PathBuf};
@@ -19,6 +21,8 @@ use crate::source::InputError;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     Human,
+    /// One line per finding: `file:line:col: severity[rule] message`.
+    Concise,
     Json,
     /// SARIF 2.1.0, for GitHub code scanning and other SARIF viewers.
     Sarif,
