@@ -459,6 +459,10 @@ pub fn explain(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> std::io::Result<Status> {
+    if args.rule == rules::UNUSED_SUPPRESSION.id {
+        catalog::render_explain_unused_suppression(out)?;
+        return Ok(Status::Clean);
+    }
     let Some(rule) = rules::find(&args.rule) else {
         let hint = rules::suggest(&args.rule)
             .map(|s| format!("; did you mean `{s}`?"))

@@ -56,6 +56,21 @@ pub fn render_rules(default: &Policy, strict: &Policy, out: &mut dyn Write) -> i
 }
 
 /// The full documentation of one rule.
+/// `rollsafe explain unused-suppression`: not a rule of the catalog, so no
+/// policy gives it a level.
+pub fn render_explain_unused_suppression(out: &mut dyn Write) -> io::Result<()> {
+    let info = &crate::rules::UNUSED_SUPPRESSION;
+    writeln!(out, "# {}\n", info.id)?;
+    writeln!(
+        out,
+        "Severity: warning, whatever the policy (`--ignore {}` turns it off). Fix: none.",
+        info.id
+    )?;
+    writeln!(out, "Admission webhook: never (it sees no comments).")?;
+    writeln!(out)?;
+    write!(out, "{}", info.docs())
+}
+
 pub fn render_explain(
     info: &RuleInfo,
     default: &Policy,
