@@ -137,7 +137,8 @@ pub struct OutputArgs {
     /// When to colour human output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Print how many findings each rule has instead of the findings.
+    /// Print how many findings each rule has instead of the findings (a
+    /// JSON array with `--format json`).
     #[arg(long)]
     pub statistics: bool,
     /// Print the findings and nothing else: no summary, nothing when clean.

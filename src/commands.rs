@@ -366,7 +366,10 @@ fn report_run(
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_deref();
     if output.statistics {
-        report::statistics::render(run, human, out)?;
+        match output.format {
+            Format::Json => report::statistics::render_json(run, out)?,
+            _ => report::statistics::render(run, human, out)?,
+        }
         return Ok(status(run, output.fail_on));
     }
     match output.format {

@@ -132,6 +132,16 @@ fn concise_statistics_and_quiet() {
         "1  error    readiness-probe-missing\n1  warning  prestop-hook-missing\n1  info     pdb-missing\n1 error, 1 warning, 1 info in 1 object from 1 file\n"
     );
 
+    let as_json = json(&run(
+        &["lint", "--statistics", "--format", "json", "-"],
+        Some(BARE),
+        None,
+    ));
+    assert_eq!(
+        as_json[0],
+        serde_json::json!({"rule": "readiness-probe-missing", "severity": "error", "count": 1})
+    );
+
     let quiet = run(
         &["lint", "--quiet", "--format", "concise", "-"],
         Some(BARE),

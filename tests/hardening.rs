@@ -315,8 +315,12 @@ fn findings_on_a_long_line_quote_a_window_of_it() {
         .unwrap_or_default();
     assert!(longest < 400, "a line of {longest} characters");
     assert!(
-        out.contains("[m.yaml:5:"),
+        out.starts_with("× Pod/x: 5000 errors  m.yaml\n     5:12 │   labels: {k0: 0, k1: 1,"),
         "lines and columns are the file's"
+    );
+    assert!(
+        out.contains("\n  5:62779 │ …987, k4988: 4988,"),
+        "a window far along the line, at the file's column"
     );
 }
 
