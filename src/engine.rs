@@ -3,8 +3,9 @@
 //! The engine builds the cross-object index once, runs every enabled rule over
 //! every document as written (when a rule asks for that), every workload and
 //! every PodDisruptionBudget, gives each violation its severity and place, and
-//! sets aside what an annotation or a policy exemption suppresses. It knows
-//! nothing of any rule's details.
+//! sets aside what a `# rollsafe: ignore[…]` comment, an annotation or a
+//! policy exemption suppresses (and reports comments that suppress nothing).
+//! It knows nothing of any rule's details.
 //!
 //! A document that does not decode as its kind (`replicas: "3"`) is an input
 //! error, unless an enabled rule takes such documents over
