@@ -1,7 +1,8 @@
 //! `--format sarif`: SARIF 2.1.0, as GitHub code scanning and other SARIF
 //! viewers read it.
 //!
-//! - One `rule` per rule of the catalog, from the rule's own documentation:
+//! - One `rule` per rule of the catalog (and `unused-suppression` after
+//!   them, when the run reports one), from the rule's own documentation:
 //!   `shortDescription` is its summary, `fullDescription` its "What it does",
 //!   `help` the whole page `rollsafe explain` prints; `defaultConfiguration`
 //!   carries the policy's severity (`enabled: false` for a rule it turns off).
@@ -29,7 +30,7 @@ use serde_json::{Map, Value, json};
 use super::{Run, repo_path};
 use crate::finding::Finding;
 use crate::policy::Policy;
-use crate::rules::{FixAvailability, RULES, RuleInfo};
+use crate::rules::{FixAvailability, RULES, RuleInfo, UNUSED_SUPPRESSION};
 use crate::severity::Severity;
 use crate::source::{InputError, SourceFile};
 
@@ -46,12 +47,23 @@ pub fn render(
     cwd: Option<&Path>,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    // The catalog, and `unused-suppression` after it when the run reports
+    // one (it is no rule of the catalog, but a result needs its rule).
+    let mut rules: Vec<&RuleInfo> = RULES.iter().map(|r| r.info()).collect();
+    if run
+        .outcome
+        .findings
+        .iter()
+        .any(|f| f.rule.id == UNUSED_SUPPRESSION.id)
+    {
+        rules.push(&UNUSED_SUPPRESSION);
+    }
     let mut results: Vec<Value> = Vec::new();
     for finding in &run.outcome.findings {
-        results.push(result(finding, cwd));
+        results.push(result(finding, &rules, cwd));
     }
     for finding in &run.outcome.suppressed {
-        results.push(result(finding, cwd));
+        results.push(result(finding, &rules, cwd));
     }
     let notifications: Vec<Value> = run.errors.iter().map(|e| notification(e, cwd)).collect();
     let mut run_object = json!({
@@ -60,7 +72,7 @@ pub fn render(
                 "name": "rollsafe",
                 "semanticVersion": env!("CARGO_PKG_VERSION"),
                 "informationUri": env!("CARGO_PKG_REPOSITORY"),
-                "rules": RULES.iter().map(|r| rule(r.info(), policy)).collect::<Vec<_>>(),
+                "rules": rules.iter().map(|info| rule(info, policy)).collect::<Vec<_>>(),
             }
         },
         "invocations": [{
@@ -93,7 +105,11 @@ fn level(severity: Option<Severity>) -> &'static str {
 
 fn rule(info: &RuleInfo, policy: &Policy) -> Value {
     let docs = info.docs();
-    let severity = policy.severity(info.id);
+    let severity = if info.id == UNUSED_SUPPRESSION.id {
+        Some(Severity::Warning)
+    } else {
+        policy.severity(info.id)
+    };
     let what = section(&docs, "What it does").unwrap_or_else(|| info.summary());
     json!({
         "id": info.id,
@@ -128,8 +144,8 @@ fn section(docs: &str, heading: &str) -> Option<String> {
     (!paragraphs.is_empty()).then(|| paragraphs.join("\n\n"))
 }
 
-fn result(finding: &Finding, cwd: Option<&Path>) -> Value {
-    let index = RULES.iter().position(|r| r.info().id == finding.rule.id);
+fn result(finding: &Finding, rules: &[&RuleInfo], cwd: Option<&Path>) -> Value {
+    let index = rules.iter().position(|info| info.id == finding.rule.id);
     let mut object = Map::new();
     object.insert("ruleId".into(), json!(finding.rule.id));
     if let Some(index) = index {
