@@ -15,7 +15,8 @@ use crate::cli::{
 use crate::deadline::Deadline;
 use crate::engine;
 use crate::parallel::Grain;
-use crate::policy::{Policy, Profile, discover};
+use crate::policy::discover::{self, Governed};
+use crate::policy::{Policy, Profile};
 use crate::report::{self, Format, Run, catalog, human};
 use crate::rules;
 use crate::severity::Severity;
@@ -92,34 +93,116 @@ fn output_width(stream_is_terminal: bool) -> usize {
         .unwrap_or(human::DEFAULT_WIDTH)
 }
 
-/// The policy file `lint` judges by, when one is used: `--policy`, else the
-/// `.rollsafe.yaml` the linted paths share (unless `--no-config` or
-/// `--profile` says otherwise).
-fn lint_policy_file(args: &LintArgs, cwd: Option<&Path>) -> Result<Option<PathBuf>, String> {
+/// The paths `lint` judges, grouped by the policy file that governs them:
+/// `--policy` for all, none with `--no-config` or `--profile`, else the
+/// `.rollsafe.yaml` files found (see [`discover::govern`]); and the folders
+/// that could not be walked to find them.
+fn lint_groups(args: &LintArgs, cwd: Option<&Path>) -> (Vec<Governed>, Vec<InputError>) {
+    let all = |config: Option<PathBuf>| Governed {
+        config,
+        paths: args.input.paths.clone(),
+    };
     if let Some(path) = &args.policy.policy {
-        return Ok(Some(path.clone()));
+        return (vec![all(Some(path.clone()))], Vec::new());
     }
-    if args.no_config || args.policy.profile.is_some() {
-        return Ok(None);
-    }
-    let Some(cwd) = cwd else {
-        return Ok(None);
+    let Some(cwd) = cwd.filter(|_| !args.no_config && args.policy.profile.is_none()) else {
+        return (vec![all(None)], Vec::new());
     };
     // Standard input is looked up as the file it names, or from here.
     let stdin = Path::new(args.stdin_filename.as_deref().unwrap_or("."));
-    let paths: Vec<&Path> = args
-        .input
-        .paths
-        .iter()
-        .map(|p| {
-            if p.as_os_str() == "-" {
-                stdin
-            } else {
-                p.as_path()
+    discover::govern(&args.input.paths, stdin, cwd)
+}
+
+/// The policy of one group of paths, narrowed by `--select` and `--ignore`.
+fn lint_policy(
+    config: Option<&Path>,
+    args: &LintArgs,
+    select: &[&str],
+    ignore: &[&str],
+) -> Result<Policy, Vec<InputError>> {
+    let mut policy = match config {
+        Some(path) => {
+            let mut policy = Policy::from_file(path)?;
+            if let Some(version) = args.policy.kubernetes_version {
+                policy.kubernetes_version = version;
             }
+            policy
+        }
+        None => resolve_policy(&args.policy)?,
+    };
+    policy.select(select, ignore);
+    Ok(policy)
+}
+
+/// Reads `paths` and judges them under `policy`, each document as its file
+/// is read; only what the cross-object rules need is kept past that.
+fn judge_paths(policy: &Policy, paths: &[PathBuf], args: &LintArgs) -> (Loaded, engine::Outcome) {
+    let wants = |api_version: &str, kind: &str| engine::wants(policy, api_version, kind);
+    let loader = Loader::new(&wants)
+        .with_max_file_size(args.input.max_file_size)
+        .with_stdin_name(args.stdin_filename.as_deref());
+    // Standard input cannot be read twice, and under `--stdin-filename` the
+    // judge would take it for the file it names.
+    let renamed_stdin = args.stdin_filename.is_some() && paths.iter().any(|p| p.as_os_str() == "-");
+    let reread_above = if renamed_stdin {
+        usize::MAX
+    } else {
+        usize::try_from(args.input.reread_above).unwrap_or(usize::MAX)
+    };
+    let judge = engine::Judge::new(policy)
+        .freezing_workloads()
+        .rereading_files_above(reread_above);
+    let no_deadline = Deadline::none();
+    let (mut loaded, passes) = loader.load_paths_with(paths, |documents| {
+        crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {
+            judge.document(doc, &no_deadline)
         })
-        .collect();
-    discover::config_for_all(&paths, cwd)
+    });
+    let outcome = judge.gather(passes).and_then(|gathered| {
+        // A long stream's workloads are judged as it is read again.
+        let files: Vec<PathBuf> = gathered.reread().iter().map(PathBuf::from).collect();
+        let (again, reread) = loader.load_paths_with(&files, |documents| {
+            crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {
+                judge.reread_workload(doc, gathered.index(), &no_deadline)
+            })
+        });
+        // A file gone or changed since the first read says so.
+        for error in again.errors {
+            let known = loaded
+                .errors
+                .iter()
+                .any(|e| e.path == error.path && e.message == error.message);
+            if !known {
+                loaded.errors.push(error);
+            }
+        }
+        judge.conclude(gathered, reread, &no_deadline)
+    });
+    let outcome = outcome.map(|(outcome, _)| outcome).unwrap_or_default();
+    (loaded, outcome)
+}
+
+/// The runs of several groups as one: files and objects counted together,
+/// findings in report order.
+fn merge(runs: Vec<(Loaded, engine::Outcome)>) -> (Loaded, engine::Outcome) {
+    let mut loaded = Loaded::default();
+    let mut outcome = engine::Outcome::default();
+    for (l, o) in runs {
+        loaded.errors.extend(l.errors);
+        loaded.files += l.files;
+        outcome.findings.extend(o.findings);
+        outcome.suppressed.extend(o.suppressed);
+        outcome.errors.extend(o.errors);
+        outcome.objects += o.objects;
+        outcome.evaluated.extend(o.evaluated);
+    }
+    outcome
+        .findings
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    outcome
+        .suppressed
+        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    (loaded, outcome)
 }
 
 /// The rule ids `--select` and `--ignore` name, or the first unknown name.
@@ -136,29 +219,6 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
     let color = use_color(args.output.color, terminal);
     let cwd = std::env::current_dir().ok();
     let cwd = cwd.as_deref();
-    let policy_file = match lint_policy_file(args, cwd) {
-        Ok(file) => file,
-        Err(message) => {
-            writeln!(err, "error: {message}")?;
-            return Ok(Status::Error);
-        }
-    };
-    let resolved = match &policy_file {
-        Some(path) => Policy::from_file(path).map(|mut policy| {
-            if let Some(version) = args.policy.kubernetes_version {
-                policy.kubernetes_version = version;
-            }
-            policy
-        }),
-        None => resolve_policy(&args.policy),
-    };
-    let mut policy = match resolved {
-        Ok(policy) => policy,
-        Err(errors) => {
-            report::human::render_errors(&errors, color, err)?;
-            return Ok(Status::Error);
-        }
-    };
     let (select, ignore) = match (
         selection(&args.selection.select),
         selection(&args.selection.ignore),
@@ -169,7 +229,41 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
             return Ok(Status::Error);
         }
     };
-    policy.select(&select, &ignore);
+    let (groups, walk_errors) = lint_groups(args, cwd);
+    if groups.len() > 1 && (args.fix || args.diff) {
+        let names: Vec<String> = groups
+            .iter()
+            .map(|g| {
+                g.config
+                    .as_ref()
+                    .map_or_else(|| "none".to_owned(), |c| format!("`{}`", c.display()))
+            })
+            .collect();
+        writeln!(
+            err,
+            "error: the paths are governed by different policy files ({}): fix them one policy at a time, or pass `--policy` or `--no-config`",
+            names.join(", ")
+        )?;
+        return Ok(Status::Error);
+    }
+    let mut policies = Vec::with_capacity(groups.len());
+    for group in &groups {
+        match lint_policy(group.config.as_deref(), args, &select, &ignore) {
+            Ok(policy) => policies.push(policy),
+            Err(errors) => {
+                report::human::render_errors(&errors, color, err)?;
+                return Ok(Status::Error);
+            }
+        }
+    }
+    let (Some(policy), Some(first)) = (policies.first(), groups.first()) else {
+        return Ok(Status::Error);
+    };
+    let policy_files: Vec<String> = groups
+        .iter()
+        .filter_map(|g| g.config.as_ref())
+        .map(|c| c.display().to_string())
+        .collect();
     let baseline = match args.baseline.as_deref().map(Baseline::read).transpose() {
         Ok(baseline) => baseline,
         Err(error) => {
@@ -178,60 +272,28 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         }
     };
     crate::parallel::set_threads(args.input.threads);
-    let wants = |api_version: &str, kind: &str| engine::wants(&policy, api_version, kind);
+    let wants = |api_version: &str, kind: &str| engine::wants(policy, api_version, kind);
     let loader = Loader::new(&wants)
         .with_max_file_size(args.input.max_file_size)
-        .with_stdin_name(args.stdin_filename.as_deref());
-    let loader = if args.fix || args.diff {
-        loader.keeping_sources()
-    } else {
-        loader
-    };
+        .with_stdin_name(args.stdin_filename.as_deref())
+        .keeping_sources();
+    let paths = &first.paths;
     let (mut loaded, mut outcome) = if args.fix || args.diff {
-        let loaded = loader.load_paths(&args.input.paths);
-        let outcome = engine::evaluate(&loaded.documents, &policy);
+        let loaded = loader.load_paths(paths);
+        let outcome = engine::evaluate(&loaded.documents, policy);
         (loaded, outcome)
     } else {
-        // Each document is judged as its file is read; only what the
-        // cross-object rules need is kept past that.
-        let reread_above = usize::try_from(args.input.reread_above).unwrap_or(usize::MAX);
-        let judge = engine::Judge::new(&policy)
-            .freezing_workloads()
-            .rereading_files_above(reread_above);
-        let no_deadline = Deadline::none();
-        let (loaded, passes) = loader.load_paths_with(&args.input.paths, |documents| {
-            crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {
-                judge.document(doc, &no_deadline)
-            })
-        });
-        let mut loaded = loaded;
-        let outcome = judge.gather(passes).and_then(|gathered| {
-            // A long stream's workloads are judged as it is read again.
-            let files: Vec<std::path::PathBuf> = gathered
-                .reread()
+        // Each group is judged under its own policy: the cross-object rules
+        // match objects within a group.
+        merge(
+            groups
                 .iter()
-                .map(std::path::PathBuf::from)
-                .collect();
-            let (again, reread) = loader.load_paths_with(&files, |documents| {
-                crate::parallel::map_in_order(&documents, Grain::Fine, |doc| {
-                    judge.reread_workload(doc, gathered.index(), &no_deadline)
-                })
-            });
-            // A file gone or changed since the first read says so.
-            for error in again.errors {
-                let known = loaded
-                    .errors
-                    .iter()
-                    .any(|e| e.path == error.path && e.message == error.message);
-                if !known {
-                    loaded.errors.push(error);
-                }
-            }
-            judge.conclude(gathered, reread, &no_deadline)
-        });
-        let outcome = outcome.map(|(outcome, _)| outcome).unwrap_or_default();
-        (loaded, outcome)
+                .zip(&policies)
+                .map(|(group, policy)| judge_paths(policy, &group.paths, args))
+                .collect(),
+        )
     };
+    loaded.errors.extend(walk_errors);
     if args.fix || args.diff {
         let before = status_of(&loaded, &outcome, args.output.fail_on);
         let safety = if args.unsafe_fixes {
@@ -244,7 +306,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         } else {
             apply::lint::Stdin::Fixed
         };
-        let mut fixes = apply::lint::fix_run(&loaded, outcome, &policy, safety, stdin);
+        let mut fixes = apply::lint::fix_run(&loaded, outcome, policy, safety, stdin);
         if args.diff {
             report::diff::render_diff(&fixes, cwd, out)?;
             report::diff::render_summary(&fixes, report::diff::Mode::Diff, cwd, err)?;
@@ -262,7 +324,7 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
             .errors
             .extend(loaded.errors.iter().filter(|e| e.file.is_none()).cloned());
         again.errors.extend(write_errors);
-        outcome = engine::evaluate(&again.documents, &policy);
+        outcome = engine::evaluate(&again.documents, policy);
         loaded = again;
     }
     let mut errors = loaded.errors;
@@ -286,10 +348,10 @@ pub fn lint(args: &LintArgs, out: &mut dyn Write, err: &mut dyn Write) -> std::i
         color,
         width: output_width(terminal),
         quiet: args.output.quiet,
-        policy_file: policy_file.map(|p| p.display().to_string()),
+        policy_files,
         stale_baseline: stale.len(),
     };
-    report_run(&run, &args.output, &policy, &human, out)
+    report_run(&run, &args.output, policy, &human, out)
 }
 
 /// `--write-baseline`: the run's findings written to `path`; input errors

@@ -293,14 +293,54 @@ fn policy_files_are_found_up_to_the_repository_root() {
     assert_eq!(code(&explicit), 1);
     assert!(stdout(&explicit).contains("; policy `strict.yaml`"));
 
-    util::write(&repo.join("other/rollsafe.yaml"), LOWER_READINESS);
+    // Each file is judged under the policy nearest to it.
+    util::write(
+        &repo.join("other/rollsafe.yaml"),
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nrules:\n  pdb-missing: off\n",
+    );
     util::write(&repo.join("other/app.yaml"), BARE);
-    let mixed = run(&["lint", "k8s", "other"], None, Some(&repo));
-    assert_eq!(code(&mixed), 2);
+    let mixed = run(&["lint", "--format", "json", "."], None, Some(&repo));
+    assert_eq!(code(&mixed), 1, "{}{}", stdout(&mixed), stderr(&mixed));
+    let report = json(&mixed);
+    let found: Vec<String> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            format!(
+                "{} {} {}",
+                f["file"].as_str().unwrap_or("?"),
+                f["rule"].as_str().unwrap_or("?"),
+                f["severity"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            "k8s/web/app.yaml pdb-missing info",
+            "k8s/web/app.yaml prestop-hook-missing warning",
+            "k8s/web/app.yaml readiness-probe-missing warning",
+            "other/app.yaml prestop-hook-missing warning",
+            "other/app.yaml readiness-probe-missing error",
+        ]
+    );
+    let human = run(
+        &["lint", "--color", "never", "k8s", "other"],
+        None,
+        Some(&repo),
+    );
     assert!(
-        stderr(&mixed).contains("lint them separately"),
+        stdout(&human).contains("; policies `k8s/.rollsafe.yaml`, `other/rollsafe.yaml`"),
         "{}",
-        stderr(&mixed)
+        stdout(&human)
+    );
+    let diff = run(&["lint", "--diff", "."], None, Some(&repo));
+    assert_eq!(code(&diff), 2);
+    assert!(
+        stderr(&diff).contains("one policy at a time"),
+        "{}",
+        stderr(&diff)
     );
 }
 

@@ -2,7 +2,10 @@
 //! nearest `.rollsafe.yaml` (or `rollsafe.yaml`) in the path's folder or
 //! above it, up to the root of its repository (the folder holding `.git`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+
+use crate::source::InputError;
 
 /// The names a policy file is found under, first wins within a folder.
 pub const CONFIG_NAMES: [&str; 2] = [".rollsafe.yaml", "rollsafe.yaml"];
@@ -33,37 +36,92 @@ pub fn config_for(path: &Path, cwd: &Path) -> Option<PathBuf> {
     None
 }
 
-/// The one policy file that governs every path of a run, or none. Paths
-/// governed by different files cannot share a run: cross-object rules
-/// judge the whole input under one policy.
-pub fn config_for_all(paths: &[&Path], cwd: &Path) -> Result<Option<PathBuf>, String> {
-    let mut found: Option<(PathBuf, &Path)> = None;
-    let mut without: Option<&Path> = None;
-    for &path in paths {
-        match (config_for(path, cwd), &found) {
-            (None, _) => without = without.or(Some(path)),
-            (Some(config), None) => found = Some((config, path)),
-            (Some(config), Some((first, first_path))) if config != *first => {
-                return Err(format!(
-                    "`{}` is governed by `{}` but `{}` by `{}`: lint them separately, or pass `--policy` or `--no-config`",
-                    first_path.display(),
-                    shown(first, cwd),
-                    path.display(),
-                    shown(&config, cwd),
-                ));
+/// Paths of a run that one policy file (or none) governs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Governed {
+    /// The policy file, relative to `cwd` when below it.
+    pub config: Option<PathBuf>,
+    pub paths: Vec<PathBuf>,
+}
+
+/// The paths of a run grouped by the policy file that governs each, in the
+/// order they first appear; `-` (standard input) is governed as `stdin`.
+/// When one file (or none) governs everything, one group holds the paths as
+/// given; otherwise folders are opened up into their manifests, each
+/// governed by the file nearest to it (as ruff applies the nearest
+/// `ruff.toml`), and the folders that could not be read are returned.
+pub fn govern(paths: &[PathBuf], stdin: &Path, cwd: &Path) -> (Vec<Governed>, Vec<InputError>) {
+    let mut errors = Vec::new();
+    let mut cache: HashMap<PathBuf, Option<PathBuf>> = HashMap::new();
+    let mut governed = |path: &Path| -> Option<PathBuf> {
+        let key = cwd.join(path);
+        let key = if key.is_dir() {
+            key
+        } else {
+            key.parent().map_or(key.clone(), Path::to_owned)
+        };
+        cache
+            .entry(key)
+            .or_insert_with(|| config_for(path, cwd))
+            .clone()
+    };
+    let mut entries: Vec<(Option<PathBuf>, PathBuf)> = Vec::new();
+    for path in paths {
+        if path.as_os_str() == "-" {
+            entries.push((governed(stdin), path.clone()));
+        } else if cwd.join(path).is_dir() {
+            let (files, unreadable) = crate::source::manifests_below(&cwd.join(path));
+            errors.extend(unreadable);
+            // Named as the loader would name them: below the path as given.
+            let files: Vec<PathBuf> = files
+                .into_iter()
+                .map(|file| {
+                    if path.is_relative() {
+                        file.strip_prefix(cwd).map_or(file.clone(), Path::to_owned)
+                    } else {
+                        file
+                    }
+                })
+                .collect();
+            let own = governed(path);
+            if files.is_empty() {
+                entries.push((own, path.clone()));
             }
-            (Some(_), Some(_)) => {}
+            for file in files {
+                entries.push((governed(&file), file));
+            }
+        } else {
+            entries.push((governed(path), path.clone()));
         }
     }
-    if let (Some((config, path)), Some(other)) = (&found, without) {
-        return Err(format!(
-            "`{}` is governed by `{}` but `{}` by none: lint them separately, or pass `--policy` or `--no-config`",
-            path.display(),
-            shown(config, cwd),
-            other.display(),
-        ));
+    let first = entries.first().map(|(config, _)| config.clone());
+    if entries
+        .iter()
+        .all(|(config, _)| Some(config) == first.as_ref())
+    {
+        // Nothing to tell apart: the paths as given, and the walk's errors
+        // are the loader's to report.
+        let config = first.flatten().map(|c| relative(&c, cwd));
+        return (
+            vec![Governed {
+                config,
+                paths: paths.to_vec(),
+            }],
+            Vec::new(),
+        );
     }
-    Ok(found.map(|(config, _)| relative(&config, cwd)))
+    let mut groups: Vec<Governed> = Vec::new();
+    for (config, path) in entries {
+        let config = config.map(|c| relative(&c, cwd));
+        match groups.iter_mut().find(|g| g.config == config) {
+            Some(group) => group.paths.push(path),
+            None => groups.push(Governed {
+                config,
+                paths: vec![path],
+            }),
+        }
+    }
+    (groups, errors)
 }
 
 /// `config` relative to `cwd` when it lies below it: how reports name it.
@@ -71,10 +129,6 @@ fn relative(config: &Path, cwd: &Path) -> PathBuf {
     config
         .strip_prefix(cwd)
         .map_or_else(|_| config.to_owned(), Path::to_owned)
-}
-
-fn shown(config: &Path, cwd: &Path) -> String {
-    relative(config, cwd).display().to_string()
 }
 
 #[cfg(test)]
@@ -96,11 +150,26 @@ mod tests {
             Some(repo.join("rollsafe.yaml"))
         );
         let _ = std::fs::write(app.join(".rollsafe.yaml"), "nearer");
+        let _ = std::fs::write(app.join("deploy.yaml"), "kind: Pod");
+        let _ = std::fs::write(repo.join("apps/db.yaml"), "kind: Pod");
+        let here = Path::new(".");
+        let (one, _) = govern(&[PathBuf::from("apps/web")], here, &repo);
         assert_eq!(
-            config_for_all(&[Path::new("apps/web")], &repo),
-            Ok(Some(PathBuf::from("apps/web/.rollsafe.yaml")))
+            one,
+            [Governed {
+                config: Some(PathBuf::from("apps/web/.rollsafe.yaml")),
+                paths: vec![PathBuf::from("apps/web")],
+            }]
         );
-        assert!(config_for_all(&[Path::new("apps/web"), Path::new("apps")], &repo).is_err());
+        let (two, _) = govern(&[PathBuf::from("apps")], here, &repo);
+        let configs: Vec<_> = two.iter().map(|g| g.config.clone()).collect();
+        assert_eq!(
+            configs,
+            [
+                Some(PathBuf::from("rollsafe.yaml")),
+                Some(PathBuf::from("apps/web/.rollsafe.yaml"))
+            ]
+        );
         let _ = std::fs::remove_dir_all(&root);
     }
 }

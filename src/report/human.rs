@@ -22,8 +22,8 @@ pub struct Options {
     pub width: usize,
     /// Findings only: no summary, nothing for a clean run.
     pub quiet: bool,
-    /// The policy file the run used, named in the summary.
-    pub policy_file: Option<String>,
+    /// The policy files the run used, named in the summary.
+    pub policy_files: Vec<String>,
     /// Baseline entries that matched no finding.
     pub stale_baseline: usize,
 }
@@ -38,7 +38,7 @@ impl Options {
             color,
             width: DEFAULT_WIDTH,
             quiet: false,
-            policy_file: None,
+            policy_files: Vec::new(),
             stale_baseline: 0,
         }
     }
@@ -340,8 +340,18 @@ pub fn summary(run: &Run<'_>, options: &Options, explain_hint: bool) -> String {
             }
         ));
     }
-    if let Some(policy) = &options.policy_file {
-        line.push_str(&format!("; policy `{policy}`"));
+    if !options.policy_files.is_empty() {
+        let names: Vec<String> = options
+            .policy_files
+            .iter()
+            .map(|p| format!("`{p}`"))
+            .collect();
+        let what = if names.len() == 1 {
+            "policy"
+        } else {
+            "policies"
+        };
+        line.push_str(&format!("; {what} {}", names.join(", ")));
     }
     if explain_hint && !run.outcome.findings.is_empty() {
         line.push_str("\nrun `rollsafe explain RULE` for what a rule checks and why");

@@ -505,6 +505,16 @@ pub fn human_size(bytes: u64) -> String {
     }
 }
 
+/// The manifests below `dir`, in name order, as [`Loader::load_paths`]
+/// walks a folder, and the folders that could not be read.
+pub fn manifests_below(dir: &Path) -> (Vec<PathBuf>, Vec<InputError>) {
+    let mut files = Vec::new();
+    let mut errors = Vec::new();
+    collect_manifests(dir, &mut files, &mut errors);
+    files.sort();
+    (files, errors)
+}
+
 /// The manifests below `dir`; a folder that cannot be read is an error
 /// naming it, and the walk goes on with the rest.
 fn collect_manifests(dir: &Path, out: &mut Vec<PathBuf>, errors: &mut Vec<InputError>) {
