@@ -410,6 +410,47 @@ spec:
         rules_at(&json(&quiet), "findings"),
         ["prestop-hook-missing@12"]
     );
+
+    // A file judged from a second read: its comments still silence.
+    let dir = util::scratch_dir("inline-reread");
+    util::write(&dir.join("app.yaml"), text);
+    let reread = json(&run(
+        &[
+            "lint",
+            "--format",
+            "json",
+            "--reread-above",
+            "100",
+            "app.yaml",
+        ],
+        None,
+        Some(&dir),
+    ));
+    assert_eq!(
+        rules_at(&reread, "suppressed"),
+        ["pdb-missing@5", "readiness-probe-missing@12"]
+    );
+
+    // SARIF gives the result a rule to point at.
+    let sarif = json(&run(&["lint", "--format", "sarif", "-"], Some(text), None));
+    let sarif_run = &sarif["runs"][0];
+    let unused = sarif_run["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["ruleId"] == "unused-suppression")
+        .cloned()
+        .unwrap_or_default();
+    let index = unused["ruleIndex"].as_u64().unwrap_or(u64::MAX) as usize;
+    assert_eq!(
+        sarif_run["tool"]["driver"]["rules"][index]["id"],
+        "unused-suppression"
+    );
+    assert_eq!(unused["level"], "warning");
+
+    let explain = run(&["explain", "unused-suppression"], None, None);
+    assert_eq!(code(&explain), 0);
+    assert!(stdout(&explain).contains("## Why it matters"));
 }
 
 #[test]
