@@ -104,7 +104,8 @@ pub struct LintArgs {
     /// `--write-baseline`): only new findings are reported and fail the run.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     pub baseline: Option<PathBuf>,
-    /// Write every finding of this run to FILE as a baseline, and exit 0.
+    /// Write every finding of this run to FILE as a baseline, and exit 0
+    /// (on input errors: exit 2, write nothing).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["fix", "diff"])]
     pub write_baseline: Option<PathBuf>,
     /// The name standard input goes by: in the report, in fingerprints, and
@@ -116,11 +117,13 @@ pub struct LintArgs {
 /// Which rules a lint runs, on top of the policy.
 #[derive(Debug, Args)]
 pub struct SelectionArgs {
-    /// Run only these rules: ids or families (`probes`, `rollout`,
-    /// `shutdown`, `disruption`, `schema`), comma-separated or repeated.
+    /// Run only these rules, of those the policy turns on: ids or families
+    /// (`probes`, `rollout`, `shutdown`, `disruption`, `schema`),
+    /// comma-separated or repeated.
     #[arg(long, value_name = "RULE", value_delimiter = ',')]
     pub select: Vec<String>,
-    /// Do not run these rules: ids or families, comma-separated or repeated.
+    /// Do not run these rules: ids or families (or `unused-suppression`),
+    /// comma-separated or repeated.
     #[arg(long, value_name = "RULE", value_delimiter = ',')]
     pub ignore: Vec<String>,
 }
