@@ -28,53 +28,99 @@ fn binary_name() -> String {
         .to_owned()
 }
 
+/// A Service in one file and, in another, the Deployment it sends traffic
+/// to, on a port the container does not declare: only with both in view does
+/// the container serve traffic (and need a readinessProbe).
+fn service_and_deployment(dir: &std::path::Path) {
+    util::write(
+        &dir.join("k8s/service.yaml"),
+        "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec:\n  selector: {app: web}\n  ports: [{port: 80, targetPort: 8080}]\n",
+    );
+    util::write(
+        &dir.join("k8s/web.yaml"),
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: web:1}]\n",
+    );
+    util::write(&dir.join("values.yaml"), "replicas: 3\n");
+}
+
 #[test]
 fn pre_commit_hooks_run_rollsafe_lint_on_yaml_and_json() {
     let hooks = yaml(".pre-commit-hooks.yaml");
     let hooks = hooks.as_sequence().unwrap_or_else(|| panic!("not a list"));
     let ids: BTreeSet<&str> = hooks.iter().map(|h| text(h, "id")).collect();
-    assert!(ids.contains("rollsafe"), "{ids:?}");
+    for id in ["rollsafe", "rollsafe-tree", "rollsafe-cargo", "rollsafe-system"] {
+        assert!(ids.contains(id), "no hook {id}: {ids:?}");
+    }
     assert_eq!(ids.len(), hooks.len(), "ids are unique");
     let dir = util::scratch_dir("pre-commit");
-    util::write(
-        &dir.join("deploy/web.yaml"),
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers: [{name: web, image: web:1, ports: [{containerPort: 80}]}]\n",
-    );
-    util::write(&dir.join("values.yaml"), "replicas: 3\n");
+    service_and_deployment(&dir);
     util::write(&dir.join("package.json"), "{\"name\": \"x\"}\n");
     for hook in hooks {
         let id = text(hook, "id");
         let language = text(hook, "language");
-        assert!(
-            ["rust", "system"].contains(&language),
-            "{id}: language {language}"
-        );
-        if language == "rust" {
+        match language {
+            // pre-commit runs `pip install .`: the root pyproject.toml, which
+            // must install the release's wheel, not build from source.
+            "python" => assert!(util::repo().join("pyproject.toml").exists()),
             // pre-commit builds the repository with `cargo install`.
-            assert!(util::repo().join("Cargo.toml").exists());
+            "rust" => assert!(util::repo().join("Cargo.toml").exists()),
+            "system" => {}
+            other => panic!("{id}: language {other}"),
         }
         let types: Vec<&str> = hook["types_or"]
             .as_sequence()
             .map(|t| t.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
         assert_eq!(types, ["yaml", "json"], "{id}");
-        assert_ne!(
-            hook["pass_filenames"].as_bool(),
-            Some(false),
-            "{id}: files are passed"
-        );
         let entry: Vec<&str> = text(hook, "entry").split_whitespace().collect();
         assert_eq!(entry.first().copied(), Some(binary_name().as_str()), "{id}");
         assert_eq!(entry.get(1).copied(), Some("lint"), "{id}");
-        // Run the entry as pre-commit does: its arguments, then the staged files.
+        // Run the entry as pre-commit does: its arguments, the hook's `args`,
+        // then the staged files unless `pass_filenames: false`. Only
+        // k8s/web.yaml (and two files that are no manifests) are staged.
         let mut args: Vec<&str> = entry[1..].to_vec();
-        args.extend(["deploy/web.yaml", "values.yaml", "package.json"]);
+        let hook_args = hook["args"].as_sequence().cloned().unwrap_or_default();
+        args.extend(hook_args.iter().filter_map(Value::as_str));
+        let whole_tree = hook["pass_filenames"].as_bool() == Some(false);
+        if !whole_tree {
+            args.extend(["k8s/web.yaml", "values.yaml", "package.json"]);
+        }
         let output = util::run_rollsafe(&args, None, Some(&dir));
         let stdout = String::from_utf8_lossy(&output.stdout);
-        assert_eq!(output.status.code(), Some(1), "{id}: {stdout}");
-        assert!(stdout.contains("readiness-probe-missing"), "{stdout}");
-        assert!(stdout.contains("from 3 files"), "{stdout}");
+        if whole_tree {
+            // The Service committed earlier is read: the container serves
+            // traffic and has no readinessProbe.
+            assert_eq!(output.status.code(), Some(1), "{id}: {stdout}");
+            assert!(stdout.contains("readiness-probe-missing"), "{stdout}");
+            assert!(stdout.contains("from 4 files"), "{stdout}");
+        } else {
+            // The staged file alone: nothing tells that the container serves.
+            assert_eq!(output.status.code(), Some(0), "{id}: {stdout}");
+            assert!(stdout.contains("from 3 files"), "{stdout}");
+        }
     }
+}
+
+/// pre-commit's `language: python` installs the root pyproject.toml, which
+/// must pin the wheel of this very version (and the wheel's project takes its
+/// version from Cargo.toml).
+#[test]
+fn the_pre_commit_package_pins_this_release_wheel() {
+    let read = |path: &str| {
+        std::fs::read_to_string(util::repo().join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    let shim = read("pyproject.toml");
+    assert!(
+        shim.contains(&format!("dependencies = [\"rollsafe=={version}\"]")),
+        "pyproject.toml must depend on rollsafe=={version}"
+    );
+    assert!(shim.contains(&format!("version = \"{version}\"")), "{shim}");
+    let wheel = read("python/pyproject.toml");
+    assert!(wheel.contains("bindings = \"bin\""), "{wheel}");
+    assert!(wheel.contains("manifest-path = \"../Cargo.toml\""), "{wheel}");
+    assert!(wheel.contains("dynamic = [\"version\"]"), "{wheel}");
+    assert!(wheel.contains("name = \"rollsafe\""), "{wheel}");
 }
 
 /// The steps of every job of a GitHub Actions workflow.
