@@ -194,3 +194,98 @@ fn the_gitlab_example_reports_junit() {
     assert_eq!(text(&job["artifacts"]["reports"], "junit"), file);
     assert_eq!(job["artifacts"]["when"].as_str(), Some("always"));
 }
+
+/// The release workflow builds what the README promises, and the image it
+/// pushes is deploy/Dockerfile's, FROM scratch with the static build that
+/// the Dockerfile's own build stage runs.
+#[test]
+fn the_release_ships_wheels_static_binaries_and_a_scratch_image() {
+    let workflow = yaml(".github/workflows/release.yml");
+    let jobs = &workflow["jobs"];
+    let targets = |job: &str| -> BTreeSet<String> {
+        jobs[job]["strategy"]["matrix"]["include"]
+            .as_sequence()
+            .map(|rows| {
+                rows.iter()
+                    .filter_map(|row| row["target"].as_str().or(row["name"].as_str()))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let platforms: BTreeSet<String> = [
+        "x86_64-unknown-linux-gnu",
+        "aarch64-unknown-linux-gnu",
+        "x86_64-apple-darwin",
+        "aarch64-apple-darwin",
+    ]
+    .map(str::to_owned)
+    .into();
+    assert_eq!(targets("wheels"), platforms);
+    assert_eq!(targets("binaries"), platforms);
+    let runs = |job: &str| -> Vec<String> {
+        jobs[job]["steps"]
+            .as_sequence()
+            .map(|steps| {
+                steps
+                    .iter()
+                    .filter_map(|s| s["run"].as_str().or(s["with"]["args"].as_str()))
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(
+        runs("wheels").iter().any(|r| r.contains("--release")),
+        "{:?}",
+        runs("wheels")
+    );
+    assert!(
+        runs("binaries")
+            .iter()
+            .any(|r| r.contains("scripts/build-static.sh")),
+        "{:?}",
+        runs("binaries")
+    );
+    let build = jobs["image"]["steps"]
+        .as_sequence()
+        .and_then(|steps| {
+            steps.iter().find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("docker/build-push-action@"))
+            })
+        })
+        .unwrap_or_else(|| panic!("no image build"));
+    assert_eq!(text(&build["with"], "file"), "deploy/Dockerfile");
+    assert_eq!(text(&build["with"], "target"), "release");
+    assert_eq!(
+        text(&build["with"], "platforms"),
+        "linux/amd64,linux/arm64"
+    );
+
+    let dockerfile = std::fs::read_to_string(util::repo().join("deploy/Dockerfile"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .collect();
+    assert!(lines.contains(&"RUN scripts/build-static.sh /out/rollsafe"));
+    assert!(lines.contains(&"FROM scratch AS release"));
+    assert!(lines.contains(&"COPY dist/linux-${TARGETARCH}/rollsafe /rollsafe"));
+    // Every stage that is an image is empty but for the binary.
+    let images: Vec<&&str> = lines
+        .iter()
+        .filter(|l| l.starts_with("FROM ") && !l.contains(" AS build"))
+        .collect();
+    assert_eq!(images.len(), 2, "{images:?}");
+    assert!(images.iter().all(|l| l.starts_with("FROM scratch")), "{images:?}");
+    // The image's user is the one deploy/base runs as.
+    assert_eq!(
+        lines.iter().filter(|l| **l == "USER 65532:65532").count(),
+        2
+    );
+    let deployment = std::fs::read_to_string(util::repo().join("deploy/base/deployment.yaml"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(deployment.contains("runAsUser: 65532"));
+}
