@@ -652,9 +652,23 @@ async fn over_the_wire_a_missing_pdb_warns_until_the_cluster_has_one() {
     let dir = util::scratch_dir("cluster/serve");
     let kubeconfig = fake.kubeconfig(&dir);
     let kubeconfig = kubeconfig.to_string_lossy().into_owned();
+    // pdb-missing is an info finding in the default profile: below the
+    // default `warnOn`, so the policy names it to have it warn.
+    let policy = dir.join("policy.yaml");
+    util::write(
+        &policy,
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  warnOn: {severity: warning, rules: [pdb-missing]}\n",
+    );
+    let policy = policy.to_string_lossy().into_owned();
     let server = Server::start(
         "cluster-view",
-        &["--cluster-view", "--kubeconfig", &kubeconfig],
+        &[
+            "--cluster-view",
+            "--kubeconfig",
+            &kubeconfig,
+            "--policy",
+            &policy,
+        ],
     );
     let mut client = server.client().await;
     // Not ready before the first lists.

@@ -24,9 +24,11 @@ use rollsafe::policy::{Policy, Profile};
 use rollsafe::severity::Severity;
 use rollsafe::source::{Document, Loader};
 use rollsafe::webhook::{Endpoint, Mode, Mutation, Reviewer};
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 
 use crate::rules::read_fixture;
+
 use crate::util;
 
 /// cel-rust with the extension Kubernetes' CEL has and the exports use.
@@ -312,7 +314,7 @@ fn agree(policy: &Policy, documents: &[Document], env: &Arc<Env>, tally: &mut Ta
             tally.checked += 1;
             let engine = webhook
                 .get(*rule)
-                .map(|s| export::Action::of(*s, policy.deny_on.severity).as_str());
+                .map(|s| export::Action::of(rule, *s, policy).as_str());
             let from_cel = cel.get(*rule);
             if engine != from_cel.map(|(action, _)| action.as_str()) {
                 tally.disagreements.push(format!(
@@ -950,10 +952,49 @@ fn export_prints_what_the_policy_exports_as_yaml() {
         action("rollsafe-readiness-probe-missing-single-pod"),
         Some(json!(["Warn"]))
     );
+    // A warning in strict: at the default `warnOn`, sent.
     assert_eq!(
         action("rollsafe-startup-probe-missing"),
         Some(json!(["Warn"]))
     );
+}
+
+/// Below `warnOn` a binding only records, as the webhook only counts: an
+/// info rule of the default profile reaches no `kubectl apply`.
+#[test]
+fn rules_below_warn_on_are_bound_to_audit() {
+    let output = util::run_rollsafe(&["export", "--kind", "validating"], None, None);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    let actions: Vec<(String, String)> = serde_yaml::Deserializer::from_str(&text)
+        .filter_map(|doc| serde_yaml::Value::deserialize(doc).ok())
+        .filter(|d| d["kind"].as_str() == Some("ValidatingAdmissionPolicyBinding"))
+        .map(|d| {
+            (
+                d["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+                d["spec"]["validationActions"][0]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let action = |name: &str| {
+        actions
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, a)| a.as_str())
+    };
+    assert_eq!(
+        action("rollsafe-startup-probe-missing"),
+        Some("Audit"),
+        "{actions:?}"
+    );
+    assert_eq!(action("rollsafe-readiness-probe-missing"), Some("Deny"));
+    assert_eq!(action("rollsafe-liveness-equals-readiness"), Some("Warn"));
 }
 
 #[test]

@@ -48,7 +48,12 @@ fn pre_commit_hooks_run_rollsafe_lint_on_yaml_and_json() {
     let hooks = yaml(".pre-commit-hooks.yaml");
     let hooks = hooks.as_sequence().unwrap_or_else(|| panic!("not a list"));
     let ids: BTreeSet<&str> = hooks.iter().map(|h| text(h, "id")).collect();
-    for id in ["rollsafe", "rollsafe-tree", "rollsafe-cargo", "rollsafe-system"] {
+    for id in [
+        "rollsafe",
+        "rollsafe-tree",
+        "rollsafe-cargo",
+        "rollsafe-system",
+    ] {
         assert!(ids.contains(id), "no hook {id}: {ids:?}");
     }
     assert_eq!(ids.len(), hooks.len(), "ids are unique");
@@ -118,7 +123,10 @@ fn the_pre_commit_package_pins_this_release_wheel() {
     assert!(shim.contains(&format!("version = \"{version}\"")), "{shim}");
     let wheel = read("python/pyproject.toml");
     assert!(wheel.contains("bindings = \"bin\""), "{wheel}");
-    assert!(wheel.contains("manifest-path = \"../Cargo.toml\""), "{wheel}");
+    assert!(
+        wheel.contains("manifest-path = \"../Cargo.toml\""),
+        "{wheel}"
+    );
     assert!(wheel.contains("dynamic = [\"version\"]"), "{wheel}");
     assert!(wheel.contains("name = \"rollsafe\""), "{wheel}");
 }
@@ -259,10 +267,7 @@ fn the_release_ships_wheels_static_binaries_and_a_scratch_image() {
         .unwrap_or_else(|| panic!("no image build"));
     assert_eq!(text(&build["with"], "file"), "deploy/Dockerfile");
     assert_eq!(text(&build["with"], "target"), "release");
-    assert_eq!(
-        text(&build["with"], "platforms"),
-        "linux/amd64,linux/arm64"
-    );
+    assert_eq!(text(&build["with"], "platforms"), "linux/amd64,linux/arm64");
 
     let dockerfile = std::fs::read_to_string(util::repo().join("deploy/Dockerfile"))
         .unwrap_or_else(|e| panic!("{e}"));
@@ -279,7 +284,10 @@ fn the_release_ships_wheels_static_binaries_and_a_scratch_image() {
         .filter(|l| l.starts_with("FROM ") && !l.contains(" AS build"))
         .collect();
     assert_eq!(images.len(), 2, "{images:?}");
-    assert!(images.iter().all(|l| l.starts_with("FROM scratch")), "{images:?}");
+    assert!(
+        images.iter().all(|l| l.starts_with("FROM scratch")),
+        "{images:?}"
+    );
     // The image's user is the one deploy/base runs as.
     assert_eq!(
         lines.iter().filter(|l| **l == "USER 65532:65532").count(),

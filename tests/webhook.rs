@@ -786,6 +786,138 @@ async fn warn_mode_never_denies() {
     );
 }
 
+/// A Deployment that serves, probed for readiness, with a drain delay: the
+/// webhook has nothing to say about it but what `extra` adds.
+fn quiet_deployment(container: &str, extra: Value) -> Value {
+    let mut object = json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "checkout", "namespace": "shop"},
+        "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "checkout"}},
+            "template": {"metadata": {"labels": {"app": "checkout"}},
+                "spec": {"containers": [{"name": container, "image": "registry.example.com/shop/checkout:1",
+                    "ports": [{"containerPort": 8080}],
+                    "readinessProbe": {"httpGet": {"path": "/ready", "port": 8080}},
+                    "lifecycle": {"preStop": {"sleep": {"seconds": 5}}}}]}}}});
+    let container = object
+        .pointer_mut("/spec/template/spec/containers/0")
+        .and_then(Value::as_object_mut)
+        .unwrap_or_else(|| panic!("no container"));
+    for (key, value) in extra.as_object().into_iter().flatten() {
+        container.insert(key.clone(), value.clone());
+    }
+    object
+}
+
+/// Below `warnOn` (default: warning) a finding is counted, not sent to
+/// kubectl; a policy can lower it, or name rules that always warn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn info_findings_are_counted_not_warned_unless_warn_on_says_so() {
+    // A slow start without a startupProbe: startup-probe-missing, info.
+    let slow = create_review(quiet_deployment(
+        "checkout",
+        json!({"livenessProbe": {"httpGet": {"path": "/live", "port": 8080}, "initialDelaySeconds": 60}}),
+    ));
+    let server = Server::start("warn-on-default", &["--metrics-listen", "127.0.0.1:0"]);
+    let mut client = server.client().await;
+    let answer = client.review("/validate", &slow).await;
+    assert_eq!(answer["response"]["allowed"], true, "{answer}");
+    assert!(answer["response"].get("warnings").is_none(), "{answer}");
+    let metrics_line = server
+        .log_lines()
+        .into_iter()
+        .find(|l| l.contains("serving /metrics"))
+        .unwrap_or_else(|| panic!("no metrics listener logged"));
+    let metrics = http_get(address_in(&metrics_line), "/metrics").await;
+    for expected in [
+        "rollsafe_admission_reviews_total{endpoint=\"validate\",verdict=\"allowed\"} 1",
+        "rollsafe_admission_findings_total{endpoint=\"validate\",verdict=\"allowed\",rule=\"startup-probe-missing\",severity=\"info\"} 1",
+        &format!(
+            "rollsafe_build_info{{version=\"{}\",target=\"",
+            env!("CARGO_PKG_VERSION")
+        ),
+    ] {
+        assert!(
+            metrics.contains(expected),
+            "`{expected}` not in:\n{metrics}"
+        );
+    }
+    drop(server);
+
+    let dir = scratch("warn-on");
+    for (name, warn_on) in [
+        ("info", "warnOn: info"),
+        (
+            "rules",
+            "warnOn:\n    severity: error\n    rules: [startup-probe-missing]",
+        ),
+    ] {
+        let policy = dir.join(format!("{name}.yaml"));
+        util::write(
+            &policy,
+            &format!(
+                "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  {warn_on}\n"
+            ),
+        );
+        let policy = policy.display().to_string();
+        let server = Server::start(&format!("warn-on-{name}"), &["--policy", &policy]);
+        let mut client = server.client().await;
+        let answer = client.review("/validate", &slow).await;
+        assert_eq!(answer["response"]["allowed"], true, "{answer}");
+        assert!(
+            warnings(&answer)
+                .iter()
+                .any(|w| w.starts_with("info startup-probe-missing at `")),
+            "{name}: {answer}"
+        );
+    }
+}
+
+/// A denial says what to change with the value `rollsafe lint` gives, however
+/// long the message before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn denials_carry_the_value_lint_gives() {
+    // drain 5s + in-app drain 10s + shutdown 25s + margin 5s = 45s; a long
+    // container name makes the message long.
+    let name = "checkout-service-with-a-rather-long-container-name-for-the-message";
+    let mut object = quiet_deployment(
+        name,
+        json!({"env": [{"name": "GRACEFUL_SHUTDOWN_TIMEOUT", "value": "25s"}]}),
+    );
+    object["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] = json!(20);
+    object["spec"]["template"]["metadata"]["annotations"] =
+        json!({format!("rollsafe.dev/in-app-drain.{name}"): "10s"});
+    let dir = scratch("denial-help");
+    let file = dir.join("checkout.json");
+    util::write(&file, &object.to_string());
+    let file = file.display().to_string();
+    let lint = util::run_rollsafe(&["lint", "--format", "json", &file], None, None);
+    let report: Value = serde_json::from_slice(&lint.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let finding = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["rule"] == "grace-period-too-short")
+        .unwrap_or_else(|| panic!("lint finds no grace-period-too-short: {report}"));
+    assert_eq!(finding["help"], "set `terminationGracePeriodSeconds: 45`");
+    let lint_message = finding["message"].as_str().unwrap_or_default();
+    assert!(lint_message.chars().count() > 300, "{lint_message}");
+
+    let server = Server::start("denial-help", &[]);
+    let mut client = server.client().await;
+    let answer = client.review("/validate", &create_review(object)).await;
+    assert_eq!(answer["response"]["allowed"], false, "{answer}");
+    let denial = message(&answer);
+    assert!(
+        denial.contains(
+            "grace-period-too-short at `spec.template.spec.terminationGracePeriodSeconds`: grace period `20s` < "
+        ),
+        "{denial}"
+    );
+    assert!(
+        denial.ends_with("… (set `terminationGracePeriodSeconds: 45`)"),
+        "{denial}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutation_is_opt_in_idempotent_and_lints_clean() {
     let server = Server::start("mutate", &[]);
@@ -1454,7 +1586,7 @@ fn deploy_renders_with_kubectl_kustomize() {
         eprintln!("skipped: kubectl is not installed");
         return;
     };
-    for overlay in ["deploy/base", "deploy/cert-manager"] {
+    for overlay in ["deploy/base", "deploy/cert-manager", "deploy/warn"] {
         let output = Command::new(&kubectl)
             .arg("kustomize")
             .arg(util::repo().join(overlay))
@@ -1477,10 +1609,37 @@ fn deploy_renders_with_kubectl_kustomize() {
         ] {
             assert!(text.contains(kind), "{overlay} lacks {kind}");
         }
-        if overlay.ends_with("cert-manager") {
+        if overlay != "deploy/base" {
             assert!(text.contains("kind: Certificate"));
             assert!(text.contains("cert-manager.io/inject-ca-from: rollsafe/rollsafe"));
         }
+        // The warn-first overlay never denies and fails open; the others
+        // enforce and fail closed.
+        let (mode, failure_policy) = if overlay == "deploy/warn" {
+            ("--mode=warn", "Ignore")
+        } else {
+            ("--mode=enforce", "Fail")
+        };
+        let modes: Vec<&str> = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("- --mode="))
+            .collect();
+        assert_eq!(modes, [format!("- {mode}")], "{overlay}");
+        let rendered: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+            .map(|doc| {
+                serde::Deserialize::deserialize(doc).unwrap_or_else(|e| panic!("{overlay}: {e}"))
+            })
+            .collect();
+        let validating = rendered
+            .iter()
+            .find(|d| d["kind"].as_str() == Some("ValidatingWebhookConfiguration"))
+            .unwrap_or_else(|| panic!("{overlay}: no ValidatingWebhookConfiguration"));
+        assert_eq!(
+            validating["webhooks"][0]["failurePolicy"].as_str(),
+            Some(failure_policy),
+            "{overlay}"
+        );
         // What kubectl renders lints clean too.
         let dir = scratch(&format!("rendered-{}", overlay.replace('/', "-")));
         let file = dir.join("rendered.yaml");

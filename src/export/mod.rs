@@ -5,7 +5,7 @@
 //! `ValidatingAdmissionPolicy` with its binding ([`rules`] holds the CEL);
 //! the repairs the mutating webhook makes become a
 //! `MutatingAdmissionPolicy` ([`mutating`]). The policy's settings are
-//! baked into the expressions, its severities and `denyOn` decide each
+//! baked into the expressions, its severities, `denyOn` and `warnOn` decide each
 //! binding's `validationActions`, and its opt-outs (the ignore annotation,
 //! exemptions) become `matchConditions`. A header lists what is not
 //! exported and why.
@@ -50,18 +50,24 @@ impl Default for Options {
 pub enum Action {
     Deny,
     Warn,
+    /// Recorded in the API server's audit log only, as the webhook only
+    /// counts findings below `warnOn`.
+    Audit,
 }
 
 impl Action {
-    /// As the webhook answers in enforce mode: findings at the severity of
-    /// the policy's `denyOn` or above deny, the others come back as
-    /// warnings (every exported rule judges one object, so `denyOn`'s list
-    /// of cross-object rules does not apply).
-    pub fn of(severity: Severity, deny_on: Severity) -> Action {
-        if severity >= deny_on {
+    /// As the webhook answers in enforce mode: findings of `rule` at the
+    /// severity of the policy's `denyOn` or above deny, those `warnOn`
+    /// covers come back as warnings, the rest are only recorded (every
+    /// exported rule judges one object, so `denyOn`'s list of cross-object
+    /// rules does not apply).
+    pub fn of(rule: &str, severity: Severity, policy: &Policy) -> Action {
+        if severity >= policy.deny_on.severity {
             Action::Deny
-        } else {
+        } else if policy.warn_on.covers(rule, severity) {
             Action::Warn
+        } else {
+            Action::Audit
         }
     }
 
@@ -69,6 +75,7 @@ impl Action {
         match self {
             Action::Deny => "Deny",
             Action::Warn => "Warn",
+            Action::Audit => "Audit",
         }
     }
 }
@@ -149,7 +156,7 @@ pub fn export(policy: &Policy, options: &Options) -> Export {
                         family: info.family,
                         name,
                         severity,
-                        action: Action::of(severity, policy.deny_on.severity),
+                        action: Action::of(info.id, severity, policy),
                         cel: part,
                     });
                 }

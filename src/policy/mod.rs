@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use serde::Deserialize;
 use serde_json::Value;
 
-pub use settings::{DenyOn, DurationSetting, SETTING_NAMES, SettingsPatch};
+pub use settings::{DenyOn, DurationSetting, SETTING_NAMES, SettingsPatch, WarnOn};
 
 use crate::model::glob::glob_matches;
 use crate::model::{KubeVersion, ObjectRef, TemplatePaths};
@@ -146,6 +146,8 @@ pub struct Policy {
     /// What the admission webhook denies in enforce mode; other findings
     /// become admission warnings.
     pub deny_on: DenyOn,
+    /// Which findings the webhook does not deny it sends back as warnings.
+    pub warn_on: WarnOn,
     levels: BTreeMap<String, Level>,
     pub exemptions: Vec<Exemption>,
 }
@@ -398,6 +400,7 @@ fn assemble(name: String, layers: Vec<Layer>) -> Result<Policy, Vec<InputError>>
         template_paths: resolved.template_paths,
         schema_dirs: resolved.schema_dirs,
         deny_on: resolved.deny_on,
+        warn_on: resolved.warn_on,
         levels,
         exemptions,
     })
@@ -481,13 +484,15 @@ fn rule_id_errors(
             check(id, crate::source::pointer(["rules", id]));
         }
     }
-    let deny_rules = document
-        .value
-        .pointer("/settings/denyOn/rules")
-        .and_then(Value::as_array);
-    for (i, id) in deny_rules.into_iter().flatten().enumerate() {
-        if let Some(id) = id.as_str() {
-            check(id, format!("/settings/denyOn/rules/{i}"));
+    for setting in ["denyOn", "warnOn"] {
+        let listed = document
+            .value
+            .pointer(&format!("/settings/{setting}/rules"))
+            .and_then(Value::as_array);
+        for (i, id) in listed.into_iter().flatten().enumerate() {
+            if let Some(id) = id.as_str() {
+                check(id, format!("/settings/{setting}/rules/{i}"));
+            }
         }
     }
     let exemptions = document.value.get("exemptions").and_then(Value::as_array);

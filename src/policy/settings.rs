@@ -16,6 +16,7 @@ pub struct Resolved {
     pub template_paths: TemplatePaths,
     pub schema_dirs: Vec<PathBuf>,
     pub deny_on: DenyOn,
+    pub warn_on: WarnOn,
 }
 
 /// `denyOn`: what the admission webhook denies in enforce mode. Written as
@@ -42,32 +43,80 @@ impl Default for DenyOn {
 
 impl<'de> Deserialize<'de> for DenyOn {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase", deny_unknown_fields)]
-        struct Written {
-            severity: Option<Severity>,
-            #[serde(default)]
-            rules: Vec<String>,
+        let (severity, rules) = severity_and_rules(
+            deserializer,
+            Severity::Error,
+            "expected a severity (`error` or `warning`) or `{severity: error, rules: [rule-id, ...]}`",
+        )?;
+        Ok(DenyOn { severity, rules })
+    }
+}
+
+/// `warnOn`: which of the findings the admission webhook does not deny it
+/// sends back as warnings (kubectl prints each on every apply). Written as a
+/// severity (`warning`), or as `{severity: warning, rules: [pdb-missing]}` to
+/// have some rules warn whatever their severity. Findings below it are still
+/// counted in the metrics and logged: an info finding on every apply teaches
+/// people to skim past the webhook's warnings.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WarnOn {
+    /// The lowest severity that warns.
+    pub severity: Severity,
+    /// Rules whose findings warn at any severity.
+    pub rules: Vec<String>,
+}
+
+impl Default for WarnOn {
+    fn default() -> Self {
+        WarnOn {
+            severity: Severity::Warning,
+            rules: Vec::new(),
         }
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Severity(Severity),
-            Written(Written),
-        }
-        match Raw::deserialize(deserializer) {
-            Ok(Raw::Severity(severity)) => Ok(DenyOn {
-                severity,
-                rules: Vec::new(),
-            }),
-            Ok(Raw::Written(written)) => Ok(DenyOn {
-                severity: written.severity.unwrap_or(Severity::Error),
-                rules: written.rules,
-            }),
-            Err(_) => Err(serde::de::Error::custom(
-                "expected a severity (`error` or `warning`) or `{severity: error, rules: [rule-id, ...]}`",
-            )),
-        }
+    }
+}
+
+impl WarnOn {
+    /// Whether a finding of `rule` at `severity` is sent as a warning.
+    pub fn covers(&self, rule: &str, severity: Severity) -> bool {
+        severity >= self.severity || self.rules.iter().any(|r| r == rule)
+    }
+}
+
+impl<'de> Deserialize<'de> for WarnOn {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (severity, rules) = severity_and_rules(
+            deserializer,
+            Severity::Warning,
+            "expected a severity (`error`, `warning` or `info`) or `{severity: warning, rules: [rule-id, ...]}`",
+        )?;
+        Ok(WarnOn { severity, rules })
+    }
+}
+
+/// `denyOn` and `warnOn` are written alike: a severity, or a mapping of a
+/// severity (`default` when left out) and rule ids.
+fn severity_and_rules<'de, D: Deserializer<'de>>(
+    deserializer: D,
+    default: Severity,
+    expected: &'static str,
+) -> Result<(Severity, Vec<String>), D::Error> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase", deny_unknown_fields)]
+    struct Written {
+        severity: Option<Severity>,
+        #[serde(default)]
+        rules: Vec<String>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Severity(Severity),
+        Written(Written),
+    }
+    match Raw::deserialize(deserializer) {
+        Ok(Raw::Severity(severity)) => Ok((severity, Vec::new())),
+        Ok(Raw::Written(written)) => Ok((written.severity.unwrap_or(default), written.rules)),
+        Err(_) => Err(serde::de::Error::custom(expected)),
     }
 }
 
@@ -94,6 +143,7 @@ pub struct SettingsPatch {
     pub template_paths: Option<TemplatePaths>,
     pub schema_dirs: Option<Vec<PathBuf>>,
     pub deny_on: Option<DenyOn>,
+    pub warn_on: Option<WarnOn>,
 }
 
 /// A duration written as Go syntax (`5s`) or as a number of seconds.
@@ -148,6 +198,7 @@ impl SettingsPatch {
             template_paths: self.template_paths.or(base.template_paths),
             schema_dirs: self.schema_dirs.or(base.schema_dirs),
             deny_on: self.deny_on.or(base.deny_on),
+            warn_on: self.warn_on.or(base.warn_on),
         }
     }
 
@@ -176,6 +227,7 @@ impl SettingsPatch {
             template_paths: self.template_paths.unwrap_or_default(),
             schema_dirs: self.schema_dirs.unwrap_or_default(),
             deny_on: self.deny_on.unwrap_or_default(),
+            warn_on: self.warn_on.unwrap_or_default(),
         })
     }
 }
@@ -199,4 +251,5 @@ pub const SETTING_NAMES: &[&str] = &[
     "templatePaths",
     "schemaDirs",
     "denyOn",
+    "warnOn",
 ];

@@ -52,8 +52,14 @@ const MAX_WARNINGS: usize = 20;
 /// message, and an object with thousands of containers must not make it
 /// megabytes long.
 const MAX_DENIAL_FINDINGS: usize = 10;
-/// Characters of one finding in a denial.
+/// Characters of one finding in a denial. What to change is never cut for
+/// room: the message is.
 const MAX_DENIAL_FINDING_CHARS: usize = 400;
+/// Characters of a finding's help in a denial (the longest are a few
+/// clauses, with the values to set).
+const MAX_DENIAL_HELP_CHARS: usize = 240;
+/// Characters of a finding's message a denial keeps, however long the rest.
+const MIN_DENIAL_MESSAGE_CHARS: usize = 60;
 
 /// `--mode`: whether findings at or above the policy's `denyOn` deny.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -476,11 +482,16 @@ impl Reviewer {
             .map(|f| (f.rule.id, f.severity))
             .collect();
         let deny_on = &self.widest_policy().deny_on;
-        let denies = |f: &Finding| {
-            self.mode == Mode::Enforce
-                && f.severity >= deny_on.severity
+        let warn_on = &self.widest_policy().warn_on;
+        // What enforce mode denies (when the change introduced it).
+        let deniable = |f: &Finding| {
+            f.severity >= deny_on.severity
                 && (f.rule.scope == Scope::Object || deny_on.rules.iter().any(|r| r == f.rule.id))
         };
+        let denies = |f: &Finding| self.mode == Mode::Enforce && deniable(f);
+        // What is said at all: whatever would deny (in warn mode, and for
+        // what the stored object already had), and what `warnOn` covers.
+        let voiced = |f: &Finding| deniable(f) || warn_on.covers(f.rule.id, f.severity);
         // An update does not deny for what the stored object already had: a
         // legacy workload can still be scaled, labelled or annotated. It does
         // deny what it makes worse (a grace period lowered further).
@@ -503,6 +514,8 @@ impl Reviewer {
             .findings
             .iter()
             .partition(|f| denies(f) && is_new(f));
+        // Findings below `warnOn` stay in the metrics and the review log.
+        let others: Vec<&Finding> = others.into_iter().filter(|f| voiced(f)).collect();
         answer.warnings = warnings(&others);
         answer.warnings.extend(
             outcome
@@ -790,18 +803,7 @@ fn denial(name: &str, denying: &[&Finding]) -> String {
     let mut parts: Vec<String> = denying
         .iter()
         .take(MAX_DENIAL_FINDINGS)
-        .map(|f| {
-            cut(
-                &format!(
-                    "{} at `{}`: {} ({})",
-                    f.rule.id,
-                    field_path(&f.pointer),
-                    f.message,
-                    f.help
-                ),
-                MAX_DENIAL_FINDING_CHARS,
-            )
-        })
+        .map(|f| denial_part(f))
         .collect();
     if denying.len() > MAX_DENIAL_FINDINGS {
         parts.push(format!(
@@ -814,6 +816,18 @@ fn denial(name: &str, denying: &[&Finding]) -> String {
         n => format!("{n} findings"),
     };
     format!("rollsafe denied {name} ({count}): {}", parts.join("; "))
+}
+
+/// `rule at field: message (help)`: the help whole, with the value to set
+/// that `rollsafe lint` gives (`set terminationGracePeriodSeconds: 45`), and
+/// the message cut to what room is left.
+fn denial_part(f: &Finding) -> String {
+    let head = format!("{} at `{}`: ", f.rule.id, field_path(&f.pointer));
+    let tail = format!(" ({})", cut(&f.help, MAX_DENIAL_HELP_CHARS));
+    let room = MAX_DENIAL_FINDING_CHARS
+        .saturating_sub(head.chars().count() + tail.chars().count())
+        .max(MIN_DENIAL_MESSAGE_CHARS);
+    format!("{head}{}{tail}", cut(&f.message, room))
 }
 
 /// One short line per finding, most severe first.
@@ -847,8 +861,10 @@ fn shorten(text: &str) -> String {
     cut(text, MAX_WARNING_CHARS)
 }
 
-/// `text` on one line, cut to `max` characters with `…` when longer.
+/// `text` on one line, cut to `max` (at least 1) characters with `…` when
+/// longer.
 fn cut(text: &str, max: usize) -> String {
+    let max = max.max(1);
     let single_line: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
