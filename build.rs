@@ -58,6 +58,10 @@ const ASSERTED_FORMATS: [&str; 17] = [
 
 fn main() {
     println!("cargo:rerun-if-changed={SOURCE}");
+    // The target triple the binary was built for, for `rollsafe_build_info`
+    // (Cargo gives it to build scripts only).
+    let target = env::var("TARGET").unwrap_or_default();
+    println!("cargo:rustc-env=ROLLSAFE_TARGET={target}");
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
     let text = fs::read_to_string(root.join(SOURCE))
         .unwrap_or_else(|e| panic!("cannot read {SOURCE}: {e}"));

@@ -118,6 +118,16 @@ impl Metrics {
     /// The Prometheus text exposition format, version 0.0.4.
     pub fn render(&self) -> String {
         let mut out = String::new();
+        // Which build answers, to tell a rollout's old and new pods apart
+        // (`count by (version) (rollsafe_build_info)`).
+        let _ = writeln!(
+            out,
+            "# HELP rollsafe_build_info The rollsafe build serving, by version and target; always 1.\n\
+             # TYPE rollsafe_build_info gauge\n\
+             rollsafe_build_info{{version=\"{}\",target=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION"),
+            env!("ROLLSAFE_TARGET")
+        );
         out.push_str(
             "# HELP rollsafe_admission_reviews_total Admission reviews answered, by endpoint and verdict.\n\
              # TYPE rollsafe_admission_reviews_total counter\n",
@@ -214,5 +224,13 @@ mod tests {
             "rollsafe_admission_review_duration_seconds_bucket{endpoint=\"validate\",le=\"+Inf\"} 2"
         ));
         assert!(text.contains("rollsafe_tls_certificate_reloads_total{result=\"success\"} 1"));
+        let build = format!(
+            "rollsafe_build_info{{version=\"{}\",target=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION"),
+            env!("ROLLSAFE_TARGET")
+        );
+        assert!(text.starts_with("# HELP rollsafe_build_info"), "{text}");
+        assert!(text.contains(&build), "{text}");
+        assert!(!env!("ROLLSAFE_TARGET").is_empty());
     }
 }
