@@ -35,6 +35,27 @@ pub enum Command {
     /// Print the rules as ValidatingAdmissionPolicies and the webhook's
     /// repairs as a MutatingAdmissionPolicy, ready for `kubectl apply -f -`.
     Export(ExportArgs),
+    /// Print a shell completion script, e.g. `rollsafe completions bash >
+    /// ~/.local/share/bash-completion/completions/rollsafe`.
+    Completions(CompletionsArgs),
+    /// Print a man page in roff, e.g. `rollsafe man | man -l -`, or `rollsafe
+    /// man lint` for one command's.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// A command whose page to print (`lint`, `serve` and so on); by default
+    /// the page of `rollsafe` itself, which lists them.
+    #[arg(value_name = "COMMAND")]
+    pub command: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -547,6 +547,49 @@ pub fn explain(
     }
 }
 
+/// `rollsafe completions SHELL`: the completion script clap_complete writes
+/// from the command definitions.
+pub fn completions(
+    args: &crate::cli::CompletionsArgs,
+    out: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    clap_complete::generate(args.shell, &mut command, "rollsafe", out);
+    Ok(Status::Clean)
+}
+
+/// `rollsafe man [COMMAND]`: the man page of `rollsafe` or of one command
+/// (`rollsafe-lint(1)`), in roff.
+pub fn man(
+    args: &crate::cli::ManArgs,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> std::io::Result<Status> {
+    let mut command = <crate::cli::Cli as clap::CommandFactory>::command();
+    // Built, the commands carry the version (`propagate_version`) and their
+    // usage names `rollsafe lint`, not `lint`.
+    command.build();
+    let page = match &args.command {
+        None => clap_mangen::Man::new(command),
+        Some(name) => {
+            let Some(sub) = command.find_subcommand(name).cloned() else {
+                let names: Vec<&str> = command.get_subcommands().map(|c| c.get_name()).collect();
+                writeln!(
+                    err,
+                    "error: no command `{name}`: one of {}",
+                    names.join(", ")
+                )?;
+                return Ok(Status::Error);
+            };
+            clap_mangen::Man::new(sub)
+                .title(format!("rollsafe-{name}"))
+                .source(format!("rollsafe {}", env!("CARGO_PKG_VERSION")))
+        }
+    };
+    page.render(out)?;
+    Ok(Status::Clean)
+}
+
 /// `rollsafe audit`: reads the cluster, then reports as `lint` does.
 pub fn audit(
     args: &AuditArgs,

@@ -20,6 +20,8 @@ fn main() -> ExitCode {
         Command::Timeline(args) => commands::timeline(args, &mut out, &mut err),
         Command::Audit(args) => commands::audit(args, &mut out, &mut err),
         Command::Export(args) => commands::export(args, &mut out, &mut err),
+        Command::Completions(args) => commands::completions(args, &mut out),
+        Command::Man(args) => commands::man(args, &mut out, &mut err),
     };
     let flushed = out.flush();
     match flushed.and(result) {

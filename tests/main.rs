@@ -13,6 +13,7 @@ mod fuzz;
 mod fuzz_checks;
 mod hardening;
 mod hooks;
+mod install;
 mod rules;
 mod schema;
 mod timeline;
