@@ -32,7 +32,11 @@ fn webhook_words(scope: Scope) -> &'static str {
     }
 }
 
-/// One line per rule: id, default and strict severities, fix, summary.
+/// Columns `rollsafe rules` fits its rows in: a summary wraps under itself.
+pub const RULES_WIDTH: usize = 100;
+
+/// One row per rule: id, default and strict severities, fix, summary, the
+/// summary wrapped in its column so that every line fits [`RULES_WIDTH`].
 pub fn render_rules(default: &Policy, strict: &Policy, out: &mut dyn Write) -> io::Result<()> {
     let width = RULES.iter().map(|r| r.info().id.len()).max().unwrap_or(0);
     writeln!(
@@ -40,8 +44,13 @@ pub fn render_rules(default: &Policy, strict: &Policy, out: &mut dyn Write) -> i
         "{:width$}  {:8} {:8} {:9} SUMMARY",
         "RULE", "DEFAULT", "STRICT", "FIX"
     )?;
+    // id, two spaces, three columns of 8, 8 and 9 characters and a space each.
+    let indent = width + 2 + 9 + 9 + 10;
+    let room = RULES_WIDTH.saturating_sub(indent).max(20);
     for rule in RULES {
         let info = rule.info();
+        let summary = info.summary();
+        let mut lines = wrap(&summary, room).into_iter();
         writeln!(
             out,
             "{:width$}  {:8} {:8} {:9} {}",
@@ -49,10 +58,93 @@ pub fn render_rules(default: &Policy, strict: &Policy, out: &mut dyn Write) -> i
             level(default, info.id),
             level(strict, info.id),
             fix_word(info.fix),
-            info.summary()
+            lines.next().unwrap_or_default()
         )?;
+        for line in lines {
+            writeln!(out, "{:indent$}{line}", "")?;
+        }
     }
     Ok(())
+}
+
+/// `text` in lines of at most `width` characters, broken between words (a
+/// word longer than the line gets a line of its own).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let needed = line.chars().count() + usize::from(!line.is_empty()) + word.chars().count();
+        if !line.is_empty() && needed > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Where a rule's documentation is read on the web: its section of
+/// `docs/rules.md` ([`render_reference`]) at this version's tag.
+pub fn rule_url(id: &str) -> String {
+    format!(
+        "{}/blob/v{}/docs/rules.md#{id}",
+        env!("CARGO_PKG_REPOSITORY"),
+        env!("CARGO_PKG_VERSION")
+    )
+}
+
+/// `docs/rules.md`: every rule's page as `rollsafe explain` prints it, one
+/// section per rule (`## rule-id`, the anchor [`rule_url`] links to).
+pub fn render_reference(default: &Policy, strict: &Policy, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "# Rules\n")?;
+    writeln!(
+        out,
+        "<!-- Generated from the rules' documentation: `UPDATE_DOCS=1 cargo test rule_reference`. Do not edit. -->\n"
+    )?;
+    writeln!(
+        out,
+        "Each rule as `rollsafe explain RULE` prints it; `rollsafe rules` lists them.\n"
+    )?;
+    for rule in RULES {
+        let mut page = Vec::new();
+        render_explain(rule.info(), default, strict, &mut page)?;
+        let page = String::from_utf8_lossy(&page);
+        // One heading level down, outside code blocks (where `#` starts a
+        // YAML comment).
+        let mut fenced = false;
+        for line in page.lines() {
+            if line.trim_start().starts_with("```") {
+                fenced = !fenced;
+            }
+            if !fenced && line.starts_with('#') {
+                writeln!(out, "#{line}")?;
+            } else {
+                writeln!(out, "{line}")?;
+            }
+        }
+        writeln!(out)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_between_words_within_the_width() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("", 6), [""]);
+        assert_eq!(
+            wrap("unbreakable-word here", 4),
+            ["unbreakable-word", "here"]
+        );
+    }
 }
 
 /// The full documentation of one rule.

@@ -4,7 +4,8 @@
 //! - One `rule` per rule of the catalog (and `unused-suppression` after
 //!   them, when the run reports one), from the rule's own documentation:
 //!   `shortDescription` is its summary, `fullDescription` its "What it does",
-//!   `help` the whole page `rollsafe explain` prints; `defaultConfiguration`
+//!   `help` the whole page `rollsafe explain` prints, `helpUri` the rule's
+//!   section of docs/rules.md at this version's tag; `defaultConfiguration`
 //!   carries the policy's severity (`enabled: false` for a rule it turns off).
 //! - One `result` per finding, located at the field itself: start and end
 //!   line and column of the key the finding names, never line 1.
@@ -117,6 +118,7 @@ fn rule(info: &RuleInfo, policy: &Policy) -> Value {
         "shortDescription": { "text": info.summary() },
         "fullDescription": { "text": what },
         "help": { "text": docs, "markdown": docs },
+        "helpUri": crate::report::catalog::rule_url(info.id),
         "defaultConfiguration": {
             "enabled": severity.is_some(),
             "level": level(severity),
