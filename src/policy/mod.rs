@@ -441,15 +441,84 @@ fn schema_errors(
         .iter_errors(&document.value)
         .map(|error| {
             let pointer = error.instance_path().as_str().to_owned();
-            let help = quoting_help(&document.value, &pointer);
             // A wrong value is underlined, not its key.
             let range = document
                 .spans
                 .nearest(&pointer)
                 .map_or(document.start..document.start, |s| s.value_range());
+            if let Some((message, help)) = duration_error(&document.value, &pointer) {
+                return InputError::at(file, range, message, Some(help));
+            }
+            let help = quoting_help(&document.value, &pointer);
             InputError::at(file, range, format!("invalid policy: {error}"), help)
         })
         .collect()
+}
+
+/// The settings the schema declares as durations (`/settings/minDrainDelay`,
+/// …): those referring to its `duration` definition, alone or in a choice.
+fn duration_settings() -> &'static [String] {
+    static SETTINGS: OnceLock<Vec<String>> = OnceLock::new();
+    SETTINGS.get_or_init(|| {
+        let schema: Value = serde_json::from_str(POLICY_SCHEMA).unwrap_or_default();
+        let properties = schema
+            .pointer("/properties/settings/properties")
+            .and_then(Value::as_object);
+        properties
+            .into_iter()
+            .flatten()
+            .filter(|(_, definition)| definition.to_string().contains("#/definitions/duration"))
+            .map(|(name, _)| format!("/settings/{name}"))
+            .collect()
+    })
+}
+
+/// A duration setting's error in words, instead of what the JSON Schema
+/// says (`"5 seconds" is not valid under any of the schemas listed in the
+/// 'anyOf' keyword`): the setting, the value, and how to write it.
+fn duration_error(value: &Value, pointer: &str) -> Option<(String, String)> {
+    if !duration_settings().iter().any(|p| p == pointer) {
+        return None;
+    }
+    let setting = pointer.rsplit('/').next().unwrap_or(pointer);
+    let written = value.pointer(pointer)?;
+    let shown = match written {
+        Value::String(text) => text.clone(),
+        other => other.to_string(),
+    };
+    let message = match written {
+        Value::Number(n) if n.as_f64().is_some_and(|n| n < 0.0) => {
+            format!("`{setting}: {shown}`: a duration cannot be negative")
+        }
+        Value::Number(_) => {
+            format!("`{setting}: {shown}`: a number of seconds must be whole")
+        }
+        _ => format!("`{setting}: {shown}` is not a duration"),
+    };
+    let forms = "a Go duration such as `5s`, `1m30s` or `500ms`, or a whole number of seconds";
+    let help = match as_go_duration(&shown) {
+        Some(duration) => format!("write `{setting}: {duration}` ({forms})"),
+        None => format!("write {forms}"),
+    };
+    Some((format!("invalid policy: {message}"), help))
+}
+
+/// `5 seconds` as Go writes it (`5s`), for the usual words and abbreviations.
+fn as_go_duration(text: &str) -> Option<String> {
+    let text = text.trim();
+    let digits = text.bytes().take_while(u8::is_ascii_digit).count();
+    let (number, unit) = text.split_at(digits);
+    if number.is_empty() {
+        return None;
+    }
+    let unit = match unit.trim().to_ascii_lowercase().as_str() {
+        "ms" | "msec" | "msecs" | "millisecond" | "milliseconds" => "ms",
+        "s" | "sec" | "secs" | "second" | "seconds" => "s",
+        "m" | "min" | "mins" | "minute" | "minutes" => "m",
+        "h" | "hr" | "hrs" | "hour" | "hours" => "h",
+        _ => return None,
+    };
+    Some(format!("{number}{unit}"))
 }
 
 /// `kubernetesVersion: 1.30` is the float 1.3 in YAML: say so.
@@ -542,6 +611,22 @@ mod tests {
         let mut relaxed = strict.settings.clone();
         relaxed.flag_equal_probe_windows = false;
         assert_eq!(relaxed, default.settings, "strict changes one setting only");
+    }
+
+    #[test]
+    fn duration_settings_come_from_the_schema() {
+        let settings = duration_settings();
+        for name in ["minDrainDelay", "defaultShutdownTimeout", "maxGracePeriod"] {
+            assert!(
+                settings.contains(&format!("/settings/{name}")),
+                "{settings:?}"
+            );
+        }
+        assert!(!settings.contains(&"/settings/slowStartSeconds".to_owned()));
+        assert_eq!(as_go_duration("5 seconds").as_deref(), Some("5s"));
+        assert_eq!(as_go_duration("2 Minutes").as_deref(), Some("2m"));
+        assert_eq!(as_go_duration("five seconds"), None);
+        assert_eq!(as_go_duration("5 fortnights"), None);
     }
 
     #[test]
