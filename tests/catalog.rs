@@ -268,3 +268,155 @@ fn readme_rule_table_is_current() {
         }
     }
 }
+
+/// `rollsafe rules` fits 100 columns, and loses no word of a summary to it.
+#[test]
+fn rules_rows_fit_100_columns() {
+    let output = util::run_rollsafe(&["rules"], None, None);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    for line in text.lines() {
+        assert!(
+            line.chars().count() <= 100,
+            "{} columns: {line}",
+            line.chars().count()
+        );
+    }
+    let summary_column = text.lines().next().and_then(|h| h.find("SUMMARY"));
+    let summary_column = summary_column.unwrap_or_else(|| panic!("no header: {text}"));
+    // Each rule's row, then its summary's continuation lines.
+    let mut rows: BTreeMap<String, String> = BTreeMap::new();
+    let mut current = String::new();
+    for line in text.lines().skip(1) {
+        let (head, summary) = line.split_at(summary_column.min(line.len()));
+        if let Some(id) = head.split_whitespace().next() {
+            current = id.to_owned();
+        }
+        let entry = rows.entry(current.clone()).or_default();
+        if !entry.is_empty() {
+            entry.push(' ');
+        }
+        entry.push_str(summary.trim());
+    }
+    assert_eq!(rows.len(), RULES.len());
+    for rule in RULES {
+        let info = rule.info();
+        let summary = info
+            .summary()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        assert_eq!(rows.get(info.id), Some(&summary), "{}", info.id);
+    }
+}
+
+fn rule_reference() -> String {
+    let mut page = Vec::new();
+    rollsafe::report::catalog::render_reference(
+        &util::policy(Profile::Default),
+        &util::policy(Profile::Strict),
+        &mut page,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    String::from_utf8(page).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// docs/rules.md, where SARIF's `helpUri` and the README point, is generated
+/// from the rules; rerun with `UPDATE_DOCS=1 cargo test rule_reference` after
+/// changing a rule.
+#[test]
+fn rule_reference_page_is_current() {
+    let path = util::repo().join("docs/rules.md");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    let wanted = rule_reference();
+    if current != wanted {
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &wanted).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            panic!("docs/rules.md is stale: run `UPDATE_DOCS=1 cargo test rule_reference`");
+        }
+    }
+    // Every rule has its section, and the examples' YAML comments are not
+    // taken for headings.
+    let headings: Vec<&str> = wanted
+        .lines()
+        .filter_map(|l| l.strip_prefix("## "))
+        .collect();
+    let ids: Vec<&str> = RULES.iter().map(|r| r.info().id).collect();
+    assert_eq!(headings, ids);
+}
+
+/// Each SARIF rule links to its section of docs/rules.md at this version's
+/// tag, and the section is there.
+#[test]
+fn sarif_rules_link_to_their_documentation() {
+    let output = util::run_rollsafe(
+        &[
+            "lint",
+            "--format",
+            "sarif",
+            "testdata/examples/catalog.yaml",
+        ],
+        None,
+        None,
+    );
+    let log: serde_json::Value =
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let rules = log["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(rules.len(), RULES.len());
+    let reference = rule_reference();
+    for rule in rules {
+        let id = rule["id"].as_str().unwrap_or_default();
+        let uri = rule["helpUri"].as_str().unwrap_or_default();
+        assert_eq!(
+            uri,
+            format!(
+                "https://github.com/rollsafe/rollsafe/blob/v{}/docs/rules.md#{id}",
+                env!("CARGO_PKG_VERSION")
+            )
+        );
+        // GitHub's anchor of `## id` is the id itself (lower case, dashes).
+        assert!(reference.contains(&format!("\n## {id}\n")), "{id}");
+    }
+}
+
+/// A duration setting written wrong is named, with what to write, in words
+/// rather than the JSON Schema's.
+#[test]
+fn policy_duration_errors_say_how_to_write_one() {
+    let dir = util::scratch_dir("catalog/durations");
+    let policy = dir.join("policy.yaml");
+    util::write(
+        &policy,
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nsettings:\n  minDrainDelay: 5 seconds\n  graceMargin: -3\n",
+    );
+    let policy = policy.to_string_lossy().into_owned();
+    let output = util::run_rollsafe(
+        &[
+            "lint",
+            "--color",
+            "never",
+            "--policy",
+            &policy,
+            "testdata/examples/catalog.yaml",
+        ],
+        None,
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for expected in [
+        "invalid policy: `minDrainDelay: 5 seconds` is not a duration",
+        "write `minDrainDelay: 5s` (a Go duration such as `5s`, `1m30s` or `500ms`, or a whole number of seconds)",
+        "invalid policy: `graceMargin: -3`: a duration cannot be negative",
+        "policy.yaml:5:18",
+    ] {
+        assert!(stderr.contains(expected), "`{expected}` not in:\n{stderr}");
+    }
+    for jargon in ["anyOf", "not valid under any of the schemas"] {
+        assert!(!stderr.contains(jargon), "{stderr}");
+    }
+}
