@@ -114,3 +114,76 @@ fn man_pages_render_for_rollsafe_and_each_command() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("no command `lnt`"));
 }
+
+/// The README's local webhook try-out: its certificates go to a temporary
+/// folder, never into the clone it is run from. The openssl steps are run
+/// as written from an empty folder, which must stay empty.
+#[test]
+fn the_readme_try_out_writes_its_certificates_to_a_temporary_folder() {
+    let readme =
+        std::fs::read_to_string(util::repo().join("README.md")).unwrap_or_else(|e| panic!("{e}"));
+    let section = readme
+        .split("### Try it locally\n")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no `Try it locally` section"));
+    let block = section
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .unwrap_or_else(|| panic!("no shell block"));
+    assert!(block.starts_with("tmp=$(mktemp -d)\n"), "{block}");
+    assert!(block.trim_end().ends_with("rm -r \"$tmp\""), "{block}");
+    // Every file named is in "$tmp".
+    for flag in [
+        "-keyout",
+        "-out",
+        "-in",
+        "-CA",
+        "-CAkey",
+        "-extfile",
+        "--tls-cert",
+        "--tls-key",
+        "--cacert",
+        ">",
+    ] {
+        let mut rest = block;
+        while let Some(at) = rest.find(&format!(" {flag} ")) {
+            rest = &rest[at + flag.len() + 2..];
+            assert!(
+                rest.starts_with("\"$tmp/"),
+                "`{flag}` {}",
+                &rest[..rest.len().min(30)]
+            );
+        }
+    }
+    let Some(_) = pipe_through("openssl", &["version"], b"") else {
+        eprintln!("skipped running the steps: openssl is not installed");
+        return;
+    };
+    let certificates: String = block
+        .split("\ncargo run")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let dir = util::scratch_dir("install/try-out");
+    let script = format!(
+        "set -eu\n{certificates}\ntest -s \"$tmp/tls.crt\"\nopenssl verify -CAfile \"$tmp/ca.crt\" \"$tmp/tls.crt\"\nrm -r \"$tmp\"\n"
+    );
+    let output = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(&dir)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .filter_map(Result::ok)
+        .map(|e| e.file_name())
+        .collect();
+    assert!(left.is_empty(), "written into the working folder: {left:?}");
+}
