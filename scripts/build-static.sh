@@ -17,6 +17,10 @@ RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=stat
   cargo build --release --locked --bin rollsafe --target "$target"
 mkdir -p "$(dirname "$out")"
 cp "target/$target/release/rollsafe" "$out"
+# Symbols only: a fifth of the file (27 MB to 22 MB), no use to a user.
+if command -v strip >/dev/null 2>&1; then
+  strip "$out"
+fi
 # A static executable has no program interpreter (ld.so) to ask for.
 if command -v readelf >/dev/null 2>&1 && readelf --program-headers "$out" | grep -q INTERP; then
   echo "build-static: $out is dynamically linked" >&2
