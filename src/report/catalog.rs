@@ -132,21 +132,6 @@ pub fn render_reference(default: &Policy, strict: &Policy, out: &mut dyn Write) 
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::wrap;
-
-    #[test]
-    fn wrap_breaks_between_words_within_the_width() {
-        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
-        assert_eq!(wrap("", 6), [""]);
-        assert_eq!(
-            wrap("unbreakable-word here", 4),
-            ["unbreakable-word", "here"]
-        );
-    }
-}
-
 /// The full documentation of one rule.
 /// `rollsafe explain unused-suppression`: not a rule of the catalog, so no
 /// policy gives it a level.
@@ -188,4 +173,19 @@ pub fn render_explain(
     writeln!(out, "Admission webhook: {}.", webhook_words(info.scope))?;
     writeln!(out)?;
     write!(out, "{}", info.docs())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_between_words_within_the_width() {
+        assert_eq!(wrap("a bb ccc dddd", 6), ["a bb", "ccc", "dddd"]);
+        assert_eq!(wrap("", 6), [""]);
+        assert_eq!(
+            wrap("unbreakable-word here", 4),
+            ["unbreakable-word", "here"]
+        );
+    }
 }
