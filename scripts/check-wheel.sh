@@ -40,7 +40,7 @@ status=0
 echo "--- pre-commit hooks, installed from this checkout against the wheel"
 # pre-commit runs `pip install .` on the hook repository; that must resolve
 # `rollsafe` to the wheel just built, with nothing from an index.
-"$work/build/bin/pip" download --quiet --disable-pip-version-check --dest "$work/dist" 'setuptools>=61'
+"$work/build/bin/pip" download --quiet --disable-pip-version-check --dest "$work/dist" 'setuptools>=77'
 export PIP_NO_INDEX=1 PIP_FIND_LINKS="$work/dist" PRE_COMMIT_HOME="$work/pre-commit-home"
 repo="$work/repo"
 mkdir -p "$repo/k8s"
