@@ -24,7 +24,7 @@ fn webhook_words(scope: Scope) -> &'static str {
     match scope {
         Scope::Object => "judged, from the object under review",
         Scope::Input => {
-            "judged with `--cluster-view`, among the namespace's watched PodDisruptionBudgets, HPAs and Services, as a warning unless the policy's `denyOn.rules` names it; without it, not judged (one review carries one object): `rollsafe lint` on the whole manifest set and `rollsafe audit` check it"
+            "judged with `--cluster-view`, among the namespace's watched PodDisruptionBudgets, HPAs and Services, as a warning (when at or above the policy's `warnOn`) unless the policy's `denyOn.rules` names it; without it, not judged (one review carries one object): `rollsafe lint` on the whole manifest set and `rollsafe audit` check it"
         }
         Scope::Schema => {
             "not judged: the API server checks the object against its schema before any webhook sees it; `rollsafe lint` checks it before the manifest reaches the cluster"
