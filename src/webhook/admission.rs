@@ -18,6 +18,11 @@
 //! schema rules ([`Scope::Schema`]) never run: the API server has decoded
 //! the object against its schema before any webhook sees it. Everything
 //! else is judged exactly as the linter judges it.
+//!
+//! What is not denied comes back as admission warnings, which kubectl
+//! prints on every apply: only findings at or above the policy's `warnOn`
+//! (and what would deny, in warn mode or when an update did not introduce
+//! it). The rest are counted in the metrics and logged with the review.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -66,7 +71,8 @@ const MIN_DENIAL_MESSAGE_CHARS: usize = 60;
 pub enum Mode {
     /// Deny objects with findings at or above the policy's `denyOn` severity.
     Enforce,
-    /// Never deny: every finding becomes an admission warning.
+    /// Never deny: what would deny becomes an admission warning, as do the
+    /// other findings at or above the policy's `warnOn`.
     Warn,
 }
 
