@@ -1,9 +1,12 @@
 #!/usr/bin/env sh
 # The static Linux build that the release ships, the container image runs and
-# the Linux wheels carry. For this machine's architecture (x86_64 or aarch64):
+# the Linux wheels carry, for this machine's architecture (x86_64 or
+# aarch64):
 #
 #   scripts/build-static.sh OUTPUT            # the binary, copied to OUTPUT
-#   scripts/build-static.sh --wheel FOLDER    # the PyPI wheel (maturin on PATH)
+#   scripts/build-static.sh OUTPUT WHEELS     # the PyPI wheel into the folder
+#                                             # WHEELS (maturin on PATH), and
+#                                             # the binary it carries to OUTPUT
 #
 # glibc is linked statically (`crt-static`) rather than musl: the webhook's
 # allocator tuning (mallopt, malloc_trim after large reviews) and the
@@ -13,25 +16,35 @@
 # start, which halves a one-file lint's time. An explicit `--target` keeps
 # build scripts and proc macros dynamic, as they must be. The wheel of a
 # static binary needs no particular glibc: maturin tags it manylinux_2_5.
-# Both forms share one build: the second reuses what the first compiled.
+# With WHEELS the binary is taken from the wheel: maturin's cargo flags differ
+# from a plain `cargo build`'s, which would compile rollsafe a second time.
 set -eu
-usage="usage: scripts/build-static.sh OUTPUT | --wheel FOLDER"
+out=${1:?usage: scripts/build-static.sh OUTPUT [WHEELS]}
+wheels=${2:-}
 cd "$(dirname "$0")/.."
 target="$(uname -m)-unknown-linux-gnu"
 RUSTFLAGS="${RUSTFLAGS:-} -C target-feature=+crt-static -C relocation-model=static"
 export RUSTFLAGS
-
-if [ "${1:-}" = --wheel ]; then
-  folder=${2:?$usage}
-  case "$folder" in /*) ;; *) folder="$PWD/$folder" ;; esac
-  (cd python && maturin build --release --locked --target "$target" --out "$folder")
-  exit 0
-fi
-
-out=${1:?$usage}
-cargo build --release --locked --bin rollsafe --target "$target"
 mkdir -p "$(dirname "$out")"
-cp "target/$target/release/rollsafe" "$out"
+
+if [ -n "$wheels" ]; then
+  case "$wheels" in /*) ;; *) wheels="$PWD/$wheels" ;; esac
+  (cd python && maturin build --release --locked --target "$target" --out "$wheels")
+  python3 - "$wheels" "$out" <<'PY'
+import glob, os, shutil, sys, zipfile
+
+folder, out = sys.argv[1], sys.argv[2]
+wheel = max(glob.glob(os.path.join(folder, "rollsafe-*.whl")), key=os.path.getmtime)
+with zipfile.ZipFile(wheel) as archive:
+    name = next(n for n in archive.namelist() if n.endswith(".data/scripts/rollsafe"))
+    with archive.open(name) as source, open(out, "wb") as target:
+        shutil.copyfileobj(source, target)
+os.chmod(out, 0o755)
+PY
+else
+  cargo build --release --locked --bin rollsafe --target "$target"
+  cp "target/$target/release/rollsafe" "$out"
+fi
 # Symbols only: a fifth of the file (27 MB to 22 MB), no use to a user.
 if command -v strip >/dev/null 2>&1; then
   strip "$out"
