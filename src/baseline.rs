@@ -123,9 +123,7 @@ impl Baseline {
             }
         }
         outcome.findings = kept;
-        outcome
-            .suppressed
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        outcome.sort();
         let mut stale: Vec<Entry> = left.into_values().flatten().cloned().collect();
         stale.sort_by(|a, b| (&a.file, &a.object, &a.rule).cmp(&(&b.file, &b.object, &b.rule)));
         stale

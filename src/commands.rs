@@ -196,12 +196,7 @@ fn merge(runs: Vec<(Loaded, engine::Outcome)>) -> (Loaded, engine::Outcome) {
         outcome.objects += o.objects;
         outcome.evaluated.extend(o.evaluated);
     }
-    outcome
-        .findings
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    outcome
-        .suppressed
-        .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    outcome.sort();
     (loaded, outcome)
 }
 

@@ -57,6 +57,14 @@ pub struct Evaluated {
 }
 
 impl Outcome {
+    /// Findings and suppressed findings in report order (file, place, rule).
+    pub fn sort(&mut self) {
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.suppressed
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    }
+
     pub fn count(&self, severity: Severity) -> usize {
         self.findings
             .iter()
@@ -500,12 +508,7 @@ impl<'p> Judge<'p> {
             &outcome.suppressed,
             self.policy,
         ));
-        outcome
-            .findings
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-        outcome
-            .suppressed
-            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        outcome.sort();
         Ok((outcome, index))
     }
 

@@ -5,7 +5,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util;
+use crate::util::{self, code, json, stderr, stdout};
 
 fn rollsafe(args: &[&str]) -> Output {
     rollsafe_with_stdin(args, None)
@@ -13,23 +13,6 @@ fn rollsafe(args: &[&str]) -> Output {
 
 fn rollsafe_with_stdin(args: &[&str], stdin: Option<&str>) -> Output {
     util::run_rollsafe(args, stdin, None)
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
 }
 
 fn path(p: &Path) -> &str {

@@ -7,27 +7,10 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util;
+use crate::util::{self, code, json, stderr, stdout};
 
 fn run(args: &[&str], stdin: Option<&str>, cwd: Option<&Path>) -> Output {
     util::run_rollsafe(args, stdin, cwd)
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().unwrap_or(-1)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
 }
 
 /// `rule@line` of each finding (or suppressed finding) of a JSON report.

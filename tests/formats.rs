@@ -3,15 +3,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util;
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
+use crate::util::{self, stdout};
 
 fn sarif(args: &[&str], cwd: Option<&Path>) -> Value {
     let mut all = vec!["lint", "--format", "sarif"];

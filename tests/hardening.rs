@@ -3,28 +3,12 @@
 //! test keeps a defect found by fuzzing or hostile testing fixed.
 
 use std::path::Path;
-use std::process::Output;
 use std::time::Duration;
 
-use serde_json::Value;
-
-use crate::util;
+use crate::util::{self, json, stderr, stdout};
 
 /// Generous for a debug build on a busy machine; the defects hung forever.
 const LIMIT: Duration = Duration::from_secs(60);
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn json(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
-}
 
 /// One Deployment per document, each needing one safe fix (a preStop hook).
 fn fix_stream(documents: usize) -> String {

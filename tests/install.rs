@@ -4,14 +4,10 @@
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use crate::util;
+use crate::util::{self, stdout};
 
 fn rollsafe(args: &[&str]) -> Output {
     util::run_rollsafe(args, None, None)
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 /// The commands a user types, as clap knows them.
