@@ -5,7 +5,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util::{self, code, json, stderr, stdout};
+use crate::util::{self, BARE_DEPLOYMENT, code, json, stderr, stdout};
 
 fn rollsafe(args: &[&str]) -> Output {
     rollsafe_with_stdin(args, None)
@@ -19,27 +19,11 @@ fn path(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-/// Two replicas serving a port without a readiness probe: an error.
-const NO_READINESS: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bare, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: bare}}
-  template:
-    metadata: {labels: {app: bare}}
-    spec:
-      containers:
-        - name: app
-          image: example/app:1
-          ports: [{containerPort: 8080}]
-";
-
 #[test]
 fn exit_codes_follow_the_threshold() {
     let dir = util::scratch_dir("exit-codes");
     let bad = dir.join("bad.yaml");
-    util::write(&bad, NO_READINESS);
+    util::write(&bad, BARE_DEPLOYMENT);
     assert_eq!(code(&rollsafe(&["lint", path(&bad)])), 1);
     assert_eq!(
         code(&rollsafe(&["lint", "--fail-on", "never", path(&bad)])),
@@ -92,7 +76,7 @@ fn warnings_fail_only_when_asked() {
 
 #[test]
 fn stdin_is_read_with_a_dash() {
-    let output = rollsafe_with_stdin(&["lint", "--format", "json", "-"], Some(NO_READINESS));
+    let output = rollsafe_with_stdin(&["lint", "--format", "json", "-"], Some(BARE_DEPLOYMENT));
     assert_eq!(code(&output), 1);
     let report = json(&output);
     let finding = report["findings"]
@@ -107,7 +91,7 @@ fn stdin_is_read_with_a_dash() {
 
 #[test]
 fn json_output_has_the_documented_shape() {
-    let output = rollsafe_with_stdin(&["lint", "--format", "json", "-"], Some(NO_READINESS));
+    let output = rollsafe_with_stdin(&["lint", "--format", "json", "-"], Some(BARE_DEPLOYMENT));
     let report = json(&output);
     let keys = |v: &Value| {
         let mut k: Vec<String> = v
@@ -154,7 +138,7 @@ fn json_output_has_the_documented_shape() {
 fn folders_are_read_recursively_and_a_parse_error_does_not_stop_the_run() {
     let dir = util::scratch_dir("folders");
     std::fs::create_dir_all(dir.join("apps/web")).unwrap_or_else(|e| panic!("{e}"));
-    util::write(&dir.join("apps/web/pod.yml"), NO_READINESS);
+    util::write(&dir.join("apps/web/pod.yml"), BARE_DEPLOYMENT);
     util::write(
         &dir.join("apps/good.json"),
         &serde_json::to_string(&serde_json::json!({
@@ -212,7 +196,7 @@ fn folders_are_read_recursively_and_a_parse_error_does_not_stop_the_run() {
 
 #[test]
 fn human_output_names_rule_place_object_and_fix() {
-    let output = rollsafe_with_stdin(&["lint", "--color", "never", "-"], Some(NO_READINESS));
+    let output = rollsafe_with_stdin(&["lint", "--color", "never", "-"], Some(BARE_DEPLOYMENT));
     let text = stdout(&output);
     assert!(text.contains("× Deployment/shop/bare: 1 error"), "{text}");
     assert!(text.contains("  11:11 │         - name: app\n"), "{text}");
@@ -268,7 +252,7 @@ fn policy_files_extend_and_errors_name_the_line() {
     );
     let output = rollsafe_with_stdin(
         &["lint", "--policy", path(&policy), "--format", "json", "-"],
-        Some(NO_READINESS),
+        Some(BARE_DEPLOYMENT),
     );
     assert_eq!(
         code(&output),
@@ -284,7 +268,7 @@ fn policy_files_extend_and_errors_name_the_line() {
     );
     let output = rollsafe_with_stdin(
         &["lint", "--policy", path(&bad), "--color", "never", "-"],
-        Some(NO_READINESS),
+        Some(BARE_DEPLOYMENT),
     );
     assert_eq!(code(&output), 2);
     let text = stderr(&output);
@@ -302,7 +286,7 @@ fn policy_files_extend_and_errors_name_the_line() {
     );
     let output = rollsafe_with_stdin(
         &["lint", "--policy", path(&quoted), "-"],
-        Some(NO_READINESS),
+        Some(BARE_DEPLOYMENT),
     );
     assert_eq!(code(&output), 2);
     assert!(

@@ -7,7 +7,7 @@ use std::process::Output;
 
 use serde_json::Value;
 
-use crate::util::{self, code, json, stderr, stdout};
+use crate::util::{self, BARE_DEPLOYMENT, code, json, stderr, stdout};
 
 fn run(args: &[&str], stdin: Option<&str>, cwd: Option<&Path>) -> Output {
     util::run_rollsafe(args, stdin, cwd)
@@ -23,25 +23,13 @@ fn rules_at(report: &Value, list: &str) -> Vec<String> {
         .collect()
 }
 
-/// Two replicas serving a port, no probes, no drain delay, no PDB.
-const BARE: &str = "apiVersion: apps/v1
-kind: Deployment
-metadata: {name: bare, namespace: shop}
-spec:
-  replicas: 2
-  selector: {matchLabels: {app: bare}}
-  template:
-    metadata: {labels: {app: bare}}
-    spec:
-      containers:
-        - name: app
-          image: example/app:1
-          ports: [{containerPort: 8080}]
-";
-
 #[test]
 fn select_and_ignore_take_rules_and_families() {
-    let all = json(&run(&["lint", "--format", "json", "-"], Some(BARE), None));
+    let all = json(&run(
+        &["lint", "--format", "json", "-"],
+        Some(BARE_DEPLOYMENT),
+        None,
+    ));
     assert_eq!(
         rules_at(&all, "findings"),
         [
@@ -52,7 +40,7 @@ fn select_and_ignore_take_rules_and_families() {
     );
     let only = run(
         &["lint", "--format", "json", "--select", "shutdown", "-"],
-        Some(BARE),
+        Some(BARE_DEPLOYMENT),
         None,
     );
     assert_eq!(code(&only), 0, "the error is not selected");
@@ -69,7 +57,7 @@ fn select_and_ignore_take_rules_and_families() {
             "probes,pdb-missing",
             "-",
         ],
-        Some(BARE),
+        Some(BARE_DEPLOYMENT),
         None,
     );
     assert_eq!(
@@ -78,7 +66,7 @@ fn select_and_ignore_take_rules_and_families() {
     );
     let typo = run(
         &["lint", "--select", "readines-probe-missing", "-"],
-        Some(BARE),
+        Some(BARE_DEPLOYMENT),
         None,
     );
     assert_eq!(code(&typo), 2);
@@ -87,14 +75,22 @@ fn select_and_ignore_take_rules_and_families() {
         "{}",
         stderr(&typo)
     );
-    let family = run(&["lint", "--ignore", "probe", "-"], Some(BARE), None);
+    let family = run(
+        &["lint", "--ignore", "probe", "-"],
+        Some(BARE_DEPLOYMENT),
+        None,
+    );
     assert_eq!(code(&family), 2);
     assert!(stderr(&family).contains("did you mean `probes`?"));
 }
 
 #[test]
 fn concise_statistics_and_quiet() {
-    let concise = run(&["lint", "--format", "concise", "-"], Some(BARE), None);
+    let concise = run(
+        &["lint", "--format", "concise", "-"],
+        Some(BARE_DEPLOYMENT),
+        None,
+    );
     assert_eq!(code(&concise), 1);
     let text = stdout(&concise);
     let lines: Vec<&str> = text.lines().collect();
@@ -108,7 +104,7 @@ fn concise_statistics_and_quiet() {
         "1 error, 1 warning, 1 info in 1 object from 1 file"
     );
 
-    let statistics = run(&["lint", "--statistics", "-"], Some(BARE), None);
+    let statistics = run(&["lint", "--statistics", "-"], Some(BARE_DEPLOYMENT), None);
     assert_eq!(code(&statistics), 1, "statistics keep the exit status");
     assert_eq!(
         stdout(&statistics),
@@ -117,7 +113,7 @@ fn concise_statistics_and_quiet() {
 
     let as_json = json(&run(
         &["lint", "--statistics", "--format", "json", "-"],
-        Some(BARE),
+        Some(BARE_DEPLOYMENT),
         None,
     ));
     assert_eq!(
@@ -127,7 +123,7 @@ fn concise_statistics_and_quiet() {
 
     let quiet = run(
         &["lint", "--quiet", "--format", "concise", "-"],
-        Some(BARE),
+        Some(BARE_DEPLOYMENT),
         None,
     );
     assert_eq!(stdout(&quiet).lines().count(), 3, "{}", stdout(&quiet));
@@ -141,7 +137,11 @@ fn concise_statistics_and_quiet() {
 
 #[test]
 fn human_output_quotes_each_line_of_an_object_once() {
-    let output = run(&["lint", "--color", "never", "-"], Some(BARE), None);
+    let output = run(
+        &["lint", "--color", "never", "-"],
+        Some(BARE_DEPLOYMENT),
+        None,
+    );
     let text = stdout(&output);
     assert_eq!(
         text.matches("Deployment/shop/bare").count(),
@@ -194,7 +194,7 @@ fn human_output_of_the_corpus_is_short_and_complete() {
 fn text_wraps_at_the_width_columns_gives() {
     let output = util::run_rollsafe_env(
         &["lint", "--color", "never", "-"],
-        Some(BARE),
+        Some(BARE_DEPLOYMENT),
         &[("COLUMNS", "72")],
     );
     let text = stdout(&output);
@@ -224,7 +224,7 @@ fn policy_files_are_found_up_to_the_repository_root() {
     let root = util::scratch_dir("discovery");
     let repo = root.join("repo");
     std::fs::create_dir_all(repo.join(".git")).unwrap_or_else(|e| panic!("{e}"));
-    util::write(&repo.join("k8s/web/app.yaml"), BARE);
+    util::write(&repo.join("k8s/web/app.yaml"), BARE_DEPLOYMENT);
     // Above the repository root: never read.
     util::write(&root.join(".rollsafe.yaml"), "not a policy");
     let plain = run(&["lint", "k8s/web"], None, Some(&repo));
@@ -245,7 +245,7 @@ fn policy_files_are_found_up_to_the_repository_root() {
     // Standard input is judged as the file it names.
     let stdin = run(
         &["lint", "--stdin-filename", "k8s/web/app.yaml", "-"],
-        Some(BARE),
+        Some(BARE_DEPLOYMENT),
         Some(&repo),
     );
     assert_eq!(code(&stdin), 0, "{}", stdout(&stdin));
@@ -281,7 +281,7 @@ fn policy_files_are_found_up_to_the_repository_root() {
         &repo.join("other/rollsafe.yaml"),
         "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nrules:\n  pdb-missing: off\n",
     );
-    util::write(&repo.join("other/app.yaml"), BARE);
+    util::write(&repo.join("other/app.yaml"), BARE_DEPLOYMENT);
     let mixed = run(&["lint", "--format", "json", "."], None, Some(&repo));
     assert_eq!(code(&mixed), 1, "{}{}", stdout(&mixed), stderr(&mixed));
     let report = json(&mixed);
@@ -439,8 +439,11 @@ spec:
 #[test]
 fn baselines_hold_back_known_findings_and_report_stale_ones() {
     let dir = util::scratch_dir("baseline");
-    let second = BARE.replace("bare", "second");
-    util::write(&dir.join("k8s/app.yaml"), &format!("{BARE}---\n{second}"));
+    let second = BARE_DEPLOYMENT.replace("bare", "second");
+    util::write(
+        &dir.join("k8s/app.yaml"),
+        &format!("{BARE_DEPLOYMENT}---\n{second}"),
+    );
     let written = run(
         &["lint", "--write-baseline", "baseline.json", "k8s"],
         None,
@@ -477,7 +480,7 @@ fn baselines_hold_back_known_findings_and_report_stale_ones() {
     // Lines moved by an edit above: still the same findings.
     util::write(
         &dir.join("k8s/app.yaml"),
-        &format!("# moved\n\n{BARE}---\n{second}"),
+        &format!("# moved\n\n{BARE_DEPLOYMENT}---\n{second}"),
     );
     let held = run(
         &[
@@ -501,8 +504,11 @@ fn baselines_hold_back_known_findings_and_report_stale_ones() {
     );
 
     // A new object fails; the one removed leaves stale entries.
-    let third = BARE.replace("bare", "third");
-    util::write(&dir.join("k8s/app.yaml"), &format!("{BARE}---\n{third}"));
+    let third = BARE_DEPLOYMENT.replace("bare", "third");
+    util::write(
+        &dir.join("k8s/app.yaml"),
+        &format!("{BARE_DEPLOYMENT}---\n{third}"),
+    );
     let new = run(
         &[
             "lint",
@@ -536,7 +542,7 @@ fn baselines_hold_back_known_findings_and_report_stale_ones() {
 #[test]
 fn helm_template_on_stdin_names_each_template() {
     let rendered = format!(
-        "---\n# Source: shop/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata: {{name: bare, namespace: shop}}\nspec: {{selector: {{app: bare}}, ports: [{{port: 80}}]}}\n---\n# Source: shop/templates/deployment.yaml\n{BARE}"
+        "---\n# Source: shop/templates/service.yaml\napiVersion: v1\nkind: Service\nmetadata: {{name: bare, namespace: shop}}\nspec: {{selector: {{app: bare}}, ports: [{{port: 80}}]}}\n---\n# Source: shop/templates/deployment.yaml\n{BARE_DEPLOYMENT}"
     );
     let output = run(
         &[

@@ -173,3 +173,20 @@ pub fn json(output: &std::process::Output) -> serde_json::Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", stdout(output)))
 }
+
+/// Two replicas serving a port, with no probes, no drain delay and no PDB:
+/// a readiness-probe error and more.
+pub const BARE_DEPLOYMENT: &str = "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bare, namespace: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: bare}}
+  template:
+    metadata: {labels: {app: bare}}
+    spec:
+      containers:
+        - name: app
+          image: example/app:1
+          ports: [{containerPort: 8080}]
+";

@@ -182,6 +182,12 @@ impl Server {
         }
     }
 
+    /// `GET /metrics` from the listener `--metrics-listen` started.
+    async fn metrics(&mut self) -> String {
+        let line = self.wait_for_log("serving /metrics");
+        http_get(address_in(&line), "/metrics").await
+    }
+
     fn count_logs(&self, text: &str) -> usize {
         self.log_lines().iter().filter(|l| l.contains(text)).count()
     }
@@ -680,7 +686,7 @@ async fn replay(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_denies_errors_and_warns_the_rest() {
-    let server = Server::start("validate", &["--metrics-listen", "127.0.0.1:0"]);
+    let mut server = Server::start("validate", &["--metrics-listen", "127.0.0.1:0"]);
     let mut client = server.client().await;
 
     let denied = fixture("deployment-create-denied.json");
@@ -726,12 +732,7 @@ async fn validate_denies_errors_and_warns_the_rest() {
     assert!(message(&answer).contains("readiness-probe-missing"));
 
     // Metrics: reviews by endpoint and verdict, findings by rule.
-    let metrics_line = server
-        .log_lines()
-        .into_iter()
-        .find(|l| l.contains("serving /metrics"))
-        .unwrap_or_else(|| panic!("no metrics listener logged"));
-    let metrics = http_get(address_in(&metrics_line), "/metrics").await;
+    let metrics = server.metrics().await;
     for expected in [
         "rollsafe_admission_reviews_total{endpoint=\"validate\",verdict=\"denied\"} 3",
         "rollsafe_admission_findings_total{endpoint=\"validate\",verdict=\"denied\",rule=\"readiness-probe-missing\",severity=\"warning\"} 2",
@@ -816,17 +817,12 @@ async fn info_findings_are_counted_not_warned_unless_warn_on_says_so() {
         "checkout",
         json!({"livenessProbe": {"httpGet": {"path": "/live", "port": 8080}, "initialDelaySeconds": 60}}),
     ));
-    let server = Server::start("warn-on-default", &["--metrics-listen", "127.0.0.1:0"]);
+    let mut server = Server::start("warn-on-default", &["--metrics-listen", "127.0.0.1:0"]);
     let mut client = server.client().await;
     let answer = client.review("/validate", &slow).await;
     assert_eq!(answer["response"]["allowed"], true, "{answer}");
     assert!(answer["response"].get("warnings").is_none(), "{answer}");
-    let metrics_line = server
-        .log_lines()
-        .into_iter()
-        .find(|l| l.contains("serving /metrics"))
-        .unwrap_or_else(|| panic!("no metrics listener logged"));
-    let metrics = http_get(address_in(&metrics_line), "/metrics").await;
+    let metrics = server.metrics().await;
     for expected in [
         "rollsafe_admission_reviews_total{endpoint=\"validate\",verdict=\"allowed\"} 1",
         "rollsafe_admission_findings_total{endpoint=\"validate\",verdict=\"allowed\",rule=\"startup-probe-missing\",severity=\"info\"} 1",
@@ -1184,8 +1180,7 @@ async fn certificates_rotate_while_requests_flow() {
     let sent = flowing.await.unwrap_or_else(|e| panic!("{e}"));
     assert!(sent > 0);
 
-    let metrics_line = server.wait_for_log("serving /metrics");
-    let metrics = http_get(address_in(&metrics_line), "/metrics").await;
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("rollsafe_tls_certificate_reloads_total{result=\"success\"} 1"),
         "{metrics}"
