@@ -152,18 +152,8 @@ impl Compiled {
             let rule = policy["metadata"]["annotations"]["rollsafe.dev/rule"]
                 .as_str()
                 .unwrap_or_default();
-            let matched = spec["matchConstraints"]["resourceRules"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|r| {
-                    r["apiGroups"]
-                        .as_array()
-                        .is_some_and(|g| g.contains(&json!(group)))
-                        && r["resources"]
-                            .as_array()
-                            .is_some_and(|g| g.contains(&json!(resource)))
-                });
+            let matched = resource_rules(spec)
+                .any(|r| lists(r, "apiGroups", group) && lists(r, "resources", &resource));
             if !matched {
                 continue;
             }
@@ -500,26 +490,32 @@ fn as_map_literals(expression: &str) -> String {
 
 /// The JSON Patch a MutatingAdmissionPolicy makes of `object`, if it
 /// applies to it.
+/// The `resourceRules` of a policy's `matchConstraints`.
+fn resource_rules(spec: &Value) -> impl Iterator<Item = &Value> {
+    spec["matchConstraints"]["resourceRules"]
+        .as_array()
+        .into_iter()
+        .flatten()
+}
+
+/// Whether a resource rule lists `value` under `key` (`apiGroups`,
+/// `resources`, `operations`).
+fn lists(rule: &Value, key: &str, value: &str) -> bool {
+    rule[key]
+        .as_array()
+        .is_some_and(|values| values.iter().any(|v| v == value))
+}
+
 fn mutation(env: &Arc<Env>, policy: &Value, object: &Value, namespace: &str) -> Option<Value> {
     let kind = object["kind"].as_str().unwrap_or_default();
     let group = group_of(object["apiVersion"].as_str().unwrap_or_default());
     let resource = format!("{}s", kind.to_ascii_lowercase());
     let spec = &policy["spec"];
-    let matched = spec["matchConstraints"]["resourceRules"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|r| {
-            r["apiGroups"]
-                .as_array()
-                .is_some_and(|g| g.contains(&json!(group)))
-                && r["resources"]
-                    .as_array()
-                    .is_some_and(|g| g.contains(&json!(resource)))
-                && r["operations"]
-                    .as_array()
-                    .is_some_and(|o| o.contains(&json!("CREATE")))
-        });
+    let matched = resource_rules(spec).any(|r| {
+        lists(r, "apiGroups", group)
+            && lists(r, "resources", &resource)
+            && lists(r, "operations", "CREATE")
+    });
     if !matched {
         return None;
     }
