@@ -437,65 +437,44 @@ impl ClusterView {
 
     /// Gauges and counters in the Prometheus text format.
     pub fn render_metrics(&self, out: &mut String) {
-        out.push_str(
-            "# HELP rollsafe_cluster_view_synced Whether the kind's first list has completed (1) or not (0).\n\
-             # TYPE rollsafe_cluster_view_synced gauge\n",
-        );
-        for k in &self.kinds {
-            let _ = writeln!(
-                out,
-                "rollsafe_cluster_view_synced{{kind=\"{}\"}} {}",
-                k.kind.as_str(),
-                u8::from(k.is_synced())
-            );
-        }
-        out.push_str(
-            "# HELP rollsafe_cluster_view_age_seconds Time since the API server last answered for the kind (a list, an event, a bookmark); -1 before it ever did.\n\
-             # TYPE rollsafe_cluster_view_age_seconds gauge\n",
-        );
-        for k in &self.kinds {
-            let age = k.age().map_or(-1.0, |age| age.as_secs_f64());
-            let _ = writeln!(
-                out,
-                "rollsafe_cluster_view_age_seconds{{kind=\"{}\"}} {age:.3}",
-                k.kind.as_str()
-            );
-        }
-        out.push_str(
-            "# HELP rollsafe_cluster_view_objects Objects of the kind in the view.\n\
-             # TYPE rollsafe_cluster_view_objects gauge\n",
-        );
-        for k in &self.kinds {
-            let _ = writeln!(
-                out,
-                "rollsafe_cluster_view_objects{{kind=\"{}\"}} {}",
-                k.kind.as_str(),
-                k.objects.load(Ordering::Relaxed)
-            );
-        }
-        out.push_str(
-            "# HELP rollsafe_cluster_view_watch_errors_total Lists and watches of the kind that failed.\n\
-             # TYPE rollsafe_cluster_view_watch_errors_total counter\n",
-        );
-        for k in &self.kinds {
-            let _ = writeln!(
-                out,
-                "rollsafe_cluster_view_watch_errors_total{{kind=\"{}\"}} {}",
-                k.kind.as_str(),
-                k.errors()
-            );
-        }
-        out.push_str(
-            "# HELP rollsafe_cluster_view_lists_total Complete lists of the kind (the first, and each after an expired watch).\n\
-             # TYPE rollsafe_cluster_view_lists_total counter\n",
-        );
-        for k in &self.kinds {
-            let _ = writeln!(
-                out,
-                "rollsafe_cluster_view_lists_total{{kind=\"{}\"}} {}",
-                k.kind.as_str(),
-                k.relists()
-            );
+        type Value = fn(&KindState) -> String;
+        let per_kind: [(&str, &str, &str, Value); 5] = [
+            (
+                "rollsafe_cluster_view_synced",
+                "gauge",
+                "Whether the kind's first list has completed (1) or not (0).",
+                |k| u8::from(k.is_synced()).to_string(),
+            ),
+            (
+                "rollsafe_cluster_view_age_seconds",
+                "gauge",
+                "Time since the API server last answered for the kind (a list, an event, a bookmark); -1 before it ever did.",
+                |k| format!("{:.3}", k.age().map_or(-1.0, |age| age.as_secs_f64())),
+            ),
+            (
+                "rollsafe_cluster_view_objects",
+                "gauge",
+                "Objects of the kind in the view.",
+                |k| k.objects.load(Ordering::Relaxed).to_string(),
+            ),
+            (
+                "rollsafe_cluster_view_watch_errors_total",
+                "counter",
+                "Lists and watches of the kind that failed.",
+                |k| k.errors().to_string(),
+            ),
+            (
+                "rollsafe_cluster_view_lists_total",
+                "counter",
+                "Complete lists of the kind (the first, and each after an expired watch).",
+                |k| k.relists().to_string(),
+            ),
+        ];
+        for (name, metric_type, help, value) in per_kind {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {metric_type}");
+            for k in &self.kinds {
+                let _ = writeln!(out, "{name}{{kind=\"{}\"}} {}", k.kind.as_str(), value(k));
+            }
         }
         out.push_str(
             "# HELP rollsafe_cluster_view_blind_reviews_total Reviews judged without the cross-object rules because the view was never synced or too old.\n\
