@@ -2,7 +2,7 @@
 //! of those the cross-object rules consult, in one namespace or all, each as
 //! a document named `namespace/Kind/name` (what findings point at).
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::Value;
 
 use super::ClusterError;
@@ -35,9 +35,6 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
     ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
 ];
 
-/// Objects per page of a list.
-const PAGE: u32 = 500;
-
 /// Where to read.
 #[derive(Debug, Clone)]
 pub enum Scope {
@@ -57,29 +54,16 @@ pub async fn read(client: &kube::Client, scope: &Scope) -> Result<Vec<Document>,
             Scope::Namespace(ns) => Api::namespaced_with(client.clone(), ns, &resource),
             Scope::AllNamespaces => Api::all_with(client.clone(), &resource),
         };
-        let mut token: Option<String> = None;
-        loop {
-            let mut params = ListParams::default().limit(PAGE);
-            if let Some(token) = &token {
-                params = params.continue_token(token);
+        super::list_pages(&api, |object| {
+            if let Some(document) = document(object, &resource) {
+                documents.push(document);
             }
-            let page = api
-                .list(&params)
-                .await
-                .map_err(|source| ClusterError::List {
-                    what: format!("{plural}.{}", resource.api_version),
-                    source,
-                })?;
-            for object in page.items {
-                if let Some(document) = document(object, &resource) {
-                    documents.push(document);
-                }
-            }
-            match page.metadata.continue_.filter(|t| !t.is_empty()) {
-                Some(next) => token = Some(next),
-                None => break,
-            }
-        }
+        })
+        .await
+        .map_err(|source| ClusterError::List {
+            what: format!("{plural}.{}", resource.api_version),
+            source,
+        })?;
     }
     Ok(documents)
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use kube::api::{Api, ListParams, WatchEvent, WatchParams};
+use kube::api::{Api, WatchEvent, WatchParams};
 
 use super::view::{ClusterView, Watched};
 
@@ -22,8 +22,6 @@ use super::view::{ClusterView, Watched};
 pub const WATCH_SECONDS: u32 = 240;
 /// A watch that lasted less than this is followed by a backoff.
 const MIN_WATCH: Duration = Duration::from_secs(1);
-/// Objects per page of a list.
-const PAGE: u32 = 500;
 /// Backoff after a failure: doubled up to the maximum, reset by success.
 const FIRST_RETRY: Duration = Duration::from_millis(500);
 const MAX_RETRY: Duration = Duration::from_secs(30);
@@ -147,23 +145,11 @@ enum Ended {
     Broken,
 }
 
-/// Every object of the kind, page by page, and the version to watch from.
+/// Every object of the kind, projected, and the version to watch from.
 async fn list<K: Watched>(api: &Api<K>) -> Result<(Vec<K>, String), kube::Error> {
     let mut objects = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let mut params = ListParams::default().limit(PAGE);
-        if let Some(token) = &token {
-            params = params.continue_token(token);
-        }
-        let page = api.list(&params).await?;
-        let version = page.metadata.resource_version.clone().unwrap_or_default();
-        objects.extend(page.items.into_iter().map(Watched::project));
-        match page.metadata.continue_.filter(|t| !t.is_empty()) {
-            Some(next) => token = Some(next),
-            None => return Ok((objects, version)),
-        }
-    }
+    let version = super::list_pages(api, |object: K| objects.push(object.project())).await?;
+    Ok((objects, version))
 }
 
 /// Starts one loop per kind the view watches, on the current runtime.
