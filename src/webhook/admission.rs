@@ -40,6 +40,7 @@ use crate::deadline::{Deadline, Expired};
 use crate::engine::{self, Outcome};
 use crate::finding::Finding;
 use crate::fix::{self, PatchOp};
+use crate::model::index::Neighbours;
 use crate::model::{KnownKind, ObjectRef, WorkloadKind};
 use crate::policy::Policy;
 use crate::rules::{RULES, Scope};
@@ -417,56 +418,48 @@ impl Reviewer {
             return Ok((Answer::skip("owned by a controller"), name));
         }
         let answer = match endpoint {
-            Endpoint::Validate => self.validate(request, object, &name, deadline)?,
+            Endpoint::Validate => self.validate(request, object, &identity, &name, deadline)?,
             Endpoint::Mutate => self.mutate(request, object, &identity, &name, deadline)?,
         };
         Ok((answer, name))
     }
 
-    fn evaluate(&self, name: &str, object: Value, deadline: &Deadline) -> Result<Outcome, Expired> {
-        self.evaluate_documents(&[Document::detached(name, object)], deadline)
-    }
-
-    /// Judges the documents of one review: among the cluster view's objects
-    /// of their namespace when there is a view it can trust.
-    fn evaluate_documents(
-        &self,
-        documents: &[Document],
-        deadline: &Deadline,
-    ) -> Result<Outcome, Expired> {
+    /// What one review is judged by: once per review, so that a view going
+    /// blind is logged and counted by review, not by evaluation.
+    fn judging(&self, namespace: &str) -> Judging<'_> {
         let Some(cluster) = &self.cluster else {
-            return engine::evaluate_within(documents, &self.policy, deadline);
+            return Judging {
+                policy: &self.policy,
+                neighbours: None,
+            };
         };
-        let namespace = documents
-            .first()
-            .map(|doc| ObjectRef::from_value(&doc.value))
-            .and_then(|object| object.namespace)
-            .unwrap_or_default();
-        match cluster.view.neighbours(&namespace) {
+        match cluster.view.neighbours(namespace) {
             Ok(neighbours) => {
                 if cluster.was_blind.swap(false, Ordering::Relaxed) {
                     tracing::info!("cluster view in sync again: cross-object rules run");
                 }
-                engine::evaluate_among(documents, &cluster.policy, Some(neighbours), deadline)
+                Judging {
+                    policy: &cluster.policy,
+                    neighbours: Some(neighbours),
+                }
             }
             Err(blind) => {
                 if !cluster.was_blind.swap(true, Ordering::Relaxed) {
                     tracing::warn!(%blind, "cluster view blind: reviews skip the cross-object rules");
                 }
-                engine::evaluate_within(documents, &self.policy, deadline)
+                Judging {
+                    policy: &self.policy,
+                    neighbours: None,
+                }
             }
         }
-    }
-
-    /// The policy reviews are judged by, with every rule they may run.
-    fn widest_policy(&self) -> &Policy {
-        self.cluster.as_ref().map_or(&self.policy, |c| &c.policy)
     }
 
     fn validate(
         &self,
         request: &Request,
         object: Value,
+        identity: &ObjectRef,
         name: &str,
         deadline: &Deadline,
     ) -> Result<Answer, Expired> {
@@ -480,15 +473,16 @@ impl Reviewer {
             .as_ref()
             .map(|old| container_renames(old, &object))
             .unwrap_or_default();
-        let outcome = self.evaluate(name, object, deadline)?;
+        let judging = self.judging(identity.namespace_key());
+        let outcome = judging.evaluate(&[Document::detached(name, object)], deadline)?;
         let mut answer = Answer::allow();
         answer.findings = outcome
             .findings
             .iter()
             .map(|f| (f.rule.id, f.severity))
             .collect();
-        let deny_on = &self.widest_policy().deny_on;
-        let warn_on = &self.widest_policy().warn_on;
+        let deny_on = &judging.policy.deny_on;
+        let warn_on = &judging.policy.warn_on;
         // What enforce mode denies (when the change introduced it).
         let deniable = |f: &Finding| {
             f.severity >= deny_on.severity
@@ -503,7 +497,7 @@ impl Reviewer {
         // deny what it makes worse (a grace period lowered further).
         let before = match old {
             Some(old) if outcome.findings.iter().any(denies) => {
-                Some(self.evaluate(name, old, deadline)?)
+                Some(judging.evaluate(&[Document::detached(name, old)], deadline)?)
             }
             _ => None,
         };
@@ -560,7 +554,8 @@ impl Reviewer {
         if is_pod && request.operation != Operation::Create {
             return Ok(Answer::skip("pod update"));
         }
-        let repaired = self.repair(name, &object, deadline)?;
+        let judging = self.judging(identity.namespace_key());
+        let repaired = self.repair_judged(&judging, name, &object, deadline)?;
         let mut answer = Answer::allow();
         answer.findings = repaired
             .findings
@@ -605,12 +600,23 @@ impl Reviewer {
         object: &Value,
         deadline: &Deadline,
     ) -> Result<Repaired, Expired> {
+        let namespace = ObjectRef::from_value(object).namespace.unwrap_or_default();
+        self.repair_judged(&self.judging(&namespace), name, object, deadline)
+    }
+
+    fn repair_judged(
+        &self,
+        judging: &Judging<'_>,
+        name: &str,
+        object: &Value,
+        deadline: &Deadline,
+    ) -> Result<Repaired, Expired> {
         let mut judge = |values: &[Arc<Value>]| {
             let documents: Vec<Document> = values
                 .iter()
                 .map(|value| Document::detached(name, Arc::clone(value)))
                 .collect();
-            let outcome = self.evaluate_documents(&documents, deadline)?;
+            let outcome = judging.evaluate(&documents, deadline)?;
             Ok(outcome
                 .findings
                 .into_iter()
@@ -641,6 +647,19 @@ impl Reviewer {
             rules,
             findings: converged.first.into_iter().map(|j| j.finding).collect(),
         })
+    }
+}
+
+/// The policy one review is judged by, and the neighbours of its
+/// namespace when a cluster view can be trusted.
+struct Judging<'r> {
+    policy: &'r Policy,
+    neighbours: Option<Arc<Neighbours>>,
+}
+
+impl Judging<'_> {
+    fn evaluate(&self, documents: &[Document], deadline: &Deadline) -> Result<Outcome, Expired> {
+        engine::evaluate_among(documents, self.policy, self.neighbours.clone(), deadline)
     }
 }
 
