@@ -142,11 +142,32 @@ pub struct RolloutTimeline {
     pub max_surge: Option<Budget>,
     pub max_unavailable: Option<Budget>,
     pub steps: Vec<Step>,
+    /// An Argo Rollouts canary's steps: the pods of each side and the
+    /// canary's real share of the traffic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub canary_steps: Vec<rollout::CanaryStepState>,
+    /// An Argo Rollouts blue-green's switch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blue_green: Option<BlueGreenSwitch>,
     /// `complete`, `stalled` or `truncated` (see `model::rollout::PlanEnd`).
     pub end: Option<PlanEnd>,
     pub note: Option<String>,
     /// The rollout rules' findings on the workload.
     pub findings: Vec<Mark>,
+}
+
+/// A blue-green rollout's switch of its active Service, and how long the
+/// old pods then keep running.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BlueGreenSwitch {
+    pub active_service: Option<String>,
+    pub preview_service: Option<String>,
+    /// New pods started before the switch (`previewReplicaCount`, else all).
+    pub preview_pods: i64,
+    /// The switch waits for `kubectl argo rollouts promote`.
+    pub manual_promotion: bool,
+    pub scale_down_delay_seconds: i64,
 }
 
 /// A rollout field as written and what it resolves to.
@@ -279,6 +300,8 @@ fn rollout_timeline(
         max_surge: None,
         max_unavailable: None,
         steps: Vec::new(),
+        canary_steps: Vec::new(),
+        blue_green: None,
         end: None,
         note: None,
         findings: marks(findings, Family::Rollout, None),
@@ -305,6 +328,45 @@ fn rollout_timeline(
             let plan = rollout_plan(f);
             out.end = Some(plan.end);
             out.steps = plan.steps;
+        }
+        Rolling::Canary(canary) => {
+            let f = &canary.fenceposts;
+            out.max_surge = Some(Budget {
+                written: canary.max_surge.to_string(),
+                defaulted: canary.max_surge.defaulted,
+                pods: Some(f.max_surge),
+            });
+            out.max_unavailable = Some(Budget {
+                written: canary.max_unavailable.to_string(),
+                defaulted: canary.max_unavailable.defaulted,
+                pods: Some(f.unavailable_budget()),
+            });
+            out.note = Some(match canary.scale_down_delay_seconds {
+                Some(delay) if canary.dynamic_stable_scale => format!(
+                    "a router splits the traffic by weight; the stable pods shrink as their share does, and the last ones stop {delay} s after the traffic has left them"
+                ),
+                Some(delay) => format!(
+                    "a router splits the traffic by weight; the stable pods keep running until {delay} s after the promotion moved the traffic off them"
+                ),
+                None => format!(
+                    "no traffic routing: the Service spreads requests over canary and stable pods alike, so a step's share is the canary's share of the pods; between steps at least {} pods stay ready",
+                    f.min_available()
+                ),
+            });
+            out.canary_steps = canary.steps;
+        }
+        Rolling::BlueGreen(blue_green) => {
+            out.note = Some(format!(
+                "the new pods start beside the old ones; once all {} are ready the active Service switches to them, and the old pods stop {} s later",
+                count, blue_green.scale_down_delay_seconds
+            ));
+            out.blue_green = Some(BlueGreenSwitch {
+                active_service: blue_green.active_service,
+                preview_service: blue_green.preview_service,
+                preview_pods: blue_green.preview_pods,
+                manual_promotion: !blue_green.auto_promotion,
+                scale_down_delay_seconds: blue_green.scale_down_delay_seconds,
+            });
         }
         Rolling::Recreate => {
             out.note = Some("every old pod stops before the first new one starts".to_owned());

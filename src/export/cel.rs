@@ -22,7 +22,9 @@ pub fn resource_rule(kind: KnownKind) -> (&'static [&'static str], &'static str)
         KnownKind::PodDisruptionBudget => (&["policy"], "poddisruptionbudgets"),
         // A custom kind's resource is the policy's to name; the other kinds
         // are read for what they say of workloads, not judged.
-        KnownKind::Workload(WorkloadKind::Custom)
+        // Rollouts are judged by `rollsafe lint` and the webhook: the
+        // exported expressions read the built-in kinds' fields.
+        KnownKind::Workload(WorkloadKind::Custom | WorkloadKind::Rollout)
         | KnownKind::Service
         | KnownKind::HorizontalPodAutoscaler
         | KnownKind::ConfigMap

@@ -81,6 +81,10 @@ pub enum WorkloadKind {
     DaemonSet,
     Job,
     CronJob,
+    /// An Argo Rollouts `Rollout`: a Deployment-like workload with canary or
+    /// blue-green steps, whose pod template may live in a Deployment
+    /// (`workloadRef`).
+    Rollout,
     /// A custom resource whose template path a policy names (Argo `Rollout`, …).
     Custom,
 }
@@ -115,6 +119,7 @@ impl KnownKind {
             ("apps" | "extensions", "DaemonSet") => KnownKind::Workload(W::DaemonSet),
             ("batch", "Job") => KnownKind::Workload(W::Job),
             ("batch", "CronJob") => KnownKind::Workload(W::CronJob),
+            ("argoproj.io", "Rollout") => KnownKind::Workload(W::Rollout),
             ("", "Service") => KnownKind::Service,
             ("policy", "PodDisruptionBudget") => KnownKind::PodDisruptionBudget,
             ("autoscaling", "HorizontalPodAutoscaler") => KnownKind::HorizontalPodAutoscaler,

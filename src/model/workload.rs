@@ -20,12 +20,21 @@ pub type TemplatePaths = BTreeMap<String, String>;
 
 /// Where an object's pod template is: the workload kind rollsafe reads it as
 /// and the template's JSON pointer (`""` for a Pod, which is its own
-/// template). A kind the policy's `templatePaths` names is a custom workload
-/// whatever its name; `None` for objects that run no pods.
+/// template). A built-in workload kind is read as itself; any other kind
+/// the policy's `templatePaths` names is a custom workload; `None` for
+/// objects that run no pods.
 pub fn template_of(
     object: &ObjectRef,
     templates: &TemplatePaths,
 ) -> Option<(WorkloadKind, String)> {
+    if let Some(KnownKind::Workload(kind)) = KnownKind::classify(&object.api_version, &object.kind)
+        && kind == WorkloadKind::Rollout
+    {
+        // Rollouts were read through `templatePaths` before they were
+        // built in: such a policy keeps working, with the Rollout's own
+        // strategy read too.
+        return Some((kind, kind.template_pointer().to_owned()));
+    }
     if let Some(path) = templates.get(&format!("{}/{}", object.api_version, object.kind)) {
         return Some((WorkloadKind::Custom, dotted_to_pointer(path)));
     }
@@ -219,6 +228,20 @@ impl Workload {
                 let cron: CronJob = decode_object(value)?;
                 let template = cron.spec.job_template.spec.unwrap_or_default().template;
                 Parts::new(cron.metadata, template_at, template)
+            }
+            WorkloadKind::Rollout => {
+                let r: super::rollout::ArgoRolloutObject = decode_at(value, "")?;
+                let spec = r.spec;
+                let mut parts =
+                    Parts::new(r.metadata, template_at, spec.template.unwrap_or_default());
+                parts.replicas = spec.replicas;
+                parts.min_ready_seconds = spec.min_ready_seconds;
+                parts.selector = spec.selector;
+                parts.rollout = Rollout::Argo(Box::new(super::rollout::ArgoRollout {
+                    strategy: spec.strategy,
+                    workload_ref: spec.workload_ref,
+                }));
+                parts
             }
             WorkloadKind::Custom => {
                 let pointer = template_at;

@@ -490,6 +490,10 @@ fn rollout_plan(
             )?;
         }
     }
+    canary_steps(r, paint, out)?;
+    if let Some(switch) = &r.blue_green {
+        blue_green_switch(switch, r.replicas.unwrap_or(0), out)?;
+    }
     marks(&r.findings, paint, out)?;
     if r.findings.is_empty() && !r.steps.is_empty() {
         let least = r.steps.iter().map(|s| s.ready).min().unwrap_or(0);
@@ -508,6 +512,71 @@ fn rollout_plan(
         )?;
     }
     Ok(())
+}
+
+/// A canary's steps: each side's pods and where the traffic goes, the
+/// share marked when it is not the weight the step asks for.
+fn canary_steps(r: &RolloutTimeline, paint: &Paint, out: &mut dyn Write) -> io::Result<()> {
+    if r.canary_steps.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "    {:>4}  {:<28}  {:>6}  {:>6}  {:>6}  traffic to canary",
+        "step", "action", "weight", "canary", "stable"
+    )?;
+    for s in &r.canary_steps {
+        let step = s.index.map_or_else(|| "end".to_owned(), |i| i.to_string());
+        let share = s.canary_share();
+        let exact = (share - s.weight as f64).abs() < 0.005;
+        let traffic = if exact {
+            format!("{share:.0} %")
+        } else {
+            paint.red(&format!("{share:.1} % (asked {} %)", s.weight))
+        };
+        let action: String = s.action.chars().take(28).collect();
+        writeln!(
+            out,
+            "    {step:>4}  {action:<28}  {:>5}%  {:>6}  {:>6}  {traffic}",
+            s.weight, s.canary_pods, s.stable_pods
+        )?;
+    }
+    Ok(())
+}
+
+/// A blue-green's switch, as a short sequence.
+fn blue_green_switch(
+    switch: &crate::timeline::BlueGreenSwitch,
+    replicas: i64,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    let service = |name: &Option<String>| {
+        name.as_deref()
+            .map_or_else(|| "(not set)".to_owned(), |n| format!("`{n}`"))
+    };
+    writeln!(
+        out,
+        "    1. {} new pod{} start{} beside the {replicas} old; preview Service {}",
+        switch.preview_pods,
+        plural(switch.preview_pods),
+        if switch.preview_pods == 1 { "s" } else { "" },
+        service(&switch.preview_service)
+    )?;
+    writeln!(
+        out,
+        "    2. {}active Service {} switches to the new pods",
+        if switch.manual_promotion {
+            "on `kubectl argo rollouts promote`, "
+        } else {
+            "once every new pod is ready, "
+        },
+        service(&switch.active_service)
+    )?;
+    writeln!(
+        out,
+        "    3. the old pods keep running {} s (scaleDownDelaySeconds), then stop",
+        switch.scale_down_delay_seconds
+    )
 }
 
 fn plural(n: i64) -> &'static str {

@@ -70,7 +70,8 @@ pub fn check_workload_spec(value: &Value, kind: WorkloadKind, out: &mut Vec<Prob
         W::Deployment | W::StatefulSet => &["replicas", "minReadySeconds", "revisionHistoryLimit"],
         W::ReplicaSet | W::ReplicationController => &["replicas", "minReadySeconds"],
         W::DaemonSet => &["minReadySeconds", "revisionHistoryLimit"],
-        W::Pod | W::Job | W::CronJob | W::Custom => &[],
+        // A Rollout's counts are checked by its CRD schema.
+        W::Pod | W::Job | W::CronJob | W::Rollout | W::Custom => &[],
     };
     let number = |field: &str| {
         value

@@ -8,6 +8,7 @@
 //! so nothing here panics or overflows: counts are `i64`, products are taken
 //! in `i128` and clamped.
 
+mod argo;
 mod daemonset;
 mod deployment;
 mod int_or_percent;
@@ -25,6 +26,7 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::version::KubeVersion;
 
+pub use argo::*;
 pub use daemonset::*;
 pub use deployment::*;
 pub use int_or_percent::*;
@@ -38,6 +40,8 @@ pub enum Rollout {
     Deployment(Option<DeploymentStrategy>),
     StatefulSet(Option<StatefulSetUpdateStrategy>),
     DaemonSet(Option<DaemonSetUpdateStrategy>),
+    /// An Argo Rollouts `Rollout`: its canary or blue-green strategy.
+    Argo(Box<ArgoRollout>),
     /// Pods, ReplicaSets, ReplicationControllers, Jobs and custom kinds: no
     /// rolling update of their own.
     None,
@@ -58,6 +62,10 @@ pub enum Rolling {
     },
     /// A DaemonSet's rolling update: a share or count of the nodes.
     DaemonSet(DaemonSetRolling),
+    /// An Argo Rollouts canary: its steps' pod counts and traffic shares.
+    Canary(CanaryRolling),
+    /// An Argo Rollouts blue-green: a full new set of pods, then the switch.
+    BlueGreen(BlueGreenRolling),
     /// A Deployment's `Recreate`: every pod stops before new ones start.
     Recreate,
     /// A StatefulSet's or DaemonSet's `OnDelete`: pods are replaced only
@@ -108,6 +116,11 @@ impl Rolling {
                     }
                 }
             }
+            Rollout::Argo(rollout) => match argo_rolling(rollout, replicas) {
+                Ok(Some(rolling)) => rolling,
+                Ok(None) => Rolling::None,
+                Err(error) => Rolling::Unreadable(error),
+            },
             Rollout::DaemonSet(strategy) => match DaemonSetStrategyType::of(strategy.as_ref()) {
                 DaemonSetStrategyType::OnDelete => Rolling::OnDelete,
                 DaemonSetStrategyType::Unknown(text) => Rolling::UnknownType(text),
@@ -129,6 +142,8 @@ impl Rolling {
             | Rolling::StatefulSet { .. }
             | Rolling::DaemonSet(_)
             | Rolling::Unreadable(_) => "RollingUpdate",
+            Rolling::Canary(_) => "canary",
+            Rolling::BlueGreen(_) => "blueGreen",
             Rolling::Recreate => "Recreate",
             Rolling::OnDelete => "OnDelete",
             Rolling::UnknownType(text) => text,
@@ -153,7 +168,7 @@ impl Rollout {
                 "/spec/updateStrategy",
                 validate_daemonset_strategy(s.as_ref()),
             )),
-            Rollout::None => None,
+            Rollout::Argo(_) | Rollout::None => None,
         }
     }
 }
