@@ -178,6 +178,29 @@ const AMENDED: &[(&str, Option<Severity>, Option<Severity>)] = &[
         Some(Severity::Warning),
         Some(Severity::Error),
     ),
+    // Argo Rollouts (#16): a share of traffic unlike the plan widens a bad
+    // canary's reach but drops nothing; the others stop a release or drop
+    // requests at every one.
+    (
+        "canary-weight-inexact",
+        Some(Severity::Warning),
+        Some(Severity::Error),
+    ),
+    (
+        "rollout-service-missing",
+        Some(Severity::Error),
+        Some(Severity::Error),
+    ),
+    (
+        "rollout-service-selects-no-pods",
+        Some(Severity::Error),
+        Some(Severity::Error),
+    ),
+    (
+        "scale-down-delay-too-short",
+        Some(Severity::Error),
+        Some(Severity::Error),
+    ),
 ];
 
 #[test]

@@ -204,6 +204,54 @@ impl Index {
         &self.services
     }
 
+    /// The Service called `name` in `namespace`, in the input or around it.
+    pub fn service_named(&self, namespace: &str, name: &str) -> Option<&Related<Service>> {
+        let around = self
+            .neighbours()
+            .and_then(|n| n.services.get(name))
+            .map(Box::as_ref);
+        self.services
+            .iter()
+            .chain(around)
+            .find(|s| s.object.namespace_key() == namespace && s.object.name == name)
+    }
+
+    /// Whether the input, or what surrounds it, holds any Service in
+    /// `namespace`: only then does a Service missing from it say something.
+    pub fn has_services_in(&self, namespace: &str) -> bool {
+        let around = self
+            .neighbours()
+            .into_iter()
+            .flat_map(|n| n.services.values().map(Box::as_ref));
+        self.services
+            .iter()
+            .chain(around)
+            .any(|s| s.object.namespace_key() == namespace)
+    }
+
+    /// The Deployment whose pod template a Rollout's `workloadRef` names,
+    /// when it is in the input.
+    pub fn referenced_template(&self, w: &Workload) -> Option<&Workload> {
+        let crate::model::Rollout::Argo(rollout) = &w.rollout else {
+            return None;
+        };
+        let target = rollout.workload_ref.as_ref()?;
+        let name = target.name.as_deref()?;
+        self.workloads.iter().find(|other| {
+            other.kind == WorkloadKind::Deployment
+                && target.kind.as_deref().is_none_or(|k| k == "Deployment")
+                && other.object.name == name
+                && other.object.namespace_key() == w.object.namespace_key()
+        })
+    }
+
+    /// The workload whose pod template `w`'s pods are made from: the
+    /// Deployment a Rollout's `workloadRef` names, else `w` itself. Its
+    /// labels are the ones Services and budgets select `w`'s pods by.
+    pub fn template_owner<'a>(&'a self, w: &'a Workload) -> &'a Workload {
+        self.referenced_template(w).unwrap_or(w)
+    }
+
     /// Services in the workload's namespace whose selector matches its pods.
     /// Every container of every rule asks this, so a workload keeps the
     /// answer for this index's Services.
@@ -223,7 +271,7 @@ impl Index {
             .neighbours()
             .into_iter()
             .flat_map(|n| n.services.values().map(Box::as_ref))
-            .filter(move |s| service_selects(s, w));
+            .filter(move |s| service_selects(s, self.template_owner(w)));
         (0..positions.len())
             .filter_map(move |i| positions.get(i).and_then(|&at| self.services.get(at)))
             .chain(around)
@@ -233,7 +281,7 @@ impl Index {
         self.services
             .iter()
             .enumerate()
-            .filter(|(_, s)| service_selects(s, w))
+            .filter(|(_, s)| service_selects(s, self.template_owner(w)))
             .map(|(at, _)| at)
             .collect()
     }
@@ -246,7 +294,7 @@ impl Index {
             self.workloads
                 .iter()
                 .filter(|other| !std::ptr::eq(*other, w) && other.object != w.object)
-                .any(|other| service_selects(service, other))
+                .any(|other| service_selects(service, self.template_owner(other)))
         })
     }
 
@@ -260,7 +308,8 @@ impl Index {
             .into_iter()
             .flat_map(|n| n.pdbs.values().map(Box::as_ref));
         self.pdbs.iter().chain(around).filter(move |pdb| {
-            pdb.object.namespace_key() == w.object.namespace_key() && pdb_selects(pdb, w)
+            pdb.object.namespace_key() == w.object.namespace_key()
+                && pdb_selects(pdb, self.template_owner(w))
         })
     }
 
@@ -272,7 +321,7 @@ impl Index {
         self.workloads.iter().filter(move |w| {
             pdb.object.namespace_key() == w.object.namespace_key()
                 && !w.kind.runs_to_completion()
-                && pdb_selects(pdb, w)
+                && pdb_selects(pdb, self.template_owner(w))
         })
     }
 

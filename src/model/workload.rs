@@ -319,13 +319,26 @@ impl Workload {
             replicas: self.replicas,
             min_ready_seconds: self.min_ready_seconds,
             selector: self.selector.clone(),
-            rollout: Rollout::None,
+            // Other workloads' rules find a Rollout's pods by the template
+            // its `workloadRef` names.
+            rollout: if self.template_elsewhere() {
+                self.rollout.clone()
+            } else {
+                Rollout::None
+            },
             unread: self.unread.clone(),
             metrics_upstreams: std::sync::OnceLock::new(),
             selecting_services: std::sync::OnceLock::new(),
             frozen: None,
             stub: true,
         }
+    }
+
+    /// A Rollout whose pods are made from another object's template
+    /// (`workloadRef`): its own template is empty, and its pods' labels and
+    /// containers are known only when that object is in the input.
+    pub fn template_elsewhere(&self) -> bool {
+        matches!(&self.rollout, Rollout::Argo(r) if r.workload_ref.is_some())
     }
 
     /// Whether this is a [`Workload::stub`].

@@ -18,8 +18,8 @@ declare_rule! {
     /// Flags a workload with 2 or more replicas that no PodDisruptionBudget
     /// protects. Replicas are counted at the workload's smallest scale (an
     /// HPA's `minReplicas`, else `spec.replicas`), and a budget counts when it
-    /// is in the input, in the same namespace, and selects the pods. Deployments, StatefulSets, ReplicaSets, ReplicationControllers
-    /// and custom workload kinds are checked; DaemonSets (drains skip their
+    /// is in the input, in the same namespace, and selects the pods. Deployments, StatefulSets, ReplicaSets, ReplicationControllers,
+    /// Argo Rollouts and custom workload kinds are checked; DaemonSets (drains skip their
     /// pods), Jobs, CronJobs and bare Pods are not.
     ///
     /// ## Why it matters
@@ -70,12 +70,17 @@ declare_rule! {
 
 impl Rule for PdbMissing {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        // The pods' labels are in a template that is not in the input.
+        if w.template_elsewhere() && cx.index.referenced_template(w).is_none() {
+            return;
+        }
         if !matches!(
             w.kind,
             WorkloadKind::Deployment
                 | WorkloadKind::StatefulSet
                 | WorkloadKind::ReplicaSet
                 | WorkloadKind::ReplicationController
+                | WorkloadKind::Rollout
                 | WorkloadKind::Custom
         ) {
             return;

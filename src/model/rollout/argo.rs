@@ -69,6 +69,18 @@ pub struct CanaryStrategy {
     pub abort_scale_down_delay_seconds: Option<i32>,
     pub min_pods_per_replica_set: Option<i32>,
     pub ping_pong: Option<Value>,
+    /// Labels the controller adds to the canary's and the stable's pods.
+    pub canary_metadata: Option<PodMetadata>,
+    pub stable_metadata: Option<PodMetadata>,
+}
+
+/// `canaryMetadata`, `activeMetadata`, …: labels and annotations the
+/// controller adds to one side's pods only.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodMetadata {
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -104,6 +116,8 @@ pub struct BlueGreenStrategy {
     pub max_unavailable: Option<IntOrString>,
     pub scale_down_delay_seconds: Option<i32>,
     pub abort_scale_down_delay_seconds: Option<i32>,
+    pub active_metadata: Option<PodMetadata>,
+    pub preview_metadata: Option<PodMetadata>,
 }
 
 /// `spec.workloadRef`: the pod template lives in another object.
@@ -168,6 +182,21 @@ pub struct CanaryRolling {
     /// Seconds the old stable pods keep running after the traffic has
     /// moved off them (traffic-routed only).
     pub scale_down_delay_seconds: Option<i64>,
+}
+
+impl CanaryRolling {
+    /// Without a router the canary is a rolling update in stages: between
+    /// steps the controller keeps `replicas − maxUnavailable` pods available
+    /// and adds at most `maxSurge`, exactly as a Deployment's rolling update
+    /// does; `None` when a router splits the traffic (the stable pods then
+    /// stay up until the promotion).
+    pub fn replica_weighted(&self) -> Option<DeploymentRolling> {
+        (!self.traffic_routed).then(|| DeploymentRolling {
+            max_surge: self.max_surge.clone(),
+            max_unavailable: self.max_unavailable.clone(),
+            fenceposts: self.fenceposts,
+        })
+    }
 }
 
 /// What one step of a canary runs and where the traffic goes.

@@ -3,21 +3,29 @@
 //! workload's resolved rollout, [`Rolling`]; this module holds what their
 //! messages share.
 
+mod canary_weight_inexact;
 pub(crate) mod cel;
 mod min_ready_seconds_zero;
 mod rollout_anti_affinity_deadlock;
 mod rollout_invalid_strategy;
 mod rollout_low_availability;
 mod rollout_recreate_strategy;
+mod rollout_service_missing;
+mod rollout_service_selects_no_pods;
 mod rollout_zero_availability;
+mod scale_down_delay_too_short;
 mod single_replica;
 
+pub use canary_weight_inexact::CanaryWeightInexact;
 pub use min_ready_seconds_zero::MinReadySecondsZero;
 pub use rollout_anti_affinity_deadlock::RolloutAntiAffinityDeadlock;
 pub use rollout_invalid_strategy::RolloutInvalidStrategy;
 pub use rollout_low_availability::RolloutLowAvailability;
 pub use rollout_recreate_strategy::RolloutRecreateStrategy;
+pub use rollout_service_missing::RolloutServiceMissing;
+pub use rollout_service_selects_no_pods::RolloutServiceSelectsNoPods;
 pub use rollout_zero_availability::RolloutZeroAvailability;
+pub use scale_down_delay_too_short::ScaleDownDelayTooShort;
 pub use single_replica::SingleReplica;
 
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -125,16 +133,25 @@ fn is_literal_zero(setting: &Setting) -> bool {
 /// The workload's strategy object: `/spec/strategy` or `/spec/updateStrategy`.
 fn strategy_pointer(w: &Workload) -> &'static str {
     match w.rollout {
-        Rollout::Deployment(_) => "/spec/strategy",
+        Rollout::Deployment(_) | Rollout::Argo(_) => "/spec/strategy",
         _ => "/spec/updateStrategy",
     }
 }
 
-/// `rollingUpdate.<field>` when written, else the strategy when written,
-/// else `/spec`.
+/// The object holding `maxSurge` and `maxUnavailable`: the strategy's
+/// `rollingUpdate`, or a Rollout's `canary`.
+pub(crate) fn rolling_update_pointer(w: &Workload) -> String {
+    match w.rollout {
+        Rollout::Argo(_) => "/spec/strategy/canary".to_owned(),
+        _ => format!("{}/rollingUpdate", strategy_pointer(w)),
+    }
+}
+
+/// `rollingUpdate.<field>` (a Rollout's `canary.<field>`) when written,
+/// else the strategy when written, else `/spec`.
 fn rolling_field(w: &Workload, field: &str) -> String {
     let strategy = strategy_pointer(w);
-    let pointer = format!("{strategy}/rollingUpdate/{field}");
+    let pointer = format!("{}/{field}", rolling_update_pointer(w));
     if w.doc.value.pointer(&pointer).is_some() {
         pointer
     } else if w.doc.value.pointer(strategy).is_some() {

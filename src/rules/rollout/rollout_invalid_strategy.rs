@@ -1,4 +1,5 @@
 use super::*;
+use crate::model::rollout::argo_problems;
 
 declare_rule! {
     /// ## What it does
@@ -20,12 +21,25 @@ declare_rule! {
     /// Values are checked as the API server checks them after defaulting, so
     /// an absent field is its default, not an error.
     ///
+    /// An Argo Rollouts `Rollout` is validated by the Rollouts controller
+    /// instead (`ValidateRolloutStrategy` in argo-rollouts), which marks a
+    /// Rollout it refuses `InvalidSpec` and rolls nothing out. Reported: no
+    /// strategy or both `canary` and `blueGreen`; the same Service for
+    /// `canaryService` and `stableService` (or `activeService` and
+    /// `previewService`); `maxSurge` and `maxUnavailable` both 0;
+    /// `trafficRouting` without `canaryService` or `stableService` (unless
+    /// Istio splits by DestinationRule subsets, or ping-pong Services are
+    /// used); `scaleDownDelaySeconds` or `dynamicStableScale` without
+    /// `trafficRouting`, or the two together; a `setWeight` outside 0–100;
+    /// `setCanaryScale` without `trafficRouting`; and a step with no action.
+    ///
     /// ## Why it matters
     /// The API server refuses the whole object, so the deploy fails at the
     /// worst moment: `kubectl apply`, a Helm upgrade or a GitOps sync stops
     /// halfway through a release, with some objects already changed and the
     /// workload still on its old version. Caught in CI, the manifest in Git
-    /// stays deployable.
+    /// stays deployable. A Rollout the controller refuses is applied but
+    /// never rolled out: the new version silently does not ship.
     ///
     /// ## Example
     /// ```yaml
@@ -54,6 +68,16 @@ declare_rule! {
 
 impl Rule for RolloutInvalidStrategy {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
+        if let Rollout::Argo(rollout) = &w.rollout {
+            for problem in argo_problems(rollout) {
+                out.push(Violation::new(
+                    format!("/spec/strategy{}", problem.pointer),
+                    problem.message,
+                    problem.help,
+                ));
+            }
+            return;
+        }
         let Some((base, problems)) = w.rollout.problems(cx.kubernetes) else {
             return;
         };

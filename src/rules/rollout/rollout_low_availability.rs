@@ -57,7 +57,13 @@ impl Rule for RolloutLowAvailability {
         let ratio = cx.settings.min_available_ratio;
         let scale = Scale::of(w, cx);
         let replicas = scale.as_ref().map_or(0, |s| s.count);
-        match (w.rolling(replicas, cx.kubernetes), scale) {
+        let rolling = match w.rolling(replicas, cx.kubernetes) {
+            Rolling::Canary(canary) => canary
+                .replica_weighted()
+                .map_or(Rolling::None, Rolling::Deployment),
+            rolling => rolling,
+        };
+        match (rolling, scale) {
             (Rolling::Deployment(rolling), Some(scale)) => {
                 let f = &rolling.fenceposts;
                 let (ready, required) = (f.min_available(), required_ready(ratio, scale.count));

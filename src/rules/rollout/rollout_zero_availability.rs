@@ -93,6 +93,11 @@ impl Rule for RolloutZeroAvailability {
                     ),
                 ));
             }
+            (Rolling::Canary(canary), Some(scale)) if canary.fenceposts.zero_availability() => {
+                if let Some(rolling) = canary.replica_weighted() {
+                    out.push(deployment_zero(w, &scale, &rolling));
+                }
+            }
             (Rolling::DaemonSet(rolling), _) if rolling.all_nodes_may_be_down() => {
                 out.push(Violation::new(
                     rolling_field(w, "maxUnavailable"),
@@ -206,7 +211,7 @@ fn deployment_fix(w: &Workload, rolling: &DeploymentRolling, target: &str) -> Op
     let mut set = |document: &mut Value, field: &str, value: Value| -> Option<()> {
         let op = fix::set_creating_parents(
             document,
-            &format!("/spec/strategy/rollingUpdate/{field}"),
+            &format!("{}/{field}", rolling_update_pointer(w)),
             value,
         );
         fix::apply(document, std::slice::from_ref(&op)).ok()?;
