@@ -274,11 +274,15 @@ fn agree(policy: &Policy, documents: &[Document], env: &Arc<Env>, tally: &mut Ta
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
             .unwrap_or("default");
-        // A custom kind of the policy's `templatePaths` is the webhook's
-        // alone: the export matches the built-in kinds.
+        // A custom kind of the policy's `templatePaths`, and a kind the
+        // export names no resource for (an Argo `Rollout`), is the
+        // webhook's alone: the export matches the built-in kinds.
         let api_version = object["apiVersion"].as_str().unwrap_or_default();
         let kind = object["kind"].as_str().unwrap_or_default();
-        if KnownKind::classify(api_version, kind).is_none() {
+        let known = KnownKind::classify(api_version, kind);
+        if known.is_none_or(|k| {
+            matches!(k, KnownKind::Workload(_)) && export::cel::resource_rule(k).1.is_empty()
+        }) {
             tally.custom += 1;
             continue;
         }
