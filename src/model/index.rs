@@ -216,17 +216,22 @@ impl Index {
             .find(|s| s.object.namespace_key() == namespace && s.object.name == name)
     }
 
-    /// Whether the input, or what surrounds it, holds any Service in
-    /// `namespace`: only then does a Service missing from it say something.
-    pub fn has_services_in(&self, namespace: &str) -> bool {
-        let around = self
-            .neighbours()
-            .into_iter()
-            .flat_map(|n| n.services.values().map(Box::as_ref));
-        self.services
-            .iter()
-            .chain(around)
-            .any(|s| s.object.namespace_key() == namespace)
+    /// Whether a Service missing from the input says something about `w`:
+    /// the cluster's Services of its namespace are known (the webhook's
+    /// cluster view), or `w`'s own file or stream defines Services of its
+    /// namespace. A folder of unrelated examples, or manifests split by
+    /// kind over several files, say nothing of the Services they lack.
+    pub fn knows_services_of(&self, w: &Workload) -> bool {
+        let namespace = w.object.namespace_key();
+        let around = self.neighbours().is_some_and(|n| {
+            n.services
+                .values()
+                .any(|s| s.object.namespace_key() == namespace)
+        });
+        around
+            || self.services.iter().any(|s| {
+                s.object.namespace_key() == namespace && s.doc.file.name() == w.doc.file.name()
+            })
     }
 
     /// The Deployment whose pod template a Rollout's `workloadRef` names,

@@ -4,9 +4,11 @@ declare_rule! {
     /// ## What it does
     /// Flags a Service an Argo Rollout names (`canaryService`,
     /// `stableService`, `activeService`, `previewService`) that is not in
-    /// the input, when the input holds other Services of that namespace. An
-    /// input without any Service of the namespace is taken as partial, and
-    /// nothing is said.
+    /// the input, when the Rollout's own file (or stream) defines other
+    /// Services of its namespace, or, in the webhook with `--cluster-view`,
+    /// when the cluster's Services of the namespace are known. Manifests
+    /// split over files by kind, or a folder of unrelated examples, are
+    /// taken as partial, and nothing is said.
     ///
     /// ## Why it matters
     /// The Rollouts controller looks the Services up before every rollout
@@ -40,7 +42,7 @@ declare_rule! {
 impl Rule for RolloutServiceMissing {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let namespace = w.object.namespace_key();
-        if !cx.index.has_services_in(namespace) {
+        if !cx.index.knows_services_of(w) {
             return;
         }
         for named in named_services(w) {
@@ -68,7 +70,7 @@ impl Rule for RolloutServiceMissing {
             out.push(Violation::new(
                 named.pointer,
                 format!(
-                    "`{}: {}` names a Service that is not in the input, which holds other Services of this namespace: the Rollouts controller stops the rollout (`InvalidSpec`)",
+                    "`{}: {}` names a Service that is not in the input, beside the Services it defines: the Rollouts controller stops the rollout (`InvalidSpec`)",
                     named.field, named.name
                 ),
                 help,

@@ -14,8 +14,9 @@ declare_rule! {
     /// written below it, after an abort moves the traffic back. The old
     /// pods' own preStop drain delay counts too: they keep serving through
     /// it once deleted. A canary with `dynamicStableScale` shrinks its stable
-    /// pods as soon as the traffic has left them, so only their drain delay
-    /// counts.
+    /// pods as soon as the traffic has left them, with no delay: their preStop
+    /// drain alone covers the change, which `prestop-hook-missing` and
+    /// `prestop-sleep-too-short` judge.
     ///
     /// ## Why it matters
     /// The Argo Rollouts documentation explains the delay: when the rollout
@@ -43,8 +44,7 @@ declare_rule! {
     ///
     /// ## Fix
     /// Sets the delay to 30 seconds, or to what `minDrainDelay` needs when
-    /// that is more. A canary with `dynamicStableScale` is not fixed: the
-    /// pods' drain or the strategy must change.
+    /// that is more.
     ///
     /// ## Settings
     /// - `minDrainDelay`: how long the traffic change takes to reach every
@@ -57,7 +57,7 @@ declare_rule! {
         id: "scale-down-delay-too-short",
         family: Rollout,
         scope: Object,
-        fix: Sometimes,
+        fix: Always,
         settings: ["minDrainDelay", "assumedHookSeconds", "shellessImages"],
     }
 }
@@ -90,10 +90,11 @@ impl Rule for ScaleDownDelayTooShort {
             return;
         };
         let min = cx.settings.min_drain_delay;
-        // With `dynamicStableScale` the stable pods go without any delay.
-        let delay = if dynamic { 0 } else { delay };
+        // With `dynamicStableScale` the stable pods go without any delay:
+        // their drain is the shutdown rules' to judge.
+        let delay = (!dynamic).then_some(delay);
         for (field, seconds) in [
-            ("scaleDownDelaySeconds", Some(delay)),
+            ("scaleDownDelaySeconds", delay),
             ("abortScaleDownDelaySeconds", abort),
         ] {
             let Some(seconds) = seconds else { continue };
@@ -118,27 +119,12 @@ impl Rule for ScaleDownDelayTooShort {
             } else {
                 ("old", "once the promotion has moved the traffic off them")
             };
-            let message = if dynamic && field == "scaleDownDelaySeconds" {
-                format!(
-                    "`dynamicStableScale` stops stable pods as soon as the traffic has left them, and their preStop drain lasts only {}: proxies that have not yet seen the new weights still send them requests (`minDrainDelay` is {})",
-                    drain, min
-                )
-            } else {
-                format!(
-                    "`{field}: {seconds}`{} stops the {pods} pods {when}, and their preStop drain adds {}: nodes and proxies that have not yet seen the change still send them requests (`minDrainDelay` is {})",
-                    if at == written { "" } else { " (the default)" },
-                    drain,
-                    min
-                )
-            };
-            if dynamic && field == "scaleDownDelaySeconds" {
-                out.push(Violation::new(
-                    "/spec/strategy/canary/dynamicStableScale",
-                    message,
-                    format!("give the containers a preStop drain of at least {min} (e.g. `lifecycle.preStop.sleep.seconds`), or drop `dynamicStableScale`: the stable pods then stay until `scaleDownDelaySeconds` (default 30) after the promotion"),
-                ).short_by(i64::try_from(min.0 - drain.0).unwrap_or(0)));
-                continue;
-            }
+            let message = format!(
+                "`{field}: {seconds}`{} stops the {pods} pods {when}, and their preStop drain adds {}: nodes and proxies that have not yet seen the change still send them requests (`minDrainDelay` is {})",
+                if at == written { "" } else { " (the default)" },
+                drain,
+                min
+            );
             let pointer = format!("/spec/strategy/{strategy}/{field}");
             let fix = fix_delay(w, &pointer, target);
             out.push(
