@@ -50,6 +50,8 @@ struct Store {
     down: bool,
     /// Requests seen: `list <plural>` or `watch <plural>`.
     requests: Vec<String>,
+    /// Resources the API server does not serve (a CRD not installed): 404.
+    unserved: Vec<String>,
 }
 
 pub struct FakeApi {
@@ -113,6 +115,9 @@ async fn handle(State(store): State<Arc<Mutex<Store>>>, request: Request) -> Res
     };
     if store.down {
         return reply(503, status_body(503, "ServiceUnavailable"));
+    }
+    if store.unserved.contains(&plural) {
+        return reply(404, status_body(404, "NotFound"));
     }
     let in_scope = |ns: &str| namespace.as_deref().is_none_or(|wanted| wanted == ns);
     if matches!(query.get("watch").map(String::as_str), Some("true" | "1")) {
@@ -282,6 +287,10 @@ impl FakeApi {
                 .events
                 .send(Err(std::io::Error::other("connection cut")));
         }
+    }
+
+    pub fn unserve(&self, plural: &str) {
+        self.store().unserved.push(plural.to_owned());
     }
 
     pub fn set_down(&self, down: bool) {
@@ -717,6 +726,14 @@ async fn audit_lints_what_the_cluster_runs() {
     let mut elsewhere = deployment("batch", 3);
     elsewhere["metadata"]["namespace"] = json!("jobs");
     fake.put("deployments", elsewhere);
+    // An Argo Rollout, where the cluster serves them: 3 replicas cannot
+    // give the canary 20 % of the pods.
+    let mut rollout = deployment("checkout", 3);
+    rollout["apiVersion"] = json!("argoproj.io/v1alpha1");
+    rollout["kind"] = json!("Rollout");
+    rollout["spec"]["strategy"] = json!({"canary": {"steps": [{"setWeight": 20}]}});
+    rollout["spec"]["minReadySeconds"] = json!(5);
+    fake.put("rollouts", rollout);
 
     let dir = util::scratch_dir("cluster/audit");
     let kubeconfig = fake.kubeconfig(&dir);
@@ -750,6 +767,7 @@ async fn audit_lints_what_the_cluster_runs() {
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|f| f["file"] != "shop/Rollout/checkout")
         .map(|f| {
             (
                 f["rule"].as_str().unwrap_or("").to_owned(),
@@ -774,7 +792,19 @@ async fn audit_lints_what_the_cluster_runs() {
         ],
         "{report}"
     );
-    assert_eq!(report["summary"]["objects"], json!(3), "{report}");
+    let rollout_rules: Vec<&str> = report["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["file"] == "shop/Rollout/checkout")
+        .filter_map(|f| f["rule"].as_str())
+        .collect();
+    assert_eq!(
+        rollout_rules,
+        ["canary-weight-inexact", "pdb-missing"],
+        "{report}"
+    );
+    assert_eq!(report["summary"]["objects"], json!(4), "{report}");
 
     // Every namespace: the Deployment in `jobs` has no PDB either.
     let output = run(vec!["--all-namespaces"]).await;
@@ -794,7 +824,21 @@ async fn audit_lints_what_the_cluster_runs() {
         human.contains("Deployment/shop/api at spec.template.spec.containers[0]: container `app` serves port `8080`"),
         "{human}"
     );
-    assert!(human.contains("1 error, 1 info in 3 objects\n"), "{human}");
+    assert!(
+        human.contains("1 error, 1 warning, 2 info in 4 objects\n"),
+        "{human}"
+    );
+    // Where the Rollouts CRD is not installed, there are no Rollouts to read.
+    fake.unserve("rollouts");
+    let output = run(vec![]).await;
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report["summary"]["objects"], json!(3), "{report}");
     // An API server that refuses: a clear error, exit 2.
     fake.set_down(true);
     let output = run(vec![]).await;

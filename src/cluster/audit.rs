@@ -33,7 +33,14 @@ const KINDS: &[(&str, &str, &str, &str)] = &[
     ("", "v1", "Service", "services"),
     ("", "v1", "ConfigMap", "configmaps"),
     ("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims"),
+    ("argoproj.io", "v1alpha1", "Rollout", "rollouts"),
 ];
+
+/// Kinds a cluster serves only with their CustomResourceDefinition
+/// installed: where it is not, there is nothing of them to read.
+fn optional(group: &str) -> bool {
+    group == "argoproj.io"
+}
 
 /// Where to read.
 #[derive(Debug, Clone)]
@@ -54,16 +61,21 @@ pub async fn read(client: &kube::Client, scope: &Scope) -> Result<Vec<Document>,
             Scope::Namespace(ns) => Api::namespaced_with(client.clone(), ns, &resource),
             Scope::AllNamespaces => Api::all_with(client.clone(), &resource),
         };
-        super::list_pages(&api, |object| {
+        let listed = super::list_pages(&api, |object| {
             if let Some(document) = document(object, &resource) {
                 documents.push(document);
             }
         })
-        .await
-        .map_err(|source| ClusterError::List {
-            what: format!("{plural}.{}", resource.api_version),
-            source,
-        })?;
+        .await;
+        match listed {
+            Err(kube::Error::Api(response)) if response.code == 404 && optional(group) => {}
+            other => {
+                other.map_err(|source| ClusterError::List {
+                    what: format!("{plural}.{}", resource.api_version),
+                    source,
+                })?;
+            }
+        }
     }
     Ok(documents)
 }

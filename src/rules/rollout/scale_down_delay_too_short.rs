@@ -156,7 +156,7 @@ fn abort_delay(w: &Workload) -> Option<i64> {
 
 fn fix_delay(w: &Workload, pointer: &str, seconds: i64) -> Option<Fix> {
     let mut document: Value = (*w.doc.value).clone();
-    let op = fix::set_creating_parents(&mut document, pointer, json!(seconds));
+    let op = fix::set_creating_parents(&document, pointer, json!(seconds));
     fix::apply(&mut document, std::slice::from_ref(&op)).ok()?;
     let field = pointer.rsplit('/').next().unwrap_or_default();
     Some(Fix::safe(format!("set `{field}: {seconds}`"), vec![op]))
