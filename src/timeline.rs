@@ -331,20 +331,22 @@ fn rollout_timeline(
         }
         Rolling::Canary(canary) => {
             let f = &canary.fenceposts;
-            out.max_surge = Some(Budget {
-                written: canary.max_surge.to_string(),
-                defaulted: canary.max_surge.defaulted,
-                pods: Some(f.max_surge),
-            });
-            out.max_unavailable = Some(Budget {
-                written: canary.max_unavailable.to_string(),
-                defaulted: canary.max_unavailable.defaulted,
-                pods: Some(f.unavailable_budget()),
-            });
+            // A router's weights move the traffic: the stable pods are not
+            // replaced under maxSurge and maxUnavailable.
+            if !canary.traffic_routed {
+                out.max_surge = Some(Budget {
+                    written: canary.max_surge.to_string(),
+                    defaulted: canary.max_surge.defaulted,
+                    pods: Some(f.max_surge),
+                });
+                out.max_unavailable = Some(Budget {
+                    written: canary.max_unavailable.to_string(),
+                    defaulted: canary.max_unavailable.defaulted,
+                    pods: Some(f.unavailable_budget()),
+                });
+            }
             out.note = Some(match canary.scale_down_delay_seconds {
-                Some(delay) if canary.dynamic_stable_scale => format!(
-                    "a router splits the traffic by weight; the stable pods shrink as their share does, and the last ones stop {delay} s after the traffic has left them"
-                ),
+                Some(_) if canary.dynamic_stable_scale => "a router splits the traffic by weight; the stable pods shrink as their share does, each stopped as soon as the traffic has left it".to_owned(),
                 Some(delay) => format!(
                     "a router splits the traffic by weight; the stable pods keep running until {delay} s after the promotion moved the traffic off them"
                 ),

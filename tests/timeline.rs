@@ -35,6 +35,14 @@ snapshot!(storefront, "testdata/examples/storefront.yaml");
 snapshot!(catalog, "testdata/examples/catalog.yaml");
 // An exec hook that fails in a distroless image.
 snapshot!(payments, "testdata/examples/payments.yaml");
+// An Argo Rollouts canary whose weight 3 pods cannot express, and a
+// blue-green that stops its old pods at the switch.
+snapshot!(rollouts, "testdata/examples/checkout-rollout.yaml");
+// A traffic-routed canary with setCanaryScale, and dynamicStableScale.
+snapshot!(
+    routed_canaries,
+    "testdata/rules/scale-down-delay-too-short/pass-delays-cover-the-switch.yaml"
+);
 // A hook that never ends; a StatefulSet replacing one pod at a time.
 snapshot!(
     sleep_infinity,
@@ -96,6 +104,60 @@ fn json_carries_the_same_data() {
         .map(|p| p.iter().filter_map(|p| p["rule"].as_str()).collect())
         .unwrap_or_default();
     assert!(rules.contains(&"rollout-zero-availability"), "{rules:?}");
+}
+
+#[test]
+fn json_of_a_canary_and_a_blue_green() {
+    let output = util::run_rollsafe(
+        &[
+            "timeline",
+            "--format",
+            "json",
+            "testdata/examples/checkout-rollout.yaml",
+        ],
+        None,
+        None,
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let canary = &report["workloads"][0]["rollout"];
+    assert_eq!(canary["strategy"], "canary");
+    let steps: Vec<(Value, i64, i64, i64, i64)> = canary["canarySteps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let n = |k: &str| s[k].as_i64().unwrap_or(-1);
+            (
+                s["index"].clone(),
+                n("weight"),
+                n("canaryPods"),
+                n("stablePods"),
+                n("canaryShareBasisPoints"),
+            )
+        })
+        .collect();
+    // As the Rollouts controller sizes them: 1 canary + 3 stable (25 %) for
+    // 20 %, 2 + 2 for 50 %, then the promotion.
+    assert_eq!(
+        steps,
+        [
+            (Value::from(0), 20, 1, 3, 2500),
+            (Value::from(1), 20, 1, 3, 2500),
+            (Value::from(2), 50, 2, 2, 5000),
+            (Value::from(3), 50, 2, 2, 5000),
+            (Value::Null, 100, 3, 0, 10000),
+        ]
+    );
+    let blue_green = &report["workloads"][1]["rollout"];
+    assert_eq!(blue_green["strategy"], "blueGreen");
+    assert_eq!(blue_green["blueGreen"]["activeService"], "cart");
+    assert_eq!(blue_green["blueGreen"]["previewPods"], 2);
+    assert_eq!(blue_green["blueGreen"]["scaleDownDelaySeconds"], 0);
+    let rules: Vec<&str> = blue_green["findings"]
+        .as_array()
+        .map(|p| p.iter().filter_map(|p| p["rule"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(rules, ["scale-down-delay-too-short"]);
 }
 
 #[test]
