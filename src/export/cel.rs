@@ -23,8 +23,13 @@ pub fn resource_rule(kind: KnownKind) -> (&'static [&'static str], &'static str)
         // A custom kind's resource is the policy's to name; the other kinds
         // are read for what they say of workloads, not judged.
         // Rollouts are judged by `rollsafe lint` and the webhook: the
-        // exported expressions read the built-in kinds' fields.
+        // exported expressions read the built-in kinds' fields. The routing
+        // rules have no CEL form (see `rules::routing`), so no policy
+        // matches routes.
         KnownKind::Workload(WorkloadKind::Custom | WorkloadKind::Rollout)
+        | KnownKind::HttpRoute
+        | KnownKind::VirtualService
+        | KnownKind::DestinationRule
         | KnownKind::Service
         | KnownKind::HorizontalPodAutoscaler
         | KnownKind::ConfigMap

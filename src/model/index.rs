@@ -1,6 +1,8 @@
 //! Every object of one run, decoded once, with the lookups cross-object rules
 //! need: which Services and PodDisruptionBudgets select a workload's pods,
-//! which HorizontalPodAutoscaler scales it, which ConfigMap or claim it names.
+//! which HorizontalPodAutoscaler scales it, which ConfigMap or claim it names;
+//! and the weighted routes (HTTPRoutes, VirtualServices) with the Services
+//! and DestinationRules they send traffic to.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -12,6 +14,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use serde::de::DeserializeOwned;
 
 use super::object::{KnownKind, ObjectRef, WorkloadKind};
+use super::route::{DestinationRule, Route};
 use super::selector::{label_selector_selects, map_selects};
 use super::workload::{DecodeError, TemplatePaths, Workload, decode_object, template_of};
 use crate::source::{Document, SpanIndex};
@@ -42,6 +45,8 @@ pub enum Entry {
     Hpa(Box<Related<HorizontalPodAutoscaler>>),
     ConfigMap(Box<Related<ConfigMap>>),
     Claim(Box<Related<PersistentVolumeClaim>>),
+    Route(Box<Route>),
+    DestinationRule(Box<Related<DestinationRule>>),
 }
 
 impl Entry {
@@ -70,6 +75,9 @@ impl Entry {
                 Entry::ConfigMap(Box::new(configmap))
             }
             KnownKind::PersistentVolumeClaim => Entry::Claim(Box::new(related(doc, object)?)),
+            KnownKind::HttpRoute => Entry::Route(Box::new(Route::Http(custom(doc, object)?))),
+            KnownKind::VirtualService => Entry::Route(Box::new(Route::Mesh(custom(doc, object)?))),
+            KnownKind::DestinationRule => Entry::DestinationRule(Box::new(custom(doc, object)?)),
         };
         Ok(Some(entry))
     }
@@ -110,6 +118,9 @@ pub struct Index {
     pub hpas: Vec<Related<HorizontalPodAutoscaler>>,
     configmaps: HashMap<(String, String), Related<ConfigMap>>,
     claims: HashMap<(String, String), Related<PersistentVolumeClaim>>,
+    /// HTTPRoutes and VirtualServices, which the routing rules judge.
+    pub routes: Vec<Route>,
+    destination_rules: Vec<Related<DestinationRule>>,
     /// What surrounds the input, shared between reviews.
     neighbours: Option<Arc<Neighbours>>,
 }
@@ -131,6 +142,8 @@ impl Default for Index {
             hpas: Vec::new(),
             configmaps: HashMap::new(),
             claims: HashMap::new(),
+            routes: Vec::new(),
+            destination_rules: Vec::new(),
             neighbours: None,
         }
     }
@@ -196,6 +209,8 @@ impl Index {
                 let key = (r.object.namespace_key().to_owned(), r.object.name.clone());
                 self.claims.insert(key, *r);
             }
+            Some(Entry::Route(r)) => self.routes.push(*r),
+            Some(Entry::DestinationRule(r)) => self.destination_rules.push(*r),
         }
     }
 
@@ -255,6 +270,11 @@ impl Index {
     /// labels are the ones Services and budgets select `w`'s pods by.
     pub fn template_owner<'a>(&'a self, w: &'a Workload) -> &'a Workload {
         self.referenced_template(w).unwrap_or(w)
+    }
+
+    /// The DestinationRules of the input.
+    pub fn destination_rules(&self) -> &[Related<DestinationRule>] {
+        &self.destination_rules
     }
 
     /// Services in the workload's namespace whose selector matches its pods.
@@ -405,6 +425,19 @@ fn related<T: Resource + DeserializeOwned>(
         doc: doc.clone(),
         object,
         typed: decode_object(&doc.value)?,
+    })
+}
+
+/// An object of a kind k8s-openapi has no type for, decoded as far as the
+/// rules read it.
+fn custom<T: DeserializeOwned>(
+    doc: &Document,
+    object: ObjectRef,
+) -> Result<Related<T>, DecodeError> {
+    Ok(Related {
+        doc: doc.clone(),
+        object,
+        typed: super::workload::decode_at(&doc.value, "")?,
     })
 }
 

@@ -7,6 +7,7 @@ pub mod index;
 pub mod object;
 pub mod pdb;
 pub mod rollout;
+pub mod route;
 pub mod selector;
 pub mod serving;
 pub mod shutdown;

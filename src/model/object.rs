@@ -68,6 +68,12 @@ pub enum KnownKind {
     HorizontalPodAutoscaler,
     ConfigMap,
     PersistentVolumeClaim,
+    /// Gateway API `HTTPRoute`.
+    HttpRoute,
+    /// Istio `VirtualService`.
+    VirtualService,
+    /// Istio `DestinationRule`: read for the subsets VirtualServices name.
+    DestinationRule,
 }
 
 /// Kinds that carry a pod template.
@@ -125,6 +131,9 @@ impl KnownKind {
             ("autoscaling", "HorizontalPodAutoscaler") => KnownKind::HorizontalPodAutoscaler,
             ("", "ConfigMap") => KnownKind::ConfigMap,
             ("", "PersistentVolumeClaim") => KnownKind::PersistentVolumeClaim,
+            ("gateway.networking.k8s.io", "HTTPRoute") => KnownKind::HttpRoute,
+            ("networking.istio.io", "VirtualService") => KnownKind::VirtualService,
+            ("networking.istio.io", "DestinationRule") => KnownKind::DestinationRule,
             _ => return None,
         };
         Some(known)
@@ -162,5 +171,18 @@ mod tests {
             KnownKind::classify("policy/v1beta1", "PodDisruptionBudget"),
             Some(KnownKind::PodDisruptionBudget)
         );
+        for version in ["v1", "v1beta1"] {
+            assert_eq!(
+                KnownKind::classify(&format!("gateway.networking.k8s.io/{version}"), "HTTPRoute"),
+                Some(KnownKind::HttpRoute)
+            );
+        }
+        for version in ["v1alpha3", "v1beta1", "v1"] {
+            assert_eq!(
+                KnownKind::classify(&format!("networking.istio.io/{version}"), "VirtualService"),
+                Some(KnownKind::VirtualService)
+            );
+        }
+        assert_eq!(KnownKind::classify("example.com/v1", "HTTPRoute"), None);
     }
 }
