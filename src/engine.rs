@@ -1,8 +1,8 @@
 //! documents + policy → findings.
 //!
 //! The engine builds the cross-object index once, runs every enabled rule over
-//! every document as written (when a rule asks for that), every workload and
-//! every PodDisruptionBudget, gives each violation its severity and place, and
+//! every document as written (when a rule asks for that), every workload,
+//! every PodDisruptionBudget and every weighted route, gives each violation its severity and place, and
 //! sets aside what a `# rollsafe: ignore[…]` comment, an annotation or a
 //! policy exemption suppresses (and reports comments that suppress nothing).
 //! It knows nothing of any rule's details.
@@ -44,8 +44,8 @@ pub struct Outcome {
     pub errors: Vec<InputError>,
     /// Objects of the kinds rollsafe reads that were evaluated.
     pub objects: usize,
-    /// Those objects: workloads, then PodDisruptionBudgets (for reports that
-    /// list every object).
+    /// Those objects: workloads, then PodDisruptionBudgets, then routes (for
+    /// reports that list every object).
     pub evaluated: Vec<Evaluated>,
 }
 
@@ -472,7 +472,23 @@ impl<'p> Judge<'p> {
             }
             Ok(placed)
         });
-        for placed in by_workload.into_iter().chain(by_pdb) {
+        let by_route = parallel::map_in_order(&index.routes, Grain::Fine, |route| {
+            deadline.check()?;
+            let cx = Context::new(&policy.settings, &index, policy.kubernetes_version);
+            let subject = Subject {
+                doc: route.doc(),
+                object: route.object(),
+                template: None,
+            };
+            let mut placed = Placed::default();
+            let mut violations = Vec::new();
+            for &(rule, severity) in enabled {
+                rule.check_route(route, &cx, &mut violations);
+                placed.place(policy, rule, severity, &subject, &mut violations);
+            }
+            Ok(placed)
+        });
+        for placed in by_workload.into_iter().chain(by_pdb).chain(by_route) {
             placed?.add_to(&mut outcome);
         }
         let mut reread_evaluated = Vec::new();
@@ -484,7 +500,7 @@ impl<'p> Judge<'p> {
             reread_evaluated.push(judged.evaluated);
         }
         let mut reread_evaluated = reread_evaluated.into_iter();
-        outcome.objects = index.workloads.len() + index.pdbs.len();
+        outcome.objects = index.workloads.len() + index.pdbs.len() + index.routes.len();
         outcome.evaluated = index
             .workloads
             .iter()
@@ -500,6 +516,10 @@ impl<'p> Judge<'p> {
             .chain(index.pdbs.iter().map(|p| Evaluated {
                 doc: p.doc.clone(),
                 object: p.object.clone(),
+            }))
+            .chain(index.routes.iter().map(|r| Evaluated {
+                doc: r.doc().clone(),
+                object: r.object().clone(),
             }))
             .collect();
         withhold_deferred(&mut outcome.findings);

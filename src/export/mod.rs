@@ -246,6 +246,7 @@ fn per_family(exported: &[Exported]) -> String {
             Family::Shutdown => "shutdown",
             Family::Disruption => "disruption",
             Family::Schema => "schema",
+            Family::Routing => "routing",
         };
         match counts.iter_mut().find(|(name, _)| *name == family) {
             Some((_, n)) => *n += 1,

@@ -1,7 +1,7 @@
 //! The rule catalog: the `Rule` trait, the registry and the declaration macro.
 //!
-//! A rule reads one workload (or one PodDisruptionBudget, or one document as
-//! written), the cross-object index and the policy settings, and pushes
+//! A rule reads one workload (or one PodDisruptionBudget, one weighted route,
+//! or one document as written), the cross-object index and the policy settings, and pushes
 //! violations. It does no I/O, keeps no state, and does not know which front
 //! end called it. Its documentation is its doc comment, captured by
 //! [`declare_rule!`] so that `rollsafe explain` prints exactly what the source
@@ -16,6 +16,7 @@ use crate::fix::Fix;
 use std::cell::RefCell;
 use std::rc::Rc;
 
+use crate::model::route::Route;
 use crate::model::shutdown::PodShutdown;
 use crate::model::{Index, KubeVersion, ObjectRef, Related, Workload};
 use crate::schema::Problem;
@@ -90,15 +91,19 @@ pub enum Family {
     Disruption,
     /// Documents as the API server's schemas and validation read them.
     Schema,
+    /// Weighted routes to a workload's Service: Gateway API HTTPRoutes,
+    /// Istio VirtualServices.
+    Routing,
 }
 
 impl Family {
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Probes,
         Family::Rollout,
         Family::Shutdown,
         Family::Disruption,
         Family::Schema,
+        Family::Routing,
     ];
 
     /// The name `--select` and `--ignore` take.
@@ -109,6 +114,7 @@ impl Family {
             Family::Shutdown => "shutdown",
             Family::Disruption => "disruption",
             Family::Schema => "schema",
+            Family::Routing => "routing",
         }
     }
 }
@@ -191,6 +197,8 @@ pub trait Rule: Described + Sync {
         _out: &mut Vec<Violation>,
     ) {
     }
+    /// Checks one HTTPRoute or VirtualService.
+    fn check_route(&self, _route: &Route, _cx: &Context<'_>, _out: &mut Vec<Violation>) {}
     /// Checks one document as written, whatever its kind, before and apart
     /// from its typed view. Called for every document of the run when the
     /// rule asks for it in [`Rule::document_needs`].
