@@ -139,7 +139,7 @@ pub struct LintArgs {
 #[derive(Debug, Args)]
 pub struct SelectionArgs {
     /// Run only these rules, of those the policy turns on: ids or families
-    /// (`probes`, `rollout`, `shutdown`, `disruption`, `schema`),
+    /// (`probes`, `rollout`, `shutdown`, `disruption`, `schema`, `routing`),
     /// comma-separated or repeated.
     #[arg(long, value_name = "RULE", value_delimiter = ',')]
     pub select: Vec<String>,

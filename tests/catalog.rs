@@ -201,6 +201,30 @@ const AMENDED: &[(&str, Option<Severity>, Option<Severity>)] = &[
         Some(Severity::Error),
         Some(Severity::Error),
     ),
+    // Weighted routes, added after the table: a split that leaves no
+    // backend fails every request it matches, as does what Istio rejects.
+    (
+        "route-weights-all-zero",
+        Some(Severity::Error),
+        Some(Severity::Error),
+    ),
+    // A missing Service may be one the input leaves out.
+    (
+        "route-backend-missing",
+        Some(Severity::Warning),
+        Some(Severity::Error),
+    ),
+    (
+        "virtualservice-weights-invalid",
+        Some(Severity::Error),
+        Some(Severity::Error),
+    ),
+    // Capped at warning where no DestinationRule for the host is in sight.
+    (
+        "virtualservice-subset-missing",
+        Some(Severity::Error),
+        Some(Severity::Error),
+    ),
 ];
 
 #[test]

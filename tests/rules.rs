@@ -266,3 +266,34 @@ fn check_fixes(path: &Path, fixture: &Fixture, documents: &[Document], findings:
         );
     }
 }
+
+/// A VirtualService is judged with the DestinationRules of every file of the
+/// run, not only its own.
+#[test]
+fn routes_are_judged_with_the_destination_rules_of_other_files() {
+    let policy = util::policy(Profile::Default);
+    let files = [
+        util::testdata("routing/virtualservices.yaml"),
+        util::testdata("routing/destinationrules.yaml"),
+    ];
+    let (loaded, outcome) = util::lint(&files, &policy);
+    assert!(loaded.errors.is_empty() && outcome.errors.is_empty());
+    let found: Vec<(String, usize, &str)> = outcome
+        .findings
+        .iter()
+        .map(|f| (f.object.name.clone(), f.location.line, f.rule.id))
+        .collect();
+    assert_eq!(
+        found,
+        [("ratings".to_owned(), 28, "virtualservice-subset-missing")],
+        "{:?}",
+        outcome
+            .findings
+            .iter()
+            .map(|f| &f.message)
+            .collect::<Vec<_>>()
+    );
+    // Alone, the routes have no DestinationRule to be judged against.
+    let (_, alone) = util::lint(&files[..1], &policy);
+    assert!(alone.findings.is_empty());
+}

@@ -272,6 +272,19 @@ impl Index {
         self.referenced_template(w).unwrap_or(w)
     }
 
+    /// Whether the input, or what surrounds it, holds any Service in
+    /// `namespace`: only then does a Service missing from it say something.
+    pub fn has_services_in(&self, namespace: &str) -> bool {
+        let around = self
+            .neighbours()
+            .into_iter()
+            .flat_map(|n| n.services.values().map(Box::as_ref));
+        self.services
+            .iter()
+            .chain(around)
+            .any(|s| s.object.namespace_key() == namespace)
+    }
+
     /// The DestinationRules of the input.
     pub fn destination_rules(&self) -> &[Related<DestinationRule>] {
         &self.destination_rules

@@ -63,6 +63,7 @@ pub mod cel;
 pub mod disruption;
 pub mod probes;
 pub mod rollout;
+pub mod routing;
 pub mod schema;
 pub mod settings;
 pub mod shutdown;
@@ -389,6 +390,10 @@ pub static RULES: &[&dyn Rule] = &[
     &disruption::PdbMissing,
     &disruption::PdbBlocksEviction,
     &disruption::HpaReplicasConflict,
+    &routing::RouteWeightsAllZero,
+    &routing::RouteBackendMissing,
+    &routing::VirtualserviceWeightsInvalid,
+    &routing::VirtualserviceSubsetMissing,
     &schema::UnknownField,
     &schema::InvalidFieldValue,
 ];
