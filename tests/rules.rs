@@ -297,3 +297,23 @@ fn routes_are_judged_with_the_destination_rules_of_other_files() {
     let (_, alone) = util::lint(&files[..1], &policy);
     assert!(alone.findings.is_empty());
 }
+
+/// Objects written without a namespace go wherever each is applied: a
+/// Service of another folder says nothing of where a route's backend is
+/// missing from, one of the route's own folder does.
+#[test]
+fn unplaced_backends_are_judged_by_the_services_beside_them() {
+    let policy = util::policy(Profile::Default);
+    let route = util::testdata("routing/chart/route.yaml");
+    let elsewhere = util::testdata("routing/other-app/service.yaml");
+    let (_, apart) = util::lint(&[route.clone(), elsewhere.clone()], &policy);
+    assert!(apart.findings.is_empty(), "{:?}", apart.findings);
+    let beside = util::testdata("routing/chart/service.yaml");
+    let (_, together) = util::lint(&[route, beside, elsewhere], &policy);
+    let found: Vec<(&str, usize, &str)> = together
+        .findings
+        .iter()
+        .map(|f| (f.object.name.as_str(), f.location.line, f.rule.id))
+        .collect();
+    assert_eq!(found, [("storefront", 15, "route-backend-missing")]);
+}

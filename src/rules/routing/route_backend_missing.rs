@@ -12,8 +12,12 @@ declare_rule! {
     /// An input without any Service of the namespace is taken to be a part
     /// of what is deployed there (a chart of routes, a platform repository)
     /// and the rule stays quiet: it judges only where the input shows the
-    /// namespace's Services. With the webhook's cluster view, the
-    /// namespace's Services in the cluster count too.
+    /// namespace's Services. A route and backend written without a
+    /// namespace go wherever they are applied, so then only the Services
+    /// without a namespace in the route's own folder (a chart's render, an
+    /// application's manifests, one stream on stdin) show it. With the
+    /// webhook's cluster view, the namespace's Services in the cluster count
+    /// too.
     ///
     /// The pods behind a Service that does exist are judged through it: a
     /// serving container without a readiness probe is reported by
@@ -109,9 +113,18 @@ impl Rule for RouteBackendMissing {
                     .as_deref()
                     .filter(|ns| !ns.is_empty())
                     .unwrap_or(own_namespace);
-                if cx.index.service_named(namespace, name).is_some()
-                    || !cx.index.has_services_in(namespace)
-                {
+                if cx.index.service_named(namespace, name).is_some() {
+                    continue;
+                }
+                let shown = if namespace.is_empty() {
+                    cx.index
+                        .services()
+                        .iter()
+                        .any(|s| s.object.namespace_key().is_empty() && beside(&route.doc, &s.doc))
+                } else {
+                    cx.index.has_services_in(namespace)
+                };
+                if !shown {
                     continue;
                 }
                 let in_namespace = if namespace.is_empty() {
@@ -119,7 +132,7 @@ impl Rule for RouteBackendMissing {
                 } else {
                     format!("in namespace `{namespace}`")
                 };
-                let weighted = if backends.len() > 1 {
+                let weighted = if backend.weight() < total {
                     format!(" (weight `{}` of `{total}`)", backend.weight())
                 } else {
                     String::new()

@@ -25,6 +25,11 @@ declare_rule! {
     /// - no DestinationRule at all: nothing is reported, the input is taken
     ///   to be only a part of the mesh's configuration.
     ///
+    /// Where the VirtualService or a DestinationRule is written without a
+    /// namespace, which namespace the one is applied to is unknown: that
+    /// DestinationRule counts only from the VirtualService's own folder (a
+    /// chart's render, an application's manifests, one stream on stdin).
+    ///
     /// ## Why it matters
     /// istiod builds a cluster for each subset a DestinationRule defines
     /// (`outbound|9080|v2|reviews.shop.svc.cluster.local`). A route to a
@@ -91,11 +96,16 @@ impl Rule for VirtualserviceSubsetMissing {
         let Some(vs) = virtual_service(route) else {
             return;
         };
-        let rules = cx.index.destination_rules();
+        let namespace = vs.object.namespace_key();
+        let rules: Vec<&Related<DestinationRule>> = cx
+            .index
+            .destination_rules()
+            .iter()
+            .filter(|dr| in_sight(&vs.doc, namespace, &dr.doc, dr.object.namespace_key()))
+            .collect();
         if rules.is_empty() {
             return;
         }
-        let namespace = vs.object.namespace_key();
         for (section, at, destinations) in vs.typed.routes() {
             let total: i64 = destinations.iter().map(|d| mesh_weight(d).max(0)).sum();
             for (index, routed) in destinations.iter().enumerate() {
@@ -112,8 +122,11 @@ impl Rule for VirtualserviceSubsetMissing {
                 let Some(host) = MeshHost::resolve(written, namespace) else {
                     continue;
                 };
-                let for_host: Vec<&Related<DestinationRule>> =
-                    rules.iter().filter(|dr| applies(dr, &host)).collect();
+                let for_host: Vec<&Related<DestinationRule>> = rules
+                    .iter()
+                    .copied()
+                    .filter(|dr| applies(dr, &host))
+                    .collect();
                 if for_host.iter().any(|dr| defines(dr, subset)) {
                     continue;
                 }
