@@ -317,3 +317,34 @@ fn unplaced_backends_are_judged_by_the_services_beside_them() {
         .collect();
     assert_eq!(found, [("storefront", 15, "route-backend-missing")]);
 }
+
+/// A Service a Rollout names is judged missing for sure where the Rollout's
+/// own file defines Services; where they are only in other files of the
+/// input, which may not hold them all, it is a warning; with none in sight,
+/// nothing is said.
+#[test]
+fn rollout_services_missing_from_other_files_warn() {
+    let policy = util::policy(Profile::Default);
+    let rollout = util::testdata("rollouts/app/rollout.yaml");
+    let services = util::testdata("rollouts/app/services.yaml");
+    let (_, alone) = util::lint(std::slice::from_ref(&rollout), &policy);
+    assert!(
+        !alone
+            .findings
+            .iter()
+            .any(|f| f.rule.id == "rollout-service-missing"),
+        "{:?}",
+        alone.findings
+    );
+    let (_, together) = util::lint(&[rollout, services], &policy);
+    let found: Vec<(usize, &str, String)> = together
+        .findings
+        .iter()
+        .filter(|f| f.rule.id == "rollout-service-missing")
+        .map(|f| (f.location.line, f.rule.id, f.severity.to_string()))
+        .collect();
+    assert_eq!(
+        found,
+        [(14, "rollout-service-missing", "warning".to_owned())]
+    );
+}

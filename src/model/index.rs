@@ -125,6 +125,36 @@ pub struct Index {
     neighbours: Option<Arc<Neighbours>>,
 }
 
+/// What an input says of the Services of a namespace (see
+/// [`Index::services_known`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServicesKnown {
+    /// The cluster's Services are known (the webhook's cluster view), or
+    /// the object's own file or stream defines Services of its namespace:
+    /// a Service missing from them is missing.
+    Surely,
+    /// Services of the namespace are elsewhere in the input (for objects
+    /// written without a namespace, in the same folder): likely, not sure.
+    Nearby,
+    /// Nothing of the namespace's Services is in sight.
+    Not,
+}
+
+/// Whether `other`, in namespace `theirs`, may be taken to share the
+/// namespace of the object in `subject`, in `ours`. Offline, every object
+/// without a namespace falls in the same empty one, though each goes
+/// wherever it is applied, and a folder of unrelated projects holds many
+/// of them: such an object speaks for another only from the same folder (a
+/// chart's render, an application's manifests, one stream on stdin).
+pub fn in_sight(subject: &Document, ours: &str, other: &Document, theirs: &str) -> bool {
+    let folder = |doc: &Document| {
+        std::path::Path::new(doc.file.name())
+            .parent()
+            .map(ToOwned::to_owned)
+    };
+    (!ours.is_empty() && !theirs.is_empty()) || folder(subject) == folder(other)
+}
+
 /// Stamps no two sets of Services share.
 static STAMPS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
@@ -231,22 +261,26 @@ impl Index {
             .find(|s| s.object.namespace_key() == namespace && s.object.name == name)
     }
 
-    /// Whether a Service missing from the input says something about `w`:
-    /// the cluster's Services of its namespace are known (the webhook's
-    /// cluster view), or `w`'s own file or stream defines Services of its
-    /// namespace. A folder of unrelated examples, or manifests split by
-    /// kind over several files, say nothing of the Services they lack.
-    pub fn knows_services_of(&self, w: &Workload) -> bool {
-        let namespace = w.object.namespace_key();
+    /// How much the input says of the Services of `namespace` around the
+    /// object in `doc`, and so what a Service missing from it means.
+    pub fn services_known(&self, doc: &Document, namespace: &str) -> ServicesKnown {
         let around = self.neighbours().is_some_and(|n| {
             n.services
                 .values()
                 .any(|s| s.object.namespace_key() == namespace)
         });
-        around
-            || self.services.iter().any(|s| {
-                s.object.namespace_key() == namespace && s.doc.file.name() == w.doc.file.name()
-            })
+        let of_namespace = || {
+            self.services
+                .iter()
+                .filter(move |s| s.object.namespace_key() == namespace)
+        };
+        if around || of_namespace().any(|s| s.doc.file.name() == doc.file.name()) {
+            ServicesKnown::Surely
+        } else if of_namespace().any(|s| in_sight(doc, namespace, &s.doc, namespace)) {
+            ServicesKnown::Nearby
+        } else {
+            ServicesKnown::Not
+        }
     }
 
     /// The Deployment whose pod template a Rollout's `workloadRef` names,
@@ -270,19 +304,6 @@ impl Index {
     /// labels are the ones Services and budgets select `w`'s pods by.
     pub fn template_owner<'a>(&'a self, w: &'a Workload) -> &'a Workload {
         self.referenced_template(w).unwrap_or(w)
-    }
-
-    /// Whether the input, or what surrounds it, holds any Service in
-    /// `namespace`: only then does a Service missing from it say something.
-    pub fn has_services_in(&self, namespace: &str) -> bool {
-        let around = self
-            .neighbours()
-            .into_iter()
-            .flat_map(|n| n.services.values().map(Box::as_ref));
-        self.services
-            .iter()
-            .chain(around)
-            .any(|s| s.object.namespace_key() == namespace)
     }
 
     /// The DestinationRules of the input.

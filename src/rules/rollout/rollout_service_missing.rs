@@ -1,14 +1,17 @@
 use super::*;
+use crate::model::index::ServicesKnown;
 
 declare_rule! {
     /// ## What it does
     /// Flags a Service an Argo Rollout names (`canaryService`,
     /// `stableService`, `activeService`, `previewService`) that is not in
-    /// the input, when the Rollout's own file (or stream) defines other
-    /// Services of its namespace, or, in the webhook with `--cluster-view`,
-    /// when the cluster's Services of the namespace are known. Manifests
-    /// split over files by kind, or a folder of unrelated examples, are
-    /// taken as partial, and nothing is said.
+    /// the input while Services of its namespace are: an error when the
+    /// Rollout's own file (or stream) defines them, or, in the webhook with
+    /// `--cluster-view`, when the cluster's are known; a warning when they
+    /// are only elsewhere in the input (for objects written without a
+    /// namespace, in the same folder), which may not hold them all. An
+    /// input with no Service of the namespace in sight is taken as partial,
+    /// and nothing is said.
     ///
     /// ## Why it matters
     /// The Rollouts controller looks the Services up before every rollout
@@ -42,21 +45,22 @@ declare_rule! {
 impl Rule for RolloutServiceMissing {
     fn check_workload(&self, w: &Workload, cx: &Context<'_>, out: &mut Vec<Violation>) {
         let namespace = w.object.namespace_key();
-        if !cx.index.knows_services_of(w) {
+        let known = cx.index.services_known(&w.doc, namespace);
+        if known == ServicesKnown::Not {
             return;
         }
         for named in named_services(w) {
             if cx.index.service_named(namespace, &named.name).is_some() {
                 continue;
             }
-            let known: Vec<&str> = cx
+            let names: Vec<&str> = cx
                 .index
                 .services()
                 .iter()
                 .filter(|s| s.object.namespace_key() == namespace)
                 .map(|s| s.object.name.as_str())
                 .collect();
-            let near = crate::suggest::closest(&named.name, known.iter().copied());
+            let near = crate::suggest::closest(&named.name, names.iter().copied());
             let help = match near {
                 Some(near) => format!(
                     "did you mean `{near}`? name a Service that exists, or add `{}`",
@@ -67,14 +71,20 @@ impl Rule for RolloutServiceMissing {
                     named.name
                 ),
             };
-            out.push(Violation::new(
+            let violation = Violation::new(
                 named.pointer,
                 format!(
-                    "`{}: {}` names a Service that is not in the input, beside the Services it defines: the Rollouts controller stops the rollout (`InvalidSpec`)",
+                    "`{}: {}` names a Service that is not in the input, beside other Services of its namespace: the Rollouts controller stops the rollout (`InvalidSpec`)",
                     named.field, named.name
                 ),
                 help,
-            ));
+            );
+            // Services elsewhere in the input may not be all the namespace
+            // holds: a likely mistake, not a sure one.
+            out.push(match known {
+                ServicesKnown::Surely => violation,
+                _ => violation.at_most(crate::severity::Severity::Warning),
+            });
         }
     }
 }

@@ -21,32 +21,10 @@ pub use virtualservice_weights_invalid::VirtualserviceWeightsInvalid;
 use super::{Context, Rule, Settings, Violation};
 use crate::model::KubeVersion;
 use crate::model::route::{BackendRef, HttpRoute, Route, RouteDestination, VirtualService};
-use crate::source::Document;
 
 /// Why an object-scoped routing rule is not exported.
 const NOT_EXPORTED: &str =
     "judges HTTPRoutes and VirtualServices, which the exported admission policies do not match";
-
-/// Whether `other` may be taken to share `subject`'s namespace when either
-/// was written without one. Offline, every object without a namespace falls
-/// in the same empty one, though each goes wherever it is applied, and a
-/// folder of unrelated projects holds many of them: such an object speaks
-/// for another only from the same folder (a chart's render, an application's
-/// manifests, one stream on stdin).
-fn beside(subject: &Document, other: &Document) -> bool {
-    let folder = |doc: &Document| {
-        std::path::Path::new(doc.file.name())
-            .parent()
-            .map(ToOwned::to_owned)
-    };
-    folder(subject) == folder(other)
-}
-
-/// Whether `other`, in namespace `theirs`, counts beside `subject`, in
-/// namespace `ours` (see [`beside`]).
-fn in_sight(subject: &Document, ours: &str, other: &Document, theirs: &str) -> bool {
-    (!ours.is_empty() && !theirs.is_empty()) || beside(subject, other)
-}
 
 /// `` `a` `` or `` `a`, `b` and `c` ``.
 fn listed(names: &[String]) -> String {

@@ -116,14 +116,8 @@ impl Rule for RouteBackendMissing {
                 if cx.index.service_named(namespace, name).is_some() {
                     continue;
                 }
-                let shown = if namespace.is_empty() {
-                    cx.index
-                        .services()
-                        .iter()
-                        .any(|s| s.object.namespace_key().is_empty() && beside(&route.doc, &s.doc))
-                } else {
-                    cx.index.has_services_in(namespace)
-                };
+                let shown = cx.index.services_known(&route.doc, namespace)
+                    != crate::model::index::ServicesKnown::Not;
                 if !shown {
                     continue;
                 }

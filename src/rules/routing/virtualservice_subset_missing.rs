@@ -101,7 +101,14 @@ impl Rule for VirtualserviceSubsetMissing {
             .index
             .destination_rules()
             .iter()
-            .filter(|dr| in_sight(&vs.doc, namespace, &dr.doc, dr.object.namespace_key()))
+            .filter(|dr| {
+                crate::model::index::in_sight(
+                    &vs.doc,
+                    namespace,
+                    &dr.doc,
+                    dr.object.namespace_key(),
+                )
+            })
             .collect();
         if rules.is_empty() {
             return;
