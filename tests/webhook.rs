@@ -1998,3 +1998,55 @@ async fn sigterm_exits_in_time_whatever_is_running() {
         }
     }
 }
+
+/// Argo Rollouts and weighted routes are admitted like the built-in kinds:
+/// what the Rollouts controller or the gateway would fail on is denied.
+#[tokio::test]
+async fn rollouts_and_weighted_routes_are_judged() {
+    let state = AppState::new(reviewer(
+        util::policy(Profile::Default),
+        Mode::Enforce,
+        Mutation::OptedIn,
+    ));
+    let review_of = |object: Value, group: &str, version: &str, kind: &str, resource: &str| {
+        let mut review = create_review(object);
+        review["request"]["kind"] = json!({"group": group, "version": version, "kind": kind});
+        review["request"]["resource"] =
+            json!({"group": group, "version": version, "resource": resource});
+        review
+    };
+    let rollout = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "checkout", "namespace": "shop"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "checkout"}},
+            "strategy": {"canary": {"steps": [{"setWeight": 150}]}},
+            "template": {"metadata": {"labels": {"app": "checkout"}},
+                "spec": {"containers": [{"name": "app", "image": "shop/checkout:1"}]}}}});
+    let answer = oneshot(
+        state.clone(),
+        "/validate",
+        &review_of(rollout, "argoproj.io", "v1alpha1", "Rollout", "rollouts"),
+    )
+    .await;
+    assert_eq!(answer["response"]["allowed"], false, "{answer}");
+    assert!(message(&answer).contains("rollout-invalid-strategy"), "{answer}");
+
+    let route = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        "metadata": {"name": "storefront", "namespace": "shop"},
+        "spec": {"parentRefs": [{"name": "public"}], "rules": [{"backendRefs": [
+            {"name": "storefront", "port": 80, "weight": 0},
+            {"name": "storefront-canary", "port": 80, "weight": 0}]}]}});
+    let answer = oneshot(
+        state,
+        "/validate",
+        &review_of(
+            route,
+            "gateway.networking.k8s.io",
+            "v1",
+            "HTTPRoute",
+            "httproutes",
+        ),
+    )
+    .await;
+    assert_eq!(answer["response"]["allowed"], false, "{answer}");
+    assert!(message(&answer).contains("route-weights-all-zero"), "{answer}");
+}
