@@ -1,12 +1,15 @@
 //! Turns the Kubernetes JSON Schemas compiled into rollsafe
-//! (`schemas/kubernetes.json`) into the tables `src/schema/tables.rs` checks
-//! documents with. The schemas are fixed when rollsafe is built, so they are
+//! (`schemas/kubernetes.json`) and those of the custom resources it knows
+//! (`schemas/custom-resources.json`) into the tables `src/schema/tables.rs`
+//! checks documents with. The schemas are fixed when rollsafe is built, so they are
 //! read here, once, rather than compiled into validators on every run.
 //!
 //! Every schema node becomes one entry of `NODES`, identical nodes (within a
 //! definition, across definitions, across minors) one entry; `DEFS` gives the
-//! node of each definition of the file; each minor says which definition an
-//! `apiVersion/Kind` and a `$ref` name stand for. Names are numbers into one
+//! node of each definition of the files (the custom resources' after the
+//! Kubernetes ones); each minor says which definition an `apiVersion/Kind`
+//! and a `$ref` name stand for. A custom resource has one schema for every
+//! minor, its `$ref`s (`ObjectMeta`, a pod template) resolved in each. Names are numbers into one
 //! text, and lists spans of a few shared ones: the tables hold no pointers,
 //! which would each cost a relocation in the binary. A keyword, a form of a
 //! keyword or a pattern the checker does not implement stops the build, so
@@ -20,6 +23,7 @@ use std::{env, fs};
 use serde_json::{Map, Value};
 
 const SOURCE: &str = "schemas/kubernetes.json";
+const CUSTOM_SOURCE: &str = "schemas/custom-resources.json";
 const POD_TEMPLATE: &str = "io.k8s.api.core.v1.PodTemplateSpec";
 const REF_PREFIX: &str = "#/$defs/";
 
@@ -58,16 +62,19 @@ const ASSERTED_FORMATS: [&str; 17] = [
 
 fn main() {
     println!("cargo:rerun-if-changed={SOURCE}");
+    println!("cargo:rerun-if-changed={CUSTOM_SOURCE}");
     // The target triple the binary was built for, for `rollsafe_build_info`
     // (Cargo gives it to build scripts only).
     let target = env::var("TARGET").unwrap_or_default();
     println!("cargo:rustc-env=ROLLSAFE_TARGET={target}");
     let root = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let text = fs::read_to_string(root.join(SOURCE))
-        .unwrap_or_else(|e| panic!("cannot read {SOURCE}: {e}"));
-    let bundle: Value =
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{SOURCE} is not JSON: {e}"));
-    let code = generate(&bundle).unwrap_or_else(|e| panic!("{SOURCE}: {e}"));
+    let read = |source: &str| -> Value {
+        let text = fs::read_to_string(root.join(source))
+            .unwrap_or_else(|e| panic!("cannot read {source}: {e}"));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{source} is not JSON: {e}"))
+    };
+    let code = generate(&read(SOURCE), &read(CUSTOM_SOURCE))
+        .unwrap_or_else(|e| panic!("{SOURCE}, {CUSTOM_SOURCE}: {e}"));
     let out = PathBuf::from(env::var_os("OUT_DIR").unwrap_or_default()).join("schema_tables.rs");
     fs::write(&out, code).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
 }
@@ -83,6 +90,8 @@ struct Node {
     required_after_members: bool,
     pattern: Option<&'static str>,
     date_time: bool,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
     properties: Vec<(String, u16)>,
     additional: Option<String>,
     items: Option<u16>,
@@ -106,8 +115,8 @@ impl Names {
     }
 }
 
-fn generate(bundle: &Value) -> Result<String, String> {
-    let defs = bundle
+fn generate(bundle: &Value, custom: &Value) -> Result<String, String> {
+    let kubernetes_defs = bundle
         .get("defs")
         .and_then(Value::as_array)
         .ok_or("no `defs` list")?;
@@ -115,6 +124,33 @@ fn generate(bundle: &Value) -> Result<String, String> {
         .get("versions")
         .and_then(Value::as_object)
         .ok_or("no `versions` map")?;
+    let custom_defs = custom
+        .get("defs")
+        .and_then(Value::as_array)
+        .ok_or("no custom resource `defs` list")?;
+    let custom_from = kubernetes_defs.len();
+    let defs: Vec<Value> = kubernetes_defs.iter().chain(custom_defs).cloned().collect();
+    let defs = &defs;
+    // The custom resources, their definitions numbered after the Kubernetes ones.
+    let mut custom_kinds = Vec::new();
+    for (kind, def) in object(custom, "kinds")? {
+        let def = def
+            .as_u64()
+            .and_then(|i| usize::try_from(i).ok())
+            .filter(|&i| i < custom_defs.len())
+            .ok_or_else(|| format!("custom resource {kind}: {def} is not a definition"))?;
+        custom_kinds.push((kind.clone(), custom_from + def));
+    }
+    let mut templates = Vec::new();
+    for (kind, pointer) in object(custom, "templates")? {
+        let pointer = pointer
+            .as_str()
+            .ok_or_else(|| format!("template of {kind} is not a pointer"))?;
+        if !custom_kinds.iter().any(|(k, _)| k == kind) {
+            return Err(format!("a template for {kind}, which is not a custom resource"));
+        }
+        templates.push((kind.clone(), pointer.to_owned()));
+    }
     let mut nodes = Nodes::default();
     let roots = defs
         .iter()
@@ -133,6 +169,8 @@ fn generate(bundle: &Value) -> Result<String, String> {
     for minor in versions.values() {
         all.extend(object(minor, "kinds")?.keys().cloned());
     }
+    all.extend(custom_kinds.iter().map(|(kind, _)| kind.clone()));
+    all.extend(templates.iter().map(|(_, pointer)| pointer.clone()));
     for node in &nodes.nodes {
         all.extend(node.options.iter().cloned());
         all.extend(node.required.iter().cloned());
@@ -171,6 +209,13 @@ fn generate(bundle: &Value) -> Result<String, String> {
         let mut kinds = Vec::new();
         for (kind, def) in object(minor, "kinds")? {
             kinds.push((kind.clone(), index(def)?));
+        }
+        for (kind, def) in &custom_kinds {
+            if kinds.iter().any(|(k, _)| k == kind) {
+                return Err(format!("{version}: {kind} is a Kubernetes kind"));
+            }
+            let def = u16::try_from(*def).map_err(|_| "more definitions than the tables index")?;
+            kinds.push((kind.clone(), def));
         }
         // Every reference reachable from the kinds resolves in this minor.
         let template = minor_defs
@@ -242,6 +287,12 @@ fn generate(bundle: &Value) -> Result<String, String> {
         }
         if node.date_time {
             fields.push("date_time: true".to_owned());
+        }
+        if let Some(limit) = node.minimum {
+            fields.push(format!("minimum: Some({limit})"));
+        }
+        if let Some(limit) = node.maximum {
+            fields.push(format!("maximum: Some({limit})"));
         }
         if !node.properties.is_empty() {
             let entries = node
@@ -325,6 +376,17 @@ fn generate(bundle: &Value) -> Result<String, String> {
         code,
         "static KINDS: [(u16, u16); {}] = {kinds_pool:?};",
         kinds_pool.len()
+    );
+    let _ = writeln!(code, "const CUSTOM_RESOURCES: usize = {custom_from};");
+    templates.sort();
+    let templates: Vec<(u16, u16)> = templates
+        .iter()
+        .map(|(kind, pointer)| (names.id(kind), names.id(pointer)))
+        .collect();
+    let _ = writeln!(
+        code,
+        "static TEMPLATES: [(u16, u16); {}] = {templates:?};",
+        templates.len()
     );
     for (i, table) in tables.iter().enumerate() {
         let _ = writeln!(
@@ -478,6 +540,16 @@ impl Nodes {
                         return Err("`items` that is not one schema".to_owned());
                     }
                     node.items = Some(self.intern(value)?);
+                }
+                "minimum" | "maximum" => {
+                    let limit = value
+                        .as_i64()
+                        .ok_or_else(|| format!("`{keyword}` is not an integer"))?;
+                    if keyword == "minimum" {
+                        node.minimum = Some(limit);
+                    } else {
+                        node.maximum = Some(limit);
+                    }
                 }
                 "allOf" => {
                     for branch in value.as_array().ok_or("`allOf` is not a list")? {

@@ -74,13 +74,16 @@ impl Outcome {
 }
 
 /// Whether a document is worth reading for this policy: kinds the rules or the
-/// index read, custom kinds the policy names, and kinds a schema folder of the
-/// policy has a schema for (when a rule checks schemas).
+/// index read, custom kinds the policy names, and custom resources rollsafe
+/// or a schema folder of the policy has a schema for (when a rule checks
+/// schemas).
 pub fn wants(policy: &Policy, api_version: &str, kind: &str) -> bool {
     KnownKind::classify(api_version, kind).is_some()
         || policy
             .template_paths
             .contains_key(&format!("{api_version}/{kind}"))
+        || (schema::is_known_custom_resource(api_version, kind)
+            && document_needs(policy).schema)
         || (!policy.schema_dirs.is_empty()
             && document_needs(policy).schema
             && schema::has_custom_schema(&policy.schema_dirs, api_version, kind))

@@ -2,8 +2,9 @@
 //!
 //! Both rules read every document as written, not its typed view: the
 //! engine checks each one once against the Kubernetes JSON Schema of its
-//! kind for the policy's `kubernetesVersion` (or a schema from `schemaDirs`
-//! for a custom resource) and hands them what it found (`crate::schema`).
+//! kind for the policy's `kubernetesVersion` (or the schema of a custom
+//! resource, rollsafe's or one from `schemaDirs`) and hands them what it
+//! found (`crate::schema`).
 
 use super::{DocumentNeeds, DocumentView, Rule, Violation};
 use crate::schema::{Problem, ProblemKind};
@@ -30,8 +31,19 @@ declare_rule! {
     /// PersistentVolumeClaims) against the schema of the policy's
     /// `kubernetesVersion`, so a field that is newer than the cluster is
     /// reported too. Free-form maps (labels, annotations, ConfigMap `data`)
-    /// take any key. Custom resources are checked when a folder in
-    /// `schemaDirs` holds a schema for their kind.
+    /// take any key.
+    ///
+    /// Custom resources that shape rollouts and traffic are checked against
+    /// the schemas of their CustomResourceDefinitions, which rollsafe holds:
+    /// Argo Rollouts' `Rollout`, Gateway API's `HTTPRoute` and `Gateway`,
+    /// Istio's `VirtualService` and `DestinationRule`. The API server prunes
+    /// a field a custom resource's schema lacks (strict field validation
+    /// refuses the object): a misspelt `setWeight` or `scaleDownDelaySeconds`
+    /// leaves the canary without its step. A Rollout's pod template is
+    /// checked as the pod template of the policy's `kubernetesVersion`: the
+    /// ReplicaSets made from it are. Other custom resources are checked when a
+    /// folder in `schemaDirs` holds a schema for their kind, and such a
+    /// schema is used instead of rollsafe's for the kinds above.
     ///
     /// ## Example
     /// ```yaml
@@ -116,6 +128,11 @@ declare_rule! {
     ///   `unhealthyPodEvictionPolicy`; a selector requirement whose operator
     ///   and values disagree (`In` without values, `Exists` with some), in a
     ///   budget or a workload's `spec.selector`.
+    ///
+    /// Custom resources are checked against their schemas as for
+    /// `unknown-field`: a canary `setWeight: "20"`, an `HTTPRoute` backend
+    /// `weight: -1` (the schema's range is 0 to 1000000), an Istio route
+    /// `weight: "x"`.
     ///
     /// The API validation follows the API server's own functions
     /// (`ValidatePodDisruptionBudgetSpec`, `validateProbe`,

@@ -14,11 +14,17 @@ use super::fault::{Fault, FaultKind};
 use crate::model::KubeVersion;
 
 const BUNDLE: &str = include_str!("../../schemas/kubernetes.json");
+const CUSTOM_BUNDLE: &str = include_str!("../../schemas/custom-resources.json");
 const POD_TEMPLATE: &str = "io.k8s.api.core.v1.PodTemplateSpec";
 
 fn bundle() -> &'static Value {
     static WHOLE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
     WHOLE.get_or_init(|| serde_json::from_str(BUNDLE).unwrap_or_else(|e| panic!("{e}")))
+}
+
+fn custom_bundle() -> &'static Value {
+    static WHOLE: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    WHOLE.get_or_init(|| serde_json::from_str(CUSTOM_BUNDLE).unwrap_or_else(|e| panic!("{e}")))
 }
 
 /// What the schema check compiled before: a self-contained schema holding,
@@ -37,12 +43,18 @@ fn validator(minor: &str, kind: Option<&str>) -> jsonschema::Validator {
         if defs.contains_key(&name) {
             continue;
         }
-        let at = match (name.strip_prefix("kind."), kind) {
-            (Some(_), Some(kind)) => &index["kinds"][kind],
-            _ => &index["defs"][&name],
+        // A custom resource's schema is the same in every minor; what it
+        // refers to is the minor's.
+        let custom = custom_bundle();
+        let (pool, at) = match (name.strip_prefix("kind."), kind) {
+            (Some(_), Some(kind)) if custom["kinds"].get(kind).is_some() => {
+                (&custom["defs"], &custom["kinds"][kind])
+            }
+            (Some(_), Some(kind)) => (&whole["defs"], &index["kinds"][kind]),
+            _ => (&whole["defs"], &index["defs"][&name]),
         };
         let at = at.as_u64().unwrap_or_else(|| panic!("{minor}: no {name}"));
-        let mut schema = whole["defs"][at as usize].clone();
+        let mut schema = pool[at as usize].clone();
         open_pod_templates(&mut schema);
         references(&schema, &mut pending);
         defs.insert(name, schema);
@@ -93,6 +105,7 @@ fn line(fault: &Fault<'_>) -> String {
         FaultKind::Required(name) => format!("required {name}"),
         FaultKind::Enum(options) => format!("enum {options:?}"),
         FaultKind::Form(said) => format!("form: {said}"),
+        FaultKind::Range(said) => format!("range: {said}"),
         FaultKind::Other(said) => format!("other: {said}"),
     };
     format!("{} {what}", fault.pointer)
@@ -203,7 +216,7 @@ fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
-const KINDS: [&str; 13] = [
+const KINDS: [&str; 18] = [
     "Pod",
     "Deployment",
     "ReplicaSet",
@@ -217,6 +230,11 @@ const KINDS: [&str; 13] = [
     "HorizontalPodAutoscaler",
     "ConfigMap",
     "PersistentVolumeClaim",
+    "Rollout",
+    "HTTPRoute",
+    "Gateway",
+    "VirtualService",
+    "DestinationRule",
 ];
 
 /// A small deterministic generator (xorshift).
@@ -275,6 +293,9 @@ fn samples() -> Vec<Value> {
         json!({"bogus": 1, "name": "n"}),
         json!({"name": "n", "image": "i"}),
         json!([{"name": "c", "bogus": true}]),
+        json!(1_000_001),
+        json!(65536),
+        json!(0),
     ]
 }
 

@@ -1,5 +1,10 @@
 //! The Kubernetes JSON Schemas compiled into the binary
-//! (`schemas/kubernetes.json`, written by `scripts/update-schemas.py`).
+//! (`schemas/kubernetes.json`, written by `scripts/update-schemas.py`), and
+//! those of the custom resources rollsafe knows (`schemas/custom-resources.json`,
+//! written by `scripts/update-custom-resource-schemas.py`): Argo Rollouts'
+//! `Rollout`, Gateway API's `HTTPRoute` and `Gateway`, Istio's `VirtualService`
+//! and `DestinationRule`. A custom resource has one schema for every minor; its
+//! `metadata` and pod template are the minor's.
 //!
 //! Documents are checked against tables generated from the file when
 //! rollsafe is built (`tables`): a run compiles nothing. The file itself is
@@ -20,6 +25,7 @@ use super::walk::{Node, Resolve};
 use crate::model::KubeVersion;
 
 const BUNDLE: &str = include_str!("../../schemas/kubernetes.json");
+const CUSTOM_BUNDLE: &str = include_str!("../../schemas/custom-resources.json");
 
 /// The file's definitions, each parsed on first use.
 struct Bundle {
@@ -41,23 +47,28 @@ impl Lazy {
 }
 
 impl Bundle {
-    /// Splits the file as `scripts/update-schemas.py` writes it: a line
-    /// `"defs":[`, one definition per line, then a line starting
-    /// `],"versions":{`.
-    fn split(text: &'static str) -> Bundle {
-        let mut lines = text.lines();
-        for line in lines.by_ref() {
-            if line == "\"defs\":[" {
-                break;
+    /// Splits the files as the scripts write them: a line `"defs":[`, one
+    /// definition per line, then a line starting `],"` (`],"versions":{`,
+    /// `],"kinds":{`). The custom resources' definitions follow the
+    /// Kubernetes ones, as the tables number them.
+    fn split(texts: &[&'static str]) -> Bundle {
+        let mut defs = Vec::new();
+        for text in texts {
+            let mut lines = text.lines();
+            for line in lines.by_ref() {
+                if line == "\"defs\":[" {
+                    break;
+                }
             }
+            defs.extend(
+                lines
+                    .take_while(|line| !line.starts_with("],\""))
+                    .map(|line| Lazy {
+                        text: line.strip_suffix(',').unwrap_or(line),
+                        parsed: OnceLock::new(),
+                    }),
+            );
         }
-        let defs = lines
-            .take_while(|line| !line.starts_with("],\"versions\":{"))
-            .map(|line| Lazy {
-                text: line.strip_suffix(',').unwrap_or(line),
-                parsed: OnceLock::new(),
-            })
-            .collect();
         Bundle { defs }
     }
 
@@ -68,7 +79,7 @@ impl Bundle {
 
 fn bundle() -> &'static Bundle {
     static SPLIT: OnceLock<Bundle> = OnceLock::new();
-    SPLIT.get_or_init(|| Bundle::split(BUNDLE))
+    SPLIT.get_or_init(|| Bundle::split(&[BUNDLE, CUSTOM_BUNDLE]))
 }
 
 /// The schemas of one Kubernetes minor.
@@ -97,6 +108,11 @@ impl Schemas {
     pub fn kind(&self, api_version: &str, kind: &str) -> Option<Kind> {
         let definition = self.tables.kind(&format!("{api_version}/{kind}"))?;
         Some(Kind { definition })
+    }
+
+    /// Whether the kind is a custom resource (its schema is not Kubernetes').
+    pub fn is_custom_resource(&self, kind: Kind) -> bool {
+        Minor::is_custom_resource(kind.definition)
     }
 
     /// What is wrong with an object of a kind. A pod template in it is left
@@ -150,6 +166,22 @@ impl Resolve for Schemas {
 
 const POD_TEMPLATE: &str = "io.k8s.api.core.v1.PodTemplateSpec";
 
+/// Where the pod template of a custom resource is (`/spec/template`), for
+/// those that have one.
+pub fn custom_template(api_version: &str, kind: &str) -> Option<&'static str> {
+    Minor::template(&format!("{api_version}/{kind}"))
+}
+
+/// Whether rollsafe holds a schema for the custom resource `apiVersion/Kind`.
+pub fn is_known_custom_resource(api_version: &str, kind: &str) -> bool {
+    schemas(KubeVersion::NEWEST)
+        .and_then(|schemas| {
+            let kind = schemas.kind(api_version, kind)?;
+            Some(schemas.is_custom_resource(kind))
+        })
+        .unwrap_or(false)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,15 +191,56 @@ mod tests {
         serde_json::from_str(BUNDLE).unwrap_or_else(|e| panic!("{e}"))
     }
 
+    fn custom() -> Value {
+        serde_json::from_str(CUSTOM_BUNDLE).unwrap_or_else(|e| panic!("{e}"))
+    }
+
     #[test]
-    fn the_file_splits_into_the_json_it_holds() {
-        let whole = whole();
+    fn the_files_split_into_the_json_they_hold() {
+        let (whole, custom) = (whole(), custom());
         let bundle = bundle();
-        let defs = whole["defs"].as_array().map_or(0, Vec::len);
-        assert_eq!(bundle.defs.len(), defs);
-        for (index, def) in whole["defs"].as_array().into_iter().flatten().enumerate() {
+        let all: Vec<&Value> = whole["defs"]
+            .as_array()
+            .into_iter()
+            .chain(custom["defs"].as_array())
+            .flatten()
+            .collect();
+        assert_eq!(bundle.defs.len(), all.len());
+        for (index, def) in all.into_iter().enumerate() {
             assert_eq!(bundle.def(index), Some(def), "definition {index}");
         }
+    }
+
+    /// Every minor has every custom resource, with the file's schema, and a
+    /// pod template where the file says.
+    #[test]
+    fn the_tables_index_the_custom_resources() {
+        let (whole, custom) = (whole(), custom());
+        let first = whole["defs"].as_array().map_or(0, Vec::len) as u64;
+        let kinds = custom["kinds"].as_object().unwrap_or_else(|| panic!("kinds"));
+        assert!(kinds.len() >= 11, "{kinds:?}");
+        for minor in KubeVersion::OLDEST.minor..=KubeVersion::NEWEST.minor {
+            let version = KubeVersion::new(1, minor);
+            let schemas = schemas(version).unwrap_or_else(|| panic!("no schemas for {version}"));
+            for (key, def) in kinds {
+                let (api_version, kind) = key.rsplit_once('/').unwrap_or_default();
+                let found = schemas.kind(api_version, kind);
+                let expected = def.as_u64().map(|d| d + first);
+                assert_eq!(found.map(|k| k.definition as u64), expected, "{key}");
+                assert!(found.is_some_and(|k| schemas.is_custom_resource(k)), "{key}");
+                assert!(is_known_custom_resource(api_version, kind), "{key}");
+                let template = custom["templates"][key].as_str();
+                assert_eq!(custom_template(api_version, kind), template, "{key}");
+            }
+            let deployment = schemas.kind("apps/v1", "Deployment");
+            assert!(deployment.is_some_and(|k| !schemas.is_custom_resource(k)));
+        }
+        assert_eq!(
+            custom_template("argoproj.io/v1alpha1", "Rollout"),
+            Some("/spec/template")
+        );
+        assert!(!is_known_custom_resource("apps/v1", "Deployment"));
+        assert!(!is_known_custom_resource("example.com/v1", "Rollout"));
     }
 
     /// The tables give each minor the kinds and definitions the file gives it.
@@ -183,7 +256,13 @@ mod tests {
             let kinds = index["kinds"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{version}"));
-            assert_eq!(schemas.kinds().count(), kinds.len(), "{version}");
+            let custom = custom();
+            let custom_kinds = custom["kinds"].as_object().map_or(0, Map::len);
+            assert_eq!(
+                schemas.kinds().count(),
+                kinds.len() + custom_kinds,
+                "{version}"
+            );
             for (key, def) in kinds {
                 let (api_version, kind) = key.rsplit_once('/').unwrap_or_default();
                 let found = schemas.kind(api_version, kind).map(|k| k.definition as u64);

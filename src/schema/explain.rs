@@ -32,6 +32,9 @@ pub(super) struct Explainer<'a> {
     /// the object's pointer in the document and the key), for a field
     /// unknown to the minor judged against.
     pub added_in: &'a dyn Fn(&str, &str) -> Option<KubeVersion>,
+    /// The validated value is a custom resource (or a part of one other than
+    /// its pod template): the API server prunes the fields its schema lacks.
+    pub custom_resource: bool,
 }
 
 impl Explainer<'_> {
@@ -60,8 +63,40 @@ impl Explainer<'_> {
                 Some(form) => out.push(self.bad_form(pointer, form)),
                 None => out.push(self.generic(pointer, said)),
             },
+            FaultKind::Range(said) => out.push(self.out_of_range(pointer, said)),
             FaultKind::Other(said) => out.push(self.generic(pointer, said)),
         }
+    }
+
+    /// A number below the schema's `minimum` or above its `maximum`.
+    fn out_of_range(&self, pointer: &str, said: &Said<'_>) -> Problem {
+        let field = field_label(&self.absolute(pointer));
+        let bound = |keyword: &str| {
+            self.node(pointer)
+                .and_then(|n| n.schema.get(keyword).and_then(Value::as_i64))
+        };
+        let found = self.value(pointer);
+        let (low, high) = match said {
+            Said::Below { limit, .. } => (Some(*limit), bound("maximum")),
+            Said::Above { limit, .. } => (bound("minimum"), Some(*limit)),
+            _ => return self.generic(pointer, said),
+        };
+        let (message, help) = match (low, high) {
+            (Some(low), Some(high)) => (
+                format!("`{field}` must be from `{low}` to `{high}`, found `{found}`"),
+                format!("give `{field}` a value from `{low}` to `{high}`"),
+            ),
+            (Some(low), None) => (
+                format!("`{field}` must be at least `{low}`, found `{found}`"),
+                format!("give `{field}` a value of at least `{low}`"),
+            ),
+            (None, Some(high)) => (
+                format!("`{field}` must be at most `{high}`, found `{found}`"),
+                format!("give `{field}` a value of at most `{high}`"),
+            ),
+            (None, None) => return self.generic(pointer, said),
+        };
+        self.invalid(pointer, message, help, None)
     }
 
     /// What the check says, for a fault with no better explanation.
@@ -120,6 +155,9 @@ impl Explainer<'_> {
         let message = match added {
             Some(version) => format!(
                 "`{key}` is not a field of {within} before Kubernetes {version}: the API server drops it or refuses the object"
+            ),
+            None if self.custom_resource => format!(
+                "`{key}` is not a field of {within}: the API server prunes it, or refuses the object under strict field validation"
             ),
             None => format!(
                 "`{key}` is not a field of {within}: the API server drops it or refuses the object"

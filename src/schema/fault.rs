@@ -59,6 +59,8 @@ pub enum FaultKind<'v> {
     Enum(Vec<String>),
     /// A string not of the pattern or length the schema gives.
     Form(Said<'v>),
+    /// A number below the schema's `minimum` or above its `maximum`.
+    Range(Said<'v>),
     /// Anything else (a `format`), said as the validator says it.
     Other(Said<'v>),
 }
@@ -83,6 +85,14 @@ pub enum Said<'v> {
     NotFormat {
         instance: &'v Value,
         format: &'static str,
+    },
+    Below {
+        instance: &'v Value,
+        limit: i64,
+    },
+    Above {
+        instance: &'v Value,
+        limit: i64,
     },
 }
 
@@ -111,6 +121,12 @@ impl fmt::Display for Said<'_> {
             ),
             Said::NotFormat { instance, format } => {
                 write!(f, r#"{instance} is not a "{format}""#)
+            }
+            Said::Below { instance, limit } => {
+                write!(f, "{instance} is less than the minimum of {limit}")
+            }
+            Said::Above { instance, limit } => {
+                write!(f, "{instance} is greater than the maximum of {limit}")
             }
         }
     }
@@ -144,6 +160,9 @@ impl Fault<'_> {
             ),
             ValidationErrorKind::Pattern { .. } | ValidationErrorKind::MaxLength { .. } => {
                 FaultKind::Form(said())
+            }
+            ValidationErrorKind::Minimum { .. } | ValidationErrorKind::Maximum { .. } => {
+                FaultKind::Range(said())
             }
             ValidationErrorKind::Referencing(_) => return None,
             _ => FaultKind::Other(said()),

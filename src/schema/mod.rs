@@ -2,10 +2,12 @@
 //! against the Kubernetes JSON Schemas (strict: unknown fields are errors),
 //! plus the API validation rules those schemas do not express.
 //!
-//! - `embedded`: the Kubernetes schemas compiled in, per minor, checked with
-//!   `tables`, generated from them when rollsafe is built;
+//! - `embedded`: the Kubernetes schemas compiled in, per minor, and those of
+//!   the custom resources rollsafe knows (Argo Rollouts, Gateway API, Istio),
+//!   checked with `tables`, generated from them when rollsafe is built;
 //! - `custom`: schemas for custom resources from a policy's `schemaDirs`,
-//!   compiled into validators on first use;
+//!   compiled into validators on first use; one for a custom resource
+//!   rollsafe knows is used instead of rollsafe's;
 //! - `fault`: what either check finds;
 //! - `explain`: faults turned into problems that say what was meant;
 //! - `api`: what API validation rejects and no schema says (probe and
@@ -84,21 +86,34 @@ impl Checker<'_> {
         let object = ObjectRef::from_value(&doc.value);
         let mut checked = Checked::default();
         let schemas = embedded::schemas(self.version);
-        let built_in = schemas.and_then(|schemas| {
+        let mut built_in = schemas.and_then(|schemas| {
             let kind = schemas.kind(&object.api_version, &object.kind)?;
             Some((schemas, kind))
         });
+        // A schema folder's file for a custom resource wins over rollsafe's.
+        let custom_resource = built_in.is_some_and(|(s, kind)| s.is_custom_resource(kind));
+        let own_schema = if built_in.is_none() || custom_resource {
+            custom::find(self.schema_dirs, &object.api_version, &object.kind)
+        } else {
+            None
+        };
+        if own_schema.is_some() {
+            built_in = None;
+        }
         let template = template_of(&object, self.templates);
+        // A custom resource rollsafe knows has its pod template where its
+        // schema has a `PodTemplateSpec`, whether or not the policy says so.
+        let template_pointer = template
+            .as_ref()
+            .map(|(_, pointer)| pointer.as_str())
+            .or_else(|| embedded::custom_template(&object.api_version, &object.kind));
         let added_in =
             |pointer: &str, key: &str| built_in.and_then(|_| self.added_in(&object, pointer, key));
         // A workload's pod template is checked on its own (the kind's check
         // leaves it open, so that the pod spec is checked the same way for
         // every kind); a custom kind's is a pod template whatever its own
         // schema says of it (often: anything goes).
-        let base = template
-            .as_ref()
-            .map(|(_, pointer)| pointer.as_str())
-            .filter(|t| !t.is_empty());
+        let base = template_pointer.filter(|t| !t.is_empty());
         if let (Some(base), Some(schemas)) = (base, schemas)
             && let Some(value) = doc.value.pointer(base)
         {
@@ -114,6 +129,7 @@ impl Checker<'_> {
                     document: built_in.and_then(|(schemas, kind)| schemas.root(kind)),
                     resolver: &schemas,
                     added_in: &added_in,
+                    custom_resource: false,
                 };
                 explain(&faults, &explainer, &mut checked.problems);
             }
@@ -131,11 +147,12 @@ impl Checker<'_> {
                     document: None,
                     resolver: &schemas,
                     added_in: &added_in,
+                    custom_resource,
                 };
                 explain(&faults, &explainer, &mut checked.problems);
             }
         } else {
-            if let Some(path) = custom::find(self.schema_dirs, &object.api_version, &object.kind) {
+            if let Some(path) = own_schema {
                 match &*custom::load(&path) {
                     Ok(schema) => {
                         let resolver = walk::Local(&schema.schema);
@@ -150,6 +167,7 @@ impl Checker<'_> {
                             document: None,
                             resolver: &resolver,
                             added_in: &|_, _| None,
+                            custom_resource: true,
                         };
                         let mut own = Vec::new();
                         explain(&custom::check(schema, &doc.value), &explainer, &mut own);
@@ -240,6 +258,13 @@ pub fn undecodable(doc: &Document, pointer: &str, reason: &str) -> Problem {
 /// read even though no other rule reads them.
 pub fn has_custom_schema(dirs: &[PathBuf], api_version: &str, kind: &str) -> bool {
     custom::find(dirs, api_version, kind).is_some()
+}
+
+/// Whether rollsafe holds a schema for this custom resource (Argo Rollouts'
+/// `Rollout`, Gateway API's `HTTPRoute`, …): such documents are read for the
+/// schema rules even though no other rule reads them.
+pub fn is_known_custom_resource(api_version: &str, kind: &str) -> bool {
+    embedded::is_known_custom_resource(api_version, kind)
 }
 
 fn explain(

@@ -1,14 +1,15 @@
-//! The embedded Kubernetes schemas as tables, generated from
-//! `schemas/kubernetes.json` when rollsafe is built (`build.rs`), and the
-//! check of a value against them.
+//! The embedded Kubernetes and custom resource schemas as tables, generated
+//! from `schemas/kubernetes.json` and `schemas/custom-resources.json` when
+//! rollsafe is built (`build.rs`), and the check of a value against them.
 //!
 //! The schemas use a handful of keywords (`type`, `$ref`, `properties` of
 //! objects closed by `additionalProperties: false`, maps, `items`,
-//! `required`, `enum`, `pattern`, `maxLength`, `allOf`, `format: date-time`),
-//! and the build stops at any other. The check finds what a draft 7
-//! validator compiled from the same schema finds (`jsonschema`, formats
-//! asserted), in the order it reports them: by keyword (`type`, `enum`,
-//! `maxLength`, `required`, `pattern`, `format`, the members of an object,
+//! `required`, `enum`, `pattern`, `maxLength`, `minimum`, `maximum`, `allOf`,
+//! `format: date-time`), and the build stops at any other. The check finds
+//! what a draft 7 validator compiled from the same schema finds
+//! (`jsonschema`, formats asserted), in the order it reports them: by keyword
+//! (`type`, `enum`, `maxLength`, `minimum`, `maximum`, `required`, `pattern`,
+//! `format`, the members of an object,
 //! the items of a list, `allOf`), an object's members in key order, its
 //! unknown keys after them, and a lone required field last. A pod template
 //! reached by `$ref` is left open (any object): it is checked on its own.
@@ -40,6 +41,8 @@ struct Node {
     required_after_members: bool,
     pattern: Option<Pattern>,
     date_time: bool,
+    minimum: Option<i64>,
+    maximum: Option<i64>,
     /// `(name, node)`, in `PROPERTIES`, sorted by name.
     properties: Span,
     additional: Additional,
@@ -61,6 +64,8 @@ impl Node {
         required_after_members: false,
         pattern: None,
         date_time: false,
+        minimum: None,
+        maximum: None,
         properties: Span::EMPTY,
         additional: Additional::Open,
         items: NONE,
@@ -187,6 +192,19 @@ impl Minor {
         Some((def, name(*DEFINITION_NAMES.get(at)?)))
     }
 
+    /// Whether a definition is a custom resource's.
+    pub fn is_custom_resource(definition: usize) -> bool {
+        definition >= CUSTOM_RESOURCES
+    }
+
+    /// Where the pod template of a custom resource `apiVersion/Kind` is.
+    pub fn template(api_version_kind: &str) -> Option<&'static str> {
+        let at = TEMPLATES
+            .binary_search_by(|&(kind, _)| name(kind).cmp(api_version_kind))
+            .ok()?;
+        TEMPLATES.get(at).map(|&(_, pointer)| name(pointer))
+    }
+
     /// The definition of the pod template (`PodTemplateSpec`).
     pub fn pod_template(&self) -> Option<usize> {
         self.named(POD_TEMPLATE)
@@ -265,6 +283,24 @@ impl<'v> Walk<'v> {
                 limit,
             };
             self.fault(FaultKind::Form(said));
+        }
+        if let Some(limit) = node.minimum
+            && value.as_f64().is_some_and(|n| n < limit as f64)
+        {
+            let said = Said::Below {
+                instance: value,
+                limit,
+            };
+            self.fault(FaultKind::Range(said));
+        }
+        if let Some(limit) = node.maximum
+            && value.as_f64().is_some_and(|n| n > limit as f64)
+        {
+            let said = Said::Above {
+                instance: value,
+                limit,
+            };
+            self.fault(FaultKind::Range(said));
         }
         let required = node.required.of(&NAME_LISTS);
         if !node.required_after_members {
