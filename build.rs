@@ -147,7 +147,9 @@ fn generate(bundle: &Value, custom: &Value) -> Result<String, String> {
             .as_str()
             .ok_or_else(|| format!("template of {kind} is not a pointer"))?;
         if !custom_kinds.iter().any(|(k, _)| k == kind) {
-            return Err(format!("a template for {kind}, which is not a custom resource"));
+            return Err(format!(
+                "a template for {kind}, which is not a custom resource"
+            ));
         }
         templates.push((kind.clone(), pointer.to_owned()));
     }

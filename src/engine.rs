@@ -82,8 +82,7 @@ pub fn wants(policy: &Policy, api_version: &str, kind: &str) -> bool {
         || policy
             .template_paths
             .contains_key(&format!("{api_version}/{kind}"))
-        || (schema::is_known_custom_resource(api_version, kind)
-            && document_needs(policy).schema)
+        || (schema::is_known_custom_resource(api_version, kind) && document_needs(policy).schema)
         || (!policy.schema_dirs.is_empty()
             && document_needs(policy).schema
             && schema::has_custom_schema(&policy.schema_dirs, api_version, kind))

@@ -217,7 +217,9 @@ mod tests {
     fn the_tables_index_the_custom_resources() {
         let (whole, custom) = (whole(), custom());
         let first = whole["defs"].as_array().map_or(0, Vec::len) as u64;
-        let kinds = custom["kinds"].as_object().unwrap_or_else(|| panic!("kinds"));
+        let kinds = custom["kinds"]
+            .as_object()
+            .unwrap_or_else(|| panic!("kinds"));
         assert!(kinds.len() >= 11, "{kinds:?}");
         for minor in KubeVersion::OLDEST.minor..=KubeVersion::NEWEST.minor {
             let version = KubeVersion::new(1, minor);
@@ -227,7 +229,10 @@ mod tests {
                 let found = schemas.kind(api_version, kind);
                 let expected = def.as_u64().map(|d| d + first);
                 assert_eq!(found.map(|k| k.definition as u64), expected, "{key}");
-                assert!(found.is_some_and(|k| schemas.is_custom_resource(k)), "{key}");
+                assert!(
+                    found.is_some_and(|k| schemas.is_custom_resource(k)),
+                    "{key}"
+                );
                 assert!(is_known_custom_resource(api_version, kind), "{key}");
                 let template = custom["templates"][key].as_str();
                 assert_eq!(custom_template(api_version, kind), template, "{key}");
