@@ -2028,7 +2028,10 @@ async fn rollouts_and_weighted_routes_are_judged() {
     )
     .await;
     assert_eq!(answer["response"]["allowed"], false, "{answer}");
-    assert!(message(&answer).contains("rollout-invalid-strategy"), "{answer}");
+    assert!(
+        message(&answer).contains("rollout-invalid-strategy"),
+        "{answer}"
+    );
 
     let route = json!({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
         "metadata": {"name": "storefront", "namespace": "shop"},
@@ -2048,5 +2051,8 @@ async fn rollouts_and_weighted_routes_are_judged() {
     )
     .await;
     assert_eq!(answer["response"]["allowed"], false, "{answer}");
-    assert!(message(&answer).contains("route-weights-all-zero"), "{answer}");
+    assert!(
+        message(&answer).contains("route-weights-all-zero"),
+        "{answer}"
+    );
 }
