@@ -54,6 +54,34 @@ fn parse_line(text: &str) -> Option<(usize, Vec<String>, Option<String>)> {
     Some((hash, rules, (!reason.is_empty()).then(|| reason.to_owned())))
 }
 
+/// Byte offset of the comment on one line of YAML, if it has one: a `#` that
+/// starts the line or follows a blank, outside a quoted scalar (a quote
+/// opens one only where a scalar starts: `name: it's` is plain).
+pub fn comment_start(text: &str) -> Option<usize> {
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    let mut escaped = false;
+    for (i, c) in text.char_indices() {
+        match quote {
+            Some('"') if escaped => escaped = false,
+            Some('"') if c == '\\' => escaped = true,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            // `''` inside single quotes is a quote, not the end.
+            None if c == '\'' && previous == '\'' => quote = Some(c),
+            None if c == '#' && matches!(previous, ' ' | '\t') => return Some(i),
+            None if matches!(c, '"' | '\'')
+                && matches!(previous, ' ' | '\t' | '[' | '{' | ',' | ':') =>
+            {
+                quote = Some(c);
+            }
+            None => {}
+        }
+        previous = c;
+    }
+    None
+}
+
 /// The suppression comment on a 1-based line of `file`, if the file holds
 /// that line.
 pub fn suppression_on(file: &SourceFile, line: usize) -> Option<SuppressionComment> {
@@ -146,6 +174,17 @@ mod tests {
         assert_eq!(parse_line("url: http://x#rollsafe: ignore[a]"), None);
         assert_eq!(parse_line("# rollsafe: ignore a"), None);
         assert_eq!(parse_line("# just a comment"), None);
+    }
+
+    #[test]
+    fn comments_start_outside_quotes() {
+        assert_eq!(comment_start("# whole line"), Some(0));
+        assert_eq!(comment_start("  - name: app # note"), Some(14));
+        assert_eq!(comment_start("url: http://x#y"), None);
+        assert_eq!(comment_start("a: \"x # y\" # z"), Some(11));
+        assert_eq!(comment_start("a: 'it''s # y'"), None);
+        assert_eq!(comment_start("name: it's # y"), Some(11));
+        assert_eq!(comment_start("a: \"q\\\" # y\""), None);
     }
 
     #[test]
