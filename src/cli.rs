@@ -35,12 +35,24 @@ pub enum Command {
     /// Print the rules as ValidatingAdmissionPolicies and the webhook's
     /// repairs as a MutatingAdmissionPolicy, ready for `kubectl apply -f -`.
     Export(ExportArgs),
+    /// Run the language server for editors (LSP over standard input and
+    /// output): findings as you type, their fixes as quick fixes, and what a
+    /// rollout or shutdown field resolves to on hover.
+    Server(ServerArgs),
     /// Print a shell completion script, e.g. `rollsafe completions bash >
     /// ~/.local/share/bash-completion/completions/rollsafe`.
     Completions(CompletionsArgs),
     /// Print a man page in roff, e.g. `rollsafe man | man -l -`, or `rollsafe
     /// man lint` for one command's.
     Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Speak over standard input and output, the only transport there is;
+    /// accepted because editors pass it.
+    #[arg(long)]
+    pub stdio: bool,
 }
 
 #[derive(Debug, Args)]

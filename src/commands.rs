@@ -673,6 +673,18 @@ pub fn serve(args: &ServeArgs, err: &mut dyn Write) -> std::io::Result<Status> {
     }
 }
 
+/// `rollsafe server`: the language server, over standard input and output
+/// until the editor says `exit`.
+pub fn server(err: &mut dyn Write) -> std::io::Result<Status> {
+    match crate::lsp::run() {
+        Ok(status) => Ok(status),
+        Err(error) => {
+            writeln!(err, "error: {error}")?;
+            Ok(Status::Error)
+        }
+    }
+}
+
 pub fn timeline(
     args: &TimelineArgs,
     out: &mut dyn Write,

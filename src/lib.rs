@@ -7,7 +7,7 @@
 //! [`policy`] says which rules run and how severely; the [`engine`] places
 //! and ranks violations as findings. Front ends sit on top: [`apply`] fixes
 //! until nothing is left to fix, [`baseline`] sets known findings aside,
-//! [`timeline`] draws the facts, [`report`] renders, [`webhook`] answers admission reviews, [`commands`] runs the CLI.
+//! [`timeline`] draws the facts, [`report`] renders, [`webhook`] answers admission reviews, [`lsp`] serves editors, [`commands`] runs the CLI.
 //! [`severity`], [`suggest`], [`deadline`], [`parallel`] and [`fix`] are
 //! vocabulary every layer may use. No module imports one above it.
 
@@ -24,6 +24,7 @@ pub mod engine;
 pub mod export;
 pub mod finding;
 pub mod fix;
+pub mod lsp;
 pub mod model;
 pub mod parallel;
 pub mod policy;

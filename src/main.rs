@@ -8,6 +8,14 @@ use rollsafe::commands::{self, Status};
 fn main() -> ExitCode {
     ignore_file_size_signal();
     let cli = Cli::parse();
+    if let Command::Server(_) = &cli.command {
+        // Standard output is the protocol's: its writer thread locks it, so
+        // it is not locked here.
+        return match commands::server(&mut std::io::stderr()) {
+            Ok(status) => status.into(),
+            Err(_) => Status::Error.into(),
+        };
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     // Not locked: the webhook logs to stderr from other threads.
@@ -17,6 +25,7 @@ fn main() -> ExitCode {
         Command::Rules(_) => commands::rules(&mut out, &mut err),
         Command::Explain(args) => commands::explain(args, &mut out, &mut err),
         Command::Serve(args) => commands::serve(args, &mut err),
+        Command::Server(_) => Ok(Status::Clean),
         Command::Timeline(args) => commands::timeline(args, &mut out, &mut err),
         Command::Audit(args) => commands::audit(args, &mut out, &mut err),
         Command::Export(args) => commands::export(args, &mut out, &mut err),
