@@ -14,6 +14,7 @@ mod fuzz_checks;
 mod hardening;
 mod hooks;
 mod install;
+mod lsp;
 mod rules;
 mod schema;
 mod timeline;
