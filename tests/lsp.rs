@@ -541,3 +541,68 @@ fn an_ignore_comment_there_is_extended_and_silences_its_findings() {
     );
     assert_eq!(client.finish(), 0);
 }
+
+#[test]
+fn the_policy_is_found_as_lint_finds_it_and_read_again_when_it_changes() {
+    let dir = workspace("lsp-policy");
+    let policy = dir.join(".rollsafe.yaml");
+    write(
+        &policy,
+        "apiVersion: rollsafe.dev/v1alpha1\nkind: Policy\nextends: default\nrules:\n  pdb-missing: off\n  prestop-hook-missing: error\n",
+    );
+    let deployment = dir.join("apps/web/deploy.yaml");
+    let text = read(&testdata(
+        "rules/readiness-probe-missing/fail-deployment.yaml",
+    ));
+    write(&deployment, &text);
+    let deployment = uri(&deployment);
+    let mut client = Client::start();
+    let capabilities =
+        json!({"workspace": {"didChangeWatchedFiles": {"dynamicRegistration": true}}});
+    client.result("initialize", json!({ "capabilities": capabilities }));
+    client.notify("initialized", json!({}));
+    // The server asks to hear of policy files changing on disk.
+    let registration = client.wait("a registration", |m| {
+        m["method"] == "client/registerCapability"
+    });
+    let watchers = &registration["params"]["registrations"][0]["registerOptions"]["watchers"];
+    assert_eq!(
+        watchers,
+        &json!([{"globPattern": "**/.rollsafe.yaml"}, {"globPattern": "**/rollsafe.yaml"}])
+    );
+    let id = registration["id"].clone();
+    client.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
+
+    client.open(&deployment, &text);
+    assert_eq!(
+        summary(&client.diagnostics(&deployment)),
+        [
+            ("prestop-hook-missing".to_owned(), [18, 10, 18, 19], 1),
+            ("readiness-probe-missing".to_owned(), [18, 10, 18, 19], 1),
+        ]
+    );
+
+    // A policy that no longer loads: said once, and the default applies.
+    write(&policy, "rules: [\n");
+    client.notify(
+        "workspace/didChangeWatchedFiles",
+        json!({"changes": [{"uri": uri(&policy), "type": 2}]}),
+    );
+    let message = client.wait("a message", |m| m["method"] == "window/showMessage");
+    let said = message["params"]["message"].as_str().unwrap_or_default();
+    assert!(said.contains("does not load"), "{said}");
+    assert_eq!(message["params"]["type"], 1);
+    let codes: Vec<String> = summary(&client.diagnostics(&deployment))
+        .into_iter()
+        .map(|d| d.0)
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "pdb-missing",
+            "prestop-hook-missing",
+            "readiness-probe-missing"
+        ]
+    );
+    assert_eq!(client.finish(), 0);
+}

@@ -24,11 +24,12 @@ use lsp_types::notification::Notification as _;
 use lsp_types::request::Request as _;
 use lsp_types::{
     CodeActionKind, CodeActionOptions, CodeActionParams, CodeActionProviderCapability,
-    DidChangeTextDocumentParams, DidCloseTextDocumentParams, DidOpenTextDocumentParams,
-    DidSaveTextDocumentParams, HoverParams, HoverProviderCapability, InitializeResult, MessageType,
-    ServerCapabilities, ServerInfo, ShowMessageParams, TextDocumentSyncCapability,
-    TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, notification,
-    request,
+    DidChangeTextDocumentParams, DidChangeWatchedFilesRegistrationOptions,
+    DidCloseTextDocumentParams, DidOpenTextDocumentParams, DidSaveTextDocumentParams,
+    FileSystemWatcher, GlobPattern, HoverParams, HoverProviderCapability, InitializeResult,
+    MessageType, Registration, RegistrationParams, ServerCapabilities, ServerInfo,
+    ShowMessageParams, TextDocumentSyncCapability, TextDocumentSyncKind, TextDocumentSyncOptions,
+    TextDocumentSyncSaveOptions, notification, request,
 };
 
 pub use workspace::{Lint, Workspace};
@@ -53,7 +54,7 @@ pub fn run() -> Result<Status, String> {
 /// The status is the process's: 0 after `shutdown` then `exit`, 1 for an
 /// `exit` (or a closed input) without `shutdown`, as the protocol asks.
 pub fn serve(connection: &Connection) -> Result<Status, String> {
-    let (id, _params) = connection.initialize_start().map_err(|e| e.to_string())?;
+    let (id, params) = connection.initialize_start().map_err(|e| e.to_string())?;
     let result = InitializeResult {
         capabilities: capabilities(),
         server_info: Some(ServerInfo {
@@ -70,6 +71,13 @@ pub fn serve(connection: &Connection) -> Result<Status, String> {
         workspace: Workspace::new()?,
         due: None,
     };
+    let watches = params
+        .pointer("/capabilities/workspace/didChangeWatchedFiles/dynamicRegistration")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    if watches {
+        server.watch_policy_files();
+    }
     server.main_loop()
 }
 
@@ -152,6 +160,35 @@ impl Server<'_> {
                 Message::Response(_) => {}
             }
         }
+    }
+
+    /// Asks the editor to say when a policy file changes on disk (a
+    /// checkout, another program): the server reads none itself.
+    fn watch_policy_files(&self) {
+        let watchers = policies::CONFIG_NAMES
+            .iter()
+            .map(|name| FileSystemWatcher {
+                glob_pattern: GlobPattern::String(format!("**/{name}")),
+                kind: None,
+            })
+            .collect();
+        let options = DidChangeWatchedFilesRegistrationOptions { watchers };
+        let registration = Registration {
+            id: "rollsafe-policy-files".to_owned(),
+            method: notification::DidChangeWatchedFiles::METHOD.to_owned(),
+            register_options: serde_json::to_value(options).ok(),
+        };
+        let params = RegistrationParams {
+            registrations: vec![registration],
+        };
+        self.send(
+            Request::new(
+                RequestId::from("rollsafe-watch".to_owned()),
+                request::RegisterCapability::METHOD.to_owned(),
+                params,
+            )
+            .into(),
+        );
     }
 
     fn send(&self, message: Message) {
@@ -257,6 +294,10 @@ impl Server<'_> {
                 {
                     self.schedule(Duration::ZERO);
                 }
+            }
+            notification::DidChangeWatchedFiles::METHOD => {
+                self.workspace.policies_changed();
+                self.schedule(Duration::ZERO);
             }
             // `initialized`, `$/cancelRequest`, `$/setTrace` and the rest ask
             // nothing of this server.

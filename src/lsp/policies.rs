@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::policy::discover::{self, CONFIG_NAMES};
+use crate::policy::discover;
+pub use crate::policy::discover::CONFIG_NAMES;
 use crate::policy::{Policy, Profile};
 use crate::source::InputError;
 

@@ -96,9 +96,16 @@ impl Workspace {
             .get(uri.as_str())
             .and_then(|open| open.path.as_deref())
             .is_some_and(policies::is_policy_file);
-        if !is_policy {
-            return false;
+        if is_policy {
+            self.policies_changed();
         }
+        is_policy
+    }
+
+    /// Policy files were created, changed or deleted (saved here, or
+    /// changed on disk by a checkout): every document is grouped, parsed
+    /// and judged again.
+    pub fn policies_changed(&mut self) {
         self.policies.forget();
         for (key, open) in self.documents.iter_mut() {
             self.stale.insert(open.group.take());
@@ -106,7 +113,6 @@ impl Workspace {
             open.parsed = None;
             self.dirty.insert(key.clone());
         }
-        true
     }
 
     /// Whether documents changed since the last lint.
