@@ -455,11 +455,7 @@ fn related<T: Resource + DeserializeOwned>(
     doc: &Document,
     object: ObjectRef,
 ) -> Result<Related<T>, DecodeError> {
-    Ok(Related {
-        doc: doc.clone(),
-        object,
-        typed: decode_object(&doc.value)?,
-    })
+    related_by(doc, object, decode_object)
 }
 
 /// An object of a kind k8s-openapi has no type for, decoded as far as the
@@ -468,10 +464,18 @@ fn custom<T: DeserializeOwned>(
     doc: &Document,
     object: ObjectRef,
 ) -> Result<Related<T>, DecodeError> {
+    related_by(doc, object, |value| super::workload::decode_at(value, ""))
+}
+
+fn related_by<T>(
+    doc: &Document,
+    object: ObjectRef,
+    decode: impl FnOnce(&serde_json::Value) -> Result<T, DecodeError>,
+) -> Result<Related<T>, DecodeError> {
     Ok(Related {
         doc: doc.clone(),
         object,
-        typed: super::workload::decode_at(&doc.value, "")?,
+        typed: decode(&doc.value)?,
     })
 }
 

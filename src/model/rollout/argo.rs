@@ -263,28 +263,12 @@ fn argo_fenceposts(
     max_unavailable: &Setting,
     replicas: i64,
 ) -> Result<Fenceposts, RolloutFieldError> {
-    let surge = argo_scaled_value(&max_surge.value, replicas, Rounding::Up).map_err(|source| {
-        RolloutFieldError {
-            field: MAX_SURGE,
-            pointer: "/canary/maxSurge",
-            source,
-        }
-    })?;
-    let unavailable =
-        argo_scaled_value(&max_unavailable.value, replicas, Rounding::Down).map_err(|source| {
-            RolloutFieldError {
-                field: MAX_UNAVAILABLE,
-                pointer: "/canary/maxUnavailable",
-                source,
-            }
-        })?;
-    let zero_fallback = surge == 0 && unavailable == 0;
-    Ok(Fenceposts {
+    fenceposts_read_by(
+        argo_scaled_value,
+        (&max_surge.value, "/canary/maxSurge"),
+        (&max_unavailable.value, "/canary/maxUnavailable"),
         replicas,
-        max_surge: surge,
-        max_unavailable: if zero_fallback { 1 } else { unavailable },
-        zero_fallback,
-    })
+    )
 }
 
 fn canary_rolling(

@@ -86,19 +86,37 @@ pub fn resolve_fenceposts(
     max_unavailable: &IntOrString,
     replicas: i64,
 ) -> Result<Fenceposts, RolloutFieldError> {
-    let surge =
-        scaled_value(max_surge, replicas, Rounding::Up).map_err(|source| RolloutFieldError {
-            field: MAX_SURGE,
-            pointer: PTR_MAX_SURGE,
-            source,
-        })?;
+    fenceposts_read_by(
+        scaled_value,
+        (max_surge, PTR_MAX_SURGE),
+        (max_unavailable, PTR_MAX_UNAVAILABLE),
+        replicas,
+    )
+}
+
+/// How a controller turns an int-or-percent into pods: the Deployment
+/// controller's [`scaled_value`], or the Rollouts controller's laxer
+/// [`argo_scaled_value`].
+pub(super) type ScaleFn = fn(&IntOrString, i64, Rounding) -> Result<i64, IntOrStringError>;
+
+/// `ResolveFenceposts` with the values read by `scale`; each value comes
+/// with the pointer an error names.
+pub(super) fn fenceposts_read_by(
+    scale: ScaleFn,
+    (max_surge, surge_at): (&IntOrString, &'static str),
+    (max_unavailable, unavailable_at): (&IntOrString, &'static str),
+    replicas: i64,
+) -> Result<Fenceposts, RolloutFieldError> {
+    let surge = scale(max_surge, replicas, Rounding::Up).map_err(|source| RolloutFieldError {
+        field: MAX_SURGE,
+        pointer: surge_at,
+        source,
+    })?;
     let unavailable =
-        scaled_value(max_unavailable, replicas, Rounding::Down).map_err(|source| {
-            RolloutFieldError {
-                field: MAX_UNAVAILABLE,
-                pointer: PTR_MAX_UNAVAILABLE,
-                source,
-            }
+        scale(max_unavailable, replicas, Rounding::Down).map_err(|source| RolloutFieldError {
+            field: MAX_UNAVAILABLE,
+            pointer: unavailable_at,
+            source,
         })?;
     let zero_fallback = surge == 0 && unavailable == 0;
     Ok(Fenceposts {
