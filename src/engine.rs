@@ -435,8 +435,8 @@ impl<'p> Judge<'p> {
         })
     }
 
-    /// Runs the rules that judge workloads and PodDisruptionBudgets over a
-    /// gathered run; `reread` are its stubs' workloads judged from their
+    /// Runs the rules that judge workloads, PodDisruptionBudgets and routes
+    /// over a gathered run; `reread` are its stubs' workloads judged from their
     /// files read again, in input order.
     pub fn conclude(
         &self,
@@ -450,8 +450,6 @@ impl<'p> Judge<'p> {
             comments,
             ..
         } = gathered;
-        let policy = self.policy;
-        let enabled = &self.enabled;
         let by_workload = parallel::map_in_order(&index.workloads, Grain::Fine, |w| {
             if w.is_stub() {
                 return Ok(Placed::default());
@@ -459,36 +457,18 @@ impl<'p> Judge<'p> {
             self.judge_workload(w, &index, deadline)
         });
         let by_pdb = parallel::map_in_order(&index.pdbs, Grain::Fine, |pdb| {
-            deadline.check()?;
-            let cx = Context::new(&policy.settings, &index, policy.kubernetes_version);
-            let subject = Subject {
-                doc: &pdb.doc,
-                object: &pdb.object,
-                template: None,
-            };
-            let mut placed = Placed::default();
-            let mut violations = Vec::new();
-            for &(rule, severity) in enabled {
-                rule.check_pdb(pdb, &cx, &mut violations);
-                placed.place(policy, rule, severity, &subject, &mut violations);
-            }
-            Ok(placed)
+            self.judge_object(&index, deadline, &pdb.doc, &pdb.object, |rule, cx, out| {
+                rule.check_pdb(pdb, cx, out)
+            })
         });
         let by_route = parallel::map_in_order(&index.routes, Grain::Fine, |route| {
-            deadline.check()?;
-            let cx = Context::new(&policy.settings, &index, policy.kubernetes_version);
-            let subject = Subject {
-                doc: route.doc(),
-                object: route.object(),
-                template: None,
-            };
-            let mut placed = Placed::default();
-            let mut violations = Vec::new();
-            for &(rule, severity) in enabled {
-                rule.check_route(route, &cx, &mut violations);
-                placed.place(policy, rule, severity, &subject, &mut violations);
-            }
-            Ok(placed)
+            self.judge_object(
+                &index,
+                deadline,
+                route.doc(),
+                route.object(),
+                |rule, cx, out| rule.check_route(route, cx, out),
+            )
         });
         for placed in by_workload.into_iter().chain(by_pdb).chain(by_route) {
             placed?.add_to(&mut outcome);
@@ -532,6 +512,33 @@ impl<'p> Judge<'p> {
         ));
         outcome.sort();
         Ok((outcome, index))
+    }
+
+    /// The findings of the rules on one object that has no pod template (a
+    /// PodDisruptionBudget, a route), each rule asked through `check`.
+    fn judge_object(
+        &self,
+        index: &Index,
+        deadline: &Deadline,
+        doc: &Document,
+        object: &ObjectRef,
+        check: impl Fn(&dyn Rule, &Context<'_>, &mut Vec<Violation>),
+    ) -> Result<Placed, Expired> {
+        deadline.check()?;
+        let policy = self.policy;
+        let cx = Context::new(&policy.settings, index, policy.kubernetes_version);
+        let subject = Subject {
+            doc,
+            object,
+            template: None,
+        };
+        let mut placed = Placed::default();
+        let mut violations = Vec::new();
+        for &(rule, severity) in &self.enabled {
+            check(rule, &cx, &mut violations);
+            placed.place(policy, rule, severity, &subject, &mut violations);
+        }
+        Ok(placed)
     }
 
     /// The findings of the rules that judge one workload, which share its
