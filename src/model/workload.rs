@@ -20,25 +20,23 @@ pub type TemplatePaths = BTreeMap<String, String>;
 
 /// Where an object's pod template is: the workload kind rollsafe reads it as
 /// and the template's JSON pointer (`""` for a Pod, which is its own
-/// template). A built-in workload kind is read as itself; any other kind
-/// the policy's `templatePaths` names is a custom workload; `None` for
+/// template). A kind the policy's `templatePaths` names is a custom workload
+/// whatever its name, except an Argo `Rollout`, which is built in; `None` for
 /// objects that run no pods.
 pub fn template_of(
     object: &ObjectRef,
     templates: &TemplatePaths,
 ) -> Option<(WorkloadKind, String)> {
-    if let Some(KnownKind::Workload(kind)) = KnownKind::classify(&object.api_version, &object.kind)
-        && kind == WorkloadKind::Rollout
+    let known = KnownKind::classify(&object.api_version, &object.kind);
+    // Rollouts were read through `templatePaths` before they were built in:
+    // such a policy keeps working, with the Rollout's own strategy read too.
+    let built_in_rollout = known == Some(KnownKind::Workload(WorkloadKind::Rollout));
+    if !built_in_rollout
+        && let Some(path) = templates.get(&format!("{}/{}", object.api_version, object.kind))
     {
-        // Rollouts were read through `templatePaths` before they were
-        // built in: such a policy keeps working, with the Rollout's own
-        // strategy read too.
-        return Some((kind, kind.template_pointer().to_owned()));
-    }
-    if let Some(path) = templates.get(&format!("{}/{}", object.api_version, object.kind)) {
         return Some((WorkloadKind::Custom, dotted_to_pointer(path)));
     }
-    match KnownKind::classify(&object.api_version, &object.kind)? {
+    match known? {
         KnownKind::Workload(kind) => Some((kind, kind.template_pointer().to_owned())),
         _ => None,
     }
