@@ -326,21 +326,23 @@ impl Index {
         } else {
             std::borrow::Cow::Owned(self.select_services(w))
         };
+        let pods = self.template_owner(w);
         let around = self
             .neighbours()
             .into_iter()
             .flat_map(|n| n.services.values().map(Box::as_ref))
-            .filter(move |s| service_selects(s, self.template_owner(w)));
+            .filter(move |s| service_selects(s, pods));
         (0..positions.len())
             .filter_map(move |i| positions.get(i).and_then(|&at| self.services.get(at)))
             .chain(around)
     }
 
     fn select_services(&self, w: &Workload) -> Vec<usize> {
+        let pods = self.template_owner(w);
         self.services
             .iter()
             .enumerate()
-            .filter(|(_, s)| service_selects(s, self.template_owner(w)))
+            .filter(|(_, s)| service_selects(s, pods))
             .map(|(at, _)| at)
             .collect()
     }
@@ -366,9 +368,9 @@ impl Index {
             .neighbours()
             .into_iter()
             .flat_map(|n| n.pdbs.values().map(Box::as_ref));
+        let pods = self.template_owner(w);
         self.pdbs.iter().chain(around).filter(move |pdb| {
-            pdb.object.namespace_key() == w.object.namespace_key()
-                && pdb_selects(pdb, self.template_owner(w))
+            pdb.object.namespace_key() == w.object.namespace_key() && pdb_selects(pdb, pods)
         })
     }
 
