@@ -208,12 +208,7 @@ fn canary_steps(out: &mut String, steps: &[CanaryStepState], hovered: Option<usi
         } else {
             index
         };
-        let share = s.canary_share();
-        let traffic = if (share - s.weight as f64).abs() < 0.005 {
-            format!("{share:.0} %")
-        } else {
-            format!("{share:.1} % (asked {} %)", s.weight)
-        };
+        let (traffic, _) = s.traffic();
         let action = s.action.replace('|', "\\|");
         let _ = writeln!(
             out,

@@ -527,12 +527,11 @@ fn canary_steps(r: &RolloutTimeline, paint: &Paint, out: &mut dyn Write) -> io::
     )?;
     for s in &r.canary_steps {
         let step = s.index.map_or_else(|| "end".to_owned(), |i| i.to_string());
-        let share = s.canary_share();
-        let exact = (share - s.weight as f64).abs() < 0.005;
-        let traffic = if exact {
-            format!("{share:.0} %")
+        let (traffic, as_asked) = s.traffic();
+        let traffic = if as_asked {
+            traffic
         } else {
-            paint.red(&format!("{share:.1} % (asked {} %)", s.weight))
+            paint.red(&traffic)
         };
         let action: String = s.action.chars().take(28).collect();
         writeln!(

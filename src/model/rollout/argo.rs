@@ -220,9 +220,27 @@ pub struct CanaryStepState {
 }
 
 impl CanaryStepState {
+    /// The step is a `setWeight` (not a pause, analysis, …, nor the
+    /// promotion).
+    pub fn sets_weight(&self) -> bool {
+        self.index.is_some() && self.action.starts_with(SET_WEIGHT)
+    }
+
     /// The canary's real share in percent.
-    pub fn canary_share(&self) -> f64 {
+    fn canary_share(&self) -> f64 {
         self.canary_share_basis_points as f64 / 100.0
+    }
+
+    /// The canary's share of the requests as the timeline and hovers write
+    /// it: `50 %` when it is the weight asked, else `25.0 % (asked 20 %)`;
+    /// and whether it is the weight asked.
+    pub fn traffic(&self) -> (String, bool) {
+        let share = self.canary_share();
+        if share_off_weight(self.canary_share_basis_points, self.weight) == 0 {
+            (format!("{share:.0} %"), true)
+        } else {
+            (format!("{share:.1} % (asked {} %)", self.weight), false)
+        }
     }
 }
 
@@ -315,10 +333,12 @@ fn blue_green_rolling(blue_green: &BlueGreenStrategy, replicas: i64) -> BlueGree
     }
 }
 
+const SET_WEIGHT: &str = "setWeight";
+
 /// The step's action as the manifest names it.
 fn action_of(step: &CanaryStep) -> String {
     if let Some(weight) = step.set_weight {
-        return format!("setWeight: {weight}");
+        return format!("{SET_WEIGHT}: {weight}");
     }
     if let Some(scale) = &step.set_canary_scale {
         return match (scale.replicas, scale.weight, scale.match_traffic_weight) {
@@ -363,14 +383,8 @@ fn canary_steps(canary: &CanaryStrategy, replicas: i64, max_surge: i64) -> Vec<C
     let state_at =
         |index: Option<usize>, action: String, weight: i64, scale: Option<&SetCanaryScale>| {
             if !traffic_routed {
-                let (canary_pods, stable_pods) =
-                    approximate_weighted_counts(replicas, weight, max_surge);
-                let total = canary_pods.saturating_add(stable_pods);
-                let share = if total > 0 {
-                    canary_pods.saturating_mul(10_000) / total
-                } else {
-                    0
-                };
+                let (canary_pods, stable_pods, share) =
+                    replica_weighted_step(replicas, weight, max_surge);
                 return CanaryStepState {
                     index,
                     action,
@@ -421,6 +435,29 @@ fn canary_steps(canary: &CanaryStrategy, replicas: i64, max_surge: i64) -> Vec<C
     }
     states.push(state_at(None, "promotion".to_owned(), 100, None));
     states
+}
+
+/// A step of a canary without a router: the canary and stable pods the
+/// controller runs at `weight` ([`approximate_weighted_counts`]) and the
+/// canary's share of them, which is its share of the requests, in basis
+/// points.
+pub fn replica_weighted_step(replicas: i64, weight: i64, max_surge: i64) -> (i64, i64, i64) {
+    let (canary, stable) = approximate_weighted_counts(replicas, weight, max_surge);
+    let total = canary.saturating_add(stable);
+    let share = if total > 0 {
+        canary.saturating_mul(10_000) / total
+    } else {
+        0
+    };
+    (canary, stable, share)
+}
+
+/// How far a share of the requests strays from the weight a step asks for,
+/// both in basis points.
+pub fn share_off_weight(share_basis_points: i64, weight: i64) -> i64 {
+    share_basis_points
+        .saturating_sub(weight.saturating_mul(100))
+        .saturating_abs()
 }
 
 /// `trafficWeightToReplicas`: `weight` % of `replicas`, rounded up.

@@ -1,5 +1,8 @@
 use super::*;
-use crate::model::rollout::approximate_weighted_counts;
+use crate::model::rollout::{
+    CanaryRolling, CanaryStepState, Rounding, argo_scaled_value, replica_weighted_step,
+    share_off_weight,
+};
 
 /// How far, in percentage points, a canary's real share of the requests
 /// may stray from the weight its step asks for before it is reported.
@@ -73,21 +76,17 @@ impl Rule for CanaryWeightInexact {
         if canary.traffic_routed || scale.count <= 0 {
             return;
         }
-        let off = |s: &crate::model::rollout::CanaryStepState| {
-            (s.canary_share_basis_points - s.weight * 100).abs() >= TOLERANCE_POINTS * 100
-        };
         let weighted: Vec<_> = canary
             .steps
             .iter()
             // A weight outside 0–100 is refused (`rollout-invalid-strategy`).
-            .filter(|s| {
-                s.index.is_some()
-                    && s.action.starts_with("setWeight")
-                    && (0..=100).contains(&s.weight)
-            })
+            .filter(|s| s.sets_weight() && (0..=100).contains(&s.weight))
             .collect();
         let better = better_replicas(&weighted, scale.count, &canary);
-        for step in weighted.into_iter().filter(|s| off(s)) {
+        for step in weighted
+            .into_iter()
+            .filter(|s| strays(s.canary_share_basis_points, s.weight))
+        {
             let Some(index) = step.index else { continue };
             let message = format!(
                 "with {} the controller runs {} canary pod{} beside {} stable at `setWeight: {}`: the canary gets {} of the requests, not {} %",
@@ -111,7 +110,7 @@ impl Rule for CanaryWeightInexact {
                     message,
                     help,
                 )
-                .short_by((step.canary_share_basis_points - step.weight * 100).abs() / 100),
+                .short_by(share_off_weight(step.canary_share_basis_points, step.weight) / 100),
             );
         }
     }
@@ -126,24 +125,24 @@ fn share(basis_points: i64) -> String {
     }
 }
 
+/// Whether a share of the requests is as far from the weight asked as the
+/// rule reports.
+fn strays(share_basis_points: i64, weight: i64) -> bool {
+    share_off_weight(share_basis_points, weight) >= TOLERANCE_POINTS * 100
+}
+
 /// The smallest replica count above `replicas` at which every weighted step
 /// is within the tolerance, with the Rollout's own `maxSurge`.
 fn better_replicas(
-    steps: &[&crate::model::rollout::CanaryStepState],
+    steps: &[&CanaryStepState],
     replicas: i64,
-    canary: &crate::model::rollout::CanaryRolling,
+    canary: &CanaryRolling,
 ) -> Option<i64> {
     (replicas + 1..=LARGEST_SUGGESTED).find(|&n| {
-        let surge = crate::model::rollout::argo_scaled_value(
-            &canary.max_surge.value,
-            n,
-            crate::model::rollout::Rounding::Up,
-        )
-        .unwrap_or(0);
+        let surge = argo_scaled_value(&canary.max_surge.value, n, Rounding::Up).unwrap_or(0);
         steps.iter().all(|s| {
-            let (c, st) = approximate_weighted_counts(n, s.weight, surge);
-            let total = c + st;
-            total > 0 && (c * 10_000 / total - s.weight * 100).abs() < TOLERANCE_POINTS * 100
+            let (_, _, share) = replica_weighted_step(n, s.weight, surge);
+            !strays(share, s.weight)
         })
     })
 }
