@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::engine;
 use crate::finding::Finding;
-use crate::model::rollout::{self, PlanEnd, Rolling, Step, rollout_plan, written};
+use crate::model::rollout::{self, PlanEnd, Rolling, Step, rollout_plan};
 use crate::model::shutdown::{PodShutdown, PreStopHook, ShutdownTimeout};
 use crate::model::{ContainerRole, Index, Millis, ObjectRef, Workload};
 use crate::policy::Policy;
@@ -180,6 +180,17 @@ pub struct Budget {
     pub pods: Option<i64>,
 }
 
+impl Budget {
+    /// `setting` as written, resolving to `pods`.
+    fn of(setting: &rollout::Setting, pods: Option<i64>) -> Budget {
+        Budget {
+            written: setting.to_string(),
+            defaulted: setting.defaulted,
+            pods,
+        }
+    }
+}
+
 /// The timelines of every workload in `documents`, and the documents that
 /// could not be read.
 pub fn timelines(documents: &[Document], policy: &Policy) -> (Vec<Timeline>, Vec<InputError>) {
@@ -310,16 +321,11 @@ fn rollout_timeline(
         Rolling::None => return None,
         Rolling::Deployment(rolling) => {
             let f = &rolling.fenceposts;
-            out.max_surge = Some(Budget {
-                written: rolling.max_surge.to_string(),
-                defaulted: rolling.max_surge.defaulted,
-                pods: Some(f.max_surge),
-            });
-            out.max_unavailable = Some(Budget {
-                written: rolling.max_unavailable.to_string(),
-                defaulted: rolling.max_unavailable.defaulted,
-                pods: Some(f.max_unavailable),
-            });
+            out.max_surge = Some(Budget::of(&rolling.max_surge, Some(f.max_surge)));
+            out.max_unavailable = Some(Budget::of(
+                &rolling.max_unavailable,
+                Some(f.max_unavailable),
+            ));
             if f.zero_fallback {
                 out.note = Some(
                     "maxSurge and maxUnavailable both resolve to 0: Kubernetes takes maxUnavailable as 1".to_owned(),
@@ -334,16 +340,11 @@ fn rollout_timeline(
             // A router's weights move the traffic: the stable pods are not
             // replaced under maxSurge and maxUnavailable.
             if !canary.traffic_routed {
-                out.max_surge = Some(Budget {
-                    written: canary.max_surge.to_string(),
-                    defaulted: canary.max_surge.defaulted,
-                    pods: Some(f.max_surge),
-                });
-                out.max_unavailable = Some(Budget {
-                    written: canary.max_unavailable.to_string(),
-                    defaulted: canary.max_unavailable.defaulted,
-                    pods: Some(f.unavailable_budget()),
-                });
+                out.max_surge = Some(Budget::of(&canary.max_surge, Some(f.max_surge)));
+                out.max_unavailable = Some(Budget::of(
+                    &canary.max_unavailable,
+                    Some(f.unavailable_budget()),
+                ));
             }
             out.note = Some(match canary.scale_down_delay_seconds {
                 Some(_) if canary.dynamic_stable_scale => "a router splits the traffic by weight; the stable pods shrink as their share does, each stopped as soon as the traffic has left it".to_owned(),
@@ -376,11 +377,7 @@ fn rollout_timeline(
         }
         Rolling::StatefulSet { rolling, .. } => {
             let at_once = rolling.max_unavailable_at(policy.kubernetes_version);
-            out.max_unavailable = Some(Budget {
-                written: written(&rolling.max_unavailable.value),
-                defaulted: rolling.max_unavailable.defaulted,
-                pods: Some(at_once),
-            });
+            out.max_unavailable = Some(Budget::of(&rolling.max_unavailable, Some(at_once)));
             let updated = rolling.updated_pods(count);
             out.note = Some(format!(
                 "pods are replaced from the highest ordinal down, {at_once} at a time on Kubernetes {}{}",
@@ -398,16 +395,8 @@ fn rollout_timeline(
             out.end = Some(PlanEnd::Complete);
         }
         Rolling::DaemonSet(rolling) => {
-            out.max_surge = Some(Budget {
-                written: rolling.max_surge.to_string(),
-                defaulted: rolling.max_surge.defaulted,
-                pods: None,
-            });
-            out.max_unavailable = Some(Budget {
-                written: rolling.max_unavailable.to_string(),
-                defaulted: rolling.max_unavailable.defaulted,
-                pods: None,
-            });
+            out.max_surge = Some(Budget::of(&rolling.max_surge, None));
+            out.max_unavailable = Some(Budget::of(&rolling.max_unavailable, None));
             out.note = Some(format!(
                 "one pod per node: up to {} of the nodes {} at a time (percentages round up; the node count is the cluster's)",
                 rolling.unavailable,
