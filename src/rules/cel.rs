@@ -353,6 +353,9 @@ pub fn gap(info: &RuleInfo) -> String {
         (Scope::Object, Family::Shutdown) => {
             "reads the pod's shutdown as rollsafe models it (shell parsing of exec hooks; shutdown timeouts and in-app drains from flags, env, annotations and known servers), which CEL cannot express exactly"
         }
+        (Scope::Object, Family::Routing) => {
+            "judges HTTPRoutes and VirtualServices, which the exported admission policies do not match"
+        }
         (Scope::Object, _) => "not written in CEL",
     };
     why.to_owned()

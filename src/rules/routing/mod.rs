@@ -18,13 +18,8 @@ pub use route_weights_all_zero::RouteWeightsAllZero;
 pub use virtualservice_subset_missing::VirtualserviceSubsetMissing;
 pub use virtualservice_weights_invalid::VirtualserviceWeightsInvalid;
 
-use super::{Context, Rule, Settings, Violation};
-use crate::model::KubeVersion;
+use super::{Context, Rule, Violation};
 use crate::model::route::{BackendRef, HttpRoute, Route, RouteDestination, VirtualService};
-
-/// Why an object-scoped routing rule is not exported.
-const NOT_EXPORTED: &str =
-    "judges HTTPRoutes and VirtualServices, which the exported admission policies do not match";
 
 /// `` `a` `` or `` `a`, `b` and `c` ``.
 fn listed(names: &[String]) -> String {

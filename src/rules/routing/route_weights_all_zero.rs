@@ -113,12 +113,4 @@ impl Rule for RouteWeightsAllZero {
             ));
         }
     }
-
-    fn cel(
-        &self,
-        _settings: &Settings,
-        _kubernetes: KubeVersion,
-    ) -> Result<Vec<super::super::cel::RuleCel>, String> {
-        Err(NOT_EXPORTED.to_owned())
-    }
 }

@@ -113,12 +113,4 @@ impl Rule for VirtualserviceWeightsInvalid {
             ));
         }
     }
-
-    fn cel(
-        &self,
-        _settings: &Settings,
-        _kubernetes: KubeVersion,
-    ) -> Result<Vec<super::super::cel::RuleCel>, String> {
-        Err(NOT_EXPORTED.to_owned())
-    }
 }
